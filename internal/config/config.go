@@ -1,0 +1,210 @@
+// Package config reads Kizuna's settings from flags and KIZUNA_* environment variables and validates
+// them. Flags win over the environment, which wins over the defaults. There are no package globals:
+// the composition root passes the Config down.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Roles a node can run. A node with no --role runs all of them.
+const (
+	RoleWeb    = "web"    // member and staff pages, the admin REST API
+	RoleIngest = "ingest" // the Segment-compatible tracking API
+	RoleWorker = "worker" // the outbox relay and event consumers
+)
+
+// AllRoles lists every role in the order they start.
+var AllRoles = []string{RoleWeb, RoleIngest, RoleWorker}
+
+// Config holds every setting. The zero value is not valid; use Register and Parse.
+type Config struct {
+	DataDir         string        // directory for the SQLite files, the embedded NATS store and uploads
+	Addr            string        // HTTP listen address
+	BaseURL         string        // public URL of the site, used in links in mail; default http://Addr
+	DatabaseURL     string        // postgres://… to use PostgreSQL instead of the embedded SQLite
+	NATSURL         string        // nats://… to use an external NATS JetStream instead of the embedded one
+	NATSListen      string        // address where the embedded NATS also listens for other nodes; empty: in-process only
+	Roles           []string      // which parts this node runs
+	LogLevel        string        // debug, info, warn, error
+	LogFormat       string        // text or json
+	ShutdownTimeout time.Duration // how long shutdown waits for in-flight work
+	SMTP            SMTP
+}
+
+// SMTP holds the outgoing mail settings. With no Host, mail is written to the log instead.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	TLS      string // starttls, tls or none
+}
+
+// Setting describes one setting: its flag, its environment variable, its default and its help.
+type Setting struct {
+	Flag    string
+	Env     string
+	Default string
+	Help    string
+}
+
+// Settings lists every setting, for flags, for the README table and for the test that keeps them equal.
+var Settings = []Setting{
+	{"data", "KIZUNA_DATA", "./kizuna-data", "data directory: SQLite files, embedded NATS store, uploads"},
+	{"addr", "KIZUNA_ADDR", "127.0.0.1:8080", "HTTP listen address"},
+	{"base-url", "KIZUNA_BASE_URL", "", "public URL of the site, used in links in mail (default http://ADDR)"},
+	{"database-url", "KIZUNA_DATABASE_URL", "", "postgres://… to use PostgreSQL instead of the embedded SQLite"},
+	{"nats-url", "KIZUNA_NATS_URL", "", "nats://… to use an external NATS JetStream instead of the embedded one"},
+	{"nats-listen", "KIZUNA_NATS_LISTEN", "", "address where the embedded NATS also listens for other nodes (empty: in-process only)"},
+	{"role", "KIZUNA_ROLE", "all", "roles this node runs: all, or a comma list of web, ingest, worker"},
+	{"log-level", "KIZUNA_LOG_LEVEL", "info", "log level: debug, info, warn, error"},
+	{"log-format", "KIZUNA_LOG_FORMAT", "text", "log format: text or json"},
+	{"shutdown-timeout", "KIZUNA_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for in-flight work"},
+	{"smtp-host", "KIZUNA_SMTP_HOST", "", "SMTP server for outgoing mail (empty: mail is written to the log)"},
+	{"smtp-port", "KIZUNA_SMTP_PORT", "587", "SMTP port"},
+	{"smtp-username", "KIZUNA_SMTP_USERNAME", "", "SMTP user name"},
+	{"smtp-password", "KIZUNA_SMTP_PASSWORD", "", "SMTP password"},
+	{"smtp-from", "KIZUNA_SMTP_FROM", "Kizuna <no-reply@localhost>", "sender address of outgoing mail"},
+	{"smtp-tls", "KIZUNA_SMTP_TLS", "starttls", "SMTP transport security: starttls, tls or none"},
+}
+
+// Loader binds the settings to a FlagSet. Call Register, then fs.Parse, then Config.
+type Loader struct {
+	values map[string]*string
+}
+
+// Register adds every setting to fs as a string flag whose default comes from env (or the built-in
+// default), so that flags win over the environment.
+func Register(fs *flag.FlagSet, env func(string) string) *Loader {
+	l := &Loader{values: map[string]*string{}}
+	for _, s := range Settings {
+		def := s.Default
+		if v := env(s.Env); v != "" {
+			def = v
+		}
+		l.values[s.Flag] = fs.String(s.Flag, def, fmt.Sprintf("%s (env %s)", s.Help, s.Env))
+	}
+	return l
+}
+
+// Config turns the parsed values into a validated Config.
+func (l *Loader) Config() (*Config, error) {
+	v := func(name string) string { return strings.TrimSpace(*l.values[name]) }
+	c := &Config{
+		DataDir:     v("data"),
+		Addr:        v("addr"),
+		BaseURL:     strings.TrimRight(v("base-url"), "/"),
+		DatabaseURL: v("database-url"),
+		NATSURL:     v("nats-url"),
+		NATSListen:  v("nats-listen"),
+		LogLevel:    strings.ToLower(v("log-level")),
+		LogFormat:   strings.ToLower(v("log-format")),
+		SMTP: SMTP{
+			Host:     v("smtp-host"),
+			Username: v("smtp-username"),
+			Password: *l.values["smtp-password"],
+			From:     v("smtp-from"),
+			TLS:      strings.ToLower(v("smtp-tls")),
+		},
+	}
+	var errList []error
+	bad := func(flag, format string, args ...any) {
+		errList = append(errList, fmt.Errorf("--%s: %s", flag, fmt.Sprintf(format, args...)))
+	}
+	if d, err := time.ParseDuration(v("shutdown-timeout")); err != nil || d <= 0 {
+		bad("shutdown-timeout", "%q is not a positive duration such as 30s", v("shutdown-timeout"))
+	} else {
+		c.ShutdownTimeout = d
+	}
+	if p, err := strconv.Atoi(v("smtp-port")); err != nil || p < 1 || p > 65535 {
+		bad("smtp-port", "%q is not a port number", v("smtp-port"))
+	} else {
+		c.SMTP.Port = p
+	}
+	roles, err := parseRoles(v("role"))
+	if err != nil {
+		bad("role", "%v", err)
+	}
+	c.Roles = roles
+	if c.DataDir == "" {
+		bad("data", "must not be empty")
+	} else if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "%q is not host:port", c.Addr)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("base-url", "%q is not an http(s) URL", c.BaseURL)
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database-url", "must be a postgres:// URL")
+		}
+	}
+	if c.NATSURL != "" {
+		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
+			bad("nats-url", "%q is not a nats:// URL", c.NATSURL)
+		}
+		if c.NATSListen != "" {
+			bad("nats-listen", "only applies to the embedded NATS; unset it or --nats-url")
+		}
+	}
+	if c.NATSListen != "" {
+		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+			bad("nats-listen", "%q is not host:port", c.NATSListen)
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	if !slices.Contains([]string{"starttls", "tls", "none"}, c.SMTP.TLS) {
+		bad("smtp-tls", "%q is not starttls, tls or none", c.SMTP.TLS)
+	}
+	if err := errors.Join(errList...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func parseRoles(s string) ([]string, error) {
+	if s == "" || s == "all" {
+		return slices.Clone(AllRoles), nil
+	}
+	var roles []string
+	for r := range strings.SplitSeq(s, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(AllRoles, r) {
+			return nil, fmt.Errorf("%q is not a role (web, ingest, worker)", r)
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	return roles, nil
+}
+
+// Has reports whether this node runs role.
+func (c *Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
+
+// UsesPostgres reports whether the database is PostgreSQL rather than the embedded SQLite.
+func (c *Config) UsesPostgres() bool { return c.DatabaseURL != "" }
+
+// Secure reports whether the site is served over HTTPS, so cookies must be Secure.
+func (c *Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := Register(fs, func(k string) string { return env[k] })
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return l.Config()
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(c.DataDir, "/kizuna-data") || c.Addr != "127.0.0.1:8080" || c.BaseURL != "http://127.0.0.1:8080" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if diff := cmp.Diff(AllRoles, c.Roles); diff != "" {
+		t.Fatal(diff)
+	}
+	if c.ShutdownTimeout != 30*time.Second || c.UsesPostgres() || c.Secure() {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagsWinOverEnv(t *testing.T) {
+	env := map[string]string{"KIZUNA_ADDR": "127.0.0.1:9000", "KIZUNA_ROLE": "worker", "KIZUNA_DATABASE_URL": "postgres://x@127.0.0.1/test"}
+	c, err := load(t, env, "--addr", "127.0.0.1:9001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9001" || !c.UsesPostgres() || !c.Has(RoleWorker) || c.Has(RoleWeb) {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestValidationNamesEveryBadSetting(t *testing.T) {
+	_, err := load(t, map[string]string{"KIZUNA_ROLE": "web,cook", "KIZUNA_LOG_LEVEL": "loud"},
+		"--addr", "nope", "--database-url", "mysql://x", "--shutdown-timeout", "-1s")
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{"--role", `"cook"`, "--log-level", "--addr", "--database-url", "--shutdown-timeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}

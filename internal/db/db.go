@@ -1,0 +1,136 @@
+// Package db opens Kizuna's databases (the embedded SQLite or PostgreSQL), applies each part's
+// embedded migrations and runs transactions. Queries are written once with $1-style placeholders,
+// which both engines accept; times are stored as BIGINT Unix milliseconds on both.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The two engines. Every part passes the same storage tests on both.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is one database with separate handles for writing and reading. On SQLite the writer is a
+// single connection (SQLite allows one writer at a time; queuing in Go beats spinning on
+// SQLITE_BUSY) and readers are a pool of read-only connections. On PostgreSQL both are one pool.
+type DB struct {
+	Engine Engine
+	W      *sql.DB // for writes and transactions
+	R      *sql.DB // for reads that need not see the caller's own uncommitted writes
+	path   string
+}
+
+// OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	// busy_timeout comes first so that the pragmas after it wait for another process's lock.
+	// _txlock=immediate takes the write lock at BEGIN, so a transaction never fails half-way
+	// upgrading from a read lock while the CLI and a server write at once.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening %s for reading: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{Engine: SQLite, W: w, R: r, path: path}, nil
+}
+
+// OpenPostgres connects to the PostgreSQL database at url.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("opening postgres: %w", err)
+	}
+	p.SetMaxOpenConns(max(8, runtime.NumCPU()*4))
+	p.SetMaxIdleConns(max(8, runtime.NumCPU()*4))
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.PingContext(pingCtx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("connecting to postgres: %w", err)
+	}
+	return &DB{Engine: Postgres, W: p, R: p}, nil
+}
+
+// Close closes both handles.
+func (d *DB) Close() error {
+	if d.R != d.W {
+		return errors.Join(d.R.Close(), d.W.Close())
+	}
+	return d.W.Close()
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.R.PingContext(ctx) }
+
+// Tx runs fn in a transaction on the writer, committing if fn returns nil and rolling back
+// otherwise (also when fn panics).
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := d.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// Now is the time stored in *_at columns: Unix milliseconds.
+func Now(t time.Time) int64 { return t.UnixMilli() }
+
+// Time turns a stored *_at value back into a time, or the zero time for 0.
+func Time(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
