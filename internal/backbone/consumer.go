@@ -23,6 +23,12 @@ import (
 type Consumer struct {
 	Name   string // durable name: letters, digits, - and _
 	Handle func(ctx context.Context, evs []event.Event) error
+
+	// handleRaw, for the backbone's own consumers, also receives each event's JSON as it was on the
+	// stream, so the event log stores it without encoding it again. With headersOnly the events
+	// carry only their scalar fields (no properties, traits or context), which decodes far faster.
+	handleRaw   func(ctx context.Context, evs []event.Event, raws []json.RawMessage) error
+	headersOnly bool
 }
 
 var consumerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -32,8 +38,9 @@ const (
 	gatherMessages = 32 // stream messages gathered into one Handle call when they are already waiting
 )
 
-// consume delivers the stream to c until ctx is cancelled. A failed batch is retried with backoff;
-// a batch in hand when ctx is cancelled is finished and acknowledged first.
+// consume delivers the stream to c until ctx is cancelled. Fetching and decoding the next batch
+// overlaps with handling the current one. A failed batch is retried in place with backoff, so a
+// consumer sees events in stream order; a batch in hand when ctx is cancelled is finished first.
 func (b *Backbone) consume(ctx context.Context, c Consumer) error {
 	if !consumerName.MatchString(c.Name) {
 		return fmt.Errorf("consumer name %q: use 1-64 letters, digits, - or _", c.Name)
@@ -57,53 +64,134 @@ func (b *Backbone) consume(ctx context.Context, c Consumer) error {
 	defer stop()
 	defer it.Stop()
 
+	batches := make(chan batch, 1)
+	go b.fetch(ctx, c, it, batches)
+
 	// The handler runs on a context that outlives shutdown, so the batch in hand completes.
 	hctx := context.WithoutCancel(ctx)
-	failures := 0
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				return nil
-			}
-			b.log.Warn("consumer fetch", "consumer", c.Name, "err", err)
-			continue
-		}
-		msgs := []jetstream.Msg{msg}
-		for len(msgs) < gatherMessages {
-			m, err := it.Next(jetstream.NextMaxWait(time.Millisecond))
-			if err != nil {
+	for bt := range batches {
+		for failures := 1; ; failures++ {
+			err := b.handle(hctx, c, bt)
+			if err == nil {
 				break
 			}
-			msgs = append(msgs, m)
-		}
-		evs, bad := decodeBatch(msgs)
-		for _, m := range bad {
-			// A message that is not a batch of events can never succeed: keep it out of the way.
-			b.log.Error("dropping malformed stream message", "consumer", c.Name, "subject", m.Subject())
-			m.Term()
-		}
-		if err := b.handle(hctx, c, evs); err != nil {
-			failures++
 			b.m.failures.WithLabelValues(c.Name).Inc()
 			delay := backoff(failures)
-			b.log.Error("consumer failed, will retry", "consumer", c.Name, "events", len(evs), "retry_in", delay, "err", err)
-			for _, m := range msgs {
-				m.NakWithDelay(delay)
+			b.log.Error("consumer failed, will retry", "consumer", c.Name, "events", len(bt.evs), "retry_in", delay, "err", err)
+			for _, m := range bt.msgs {
+				m.InProgress() // keep the stream from redelivering while we retry
 			}
-			continue
+			if !sleep(ctx, delay) {
+				for _, m := range bt.msgs {
+					m.Nak()
+				}
+				return nil
+			}
 		}
-		failures = 0
-		for _, m := range msgs {
+		for _, m := range bt.msgs {
 			if err := m.Ack(); err != nil {
 				b.log.Warn("acking", "consumer", c.Name, "err", err)
 			}
 		}
 	}
+	return nil
 }
 
-func (b *Backbone) handle(ctx context.Context, c Consumer, evs []event.Event) (err error) {
-	if len(evs) == 0 {
+// batch is what one Handle call receives: the events of one or more stream messages.
+type batch struct {
+	msgs []jetstream.Msg
+	evs  []event.Event
+	raws []json.RawMessage // each event as it was on the stream
+}
+
+// fetch gathers stream messages that are already waiting into batches, decodes them and sends them
+// to out until the iterator stops; then it closes out.
+func (b *Backbone) fetch(ctx context.Context, c Consumer, it jetstream.MessagesContext, out chan<- batch) {
+	name := c.Name
+	defer close(out)
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return
+			}
+			b.log.Warn("consumer fetch", "consumer", name, "err", err)
+			continue
+		}
+		bt := batch{msgs: []jetstream.Msg{msg}}
+		for len(bt.msgs) < gatherMessages {
+			m, err := it.Next(jetstream.NextMaxWait(time.Millisecond))
+			if err != nil {
+				break
+			}
+			bt.msgs = append(bt.msgs, m)
+		}
+		good := bt.msgs[:0]
+		for _, m := range bt.msgs {
+			if err := bt.decode(m.Data(), c.headersOnly); err != nil {
+				// A message that is not a batch of events can never succeed: keep it out of the way.
+				b.log.Error("dropping malformed stream message", "consumer", name, "err", err)
+				m.Term()
+				continue
+			}
+			good = append(good, m)
+		}
+		bt.msgs = good
+		if len(bt.msgs) > 0 {
+			out <- bt
+		}
+	}
+}
+
+// decode appends the events of one stream message (a JSON array of events).
+func (bt *batch) decode(data []byte, headersOnly bool) error {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return err
+	}
+	evs := make([]event.Event, len(raws))
+	for i, r := range raws {
+		var err error
+		if headersOnly {
+			var h header
+			err = json.Unmarshal(r, &h)
+			evs[i] = h.event()
+		} else {
+			err = json.Unmarshal(r, &evs[i])
+		}
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+	}
+	bt.evs = append(bt.evs, evs...)
+	bt.raws = append(bt.raws, raws...)
+	return nil
+}
+
+// header is an event without its maps, for consumers that only need to route or index events.
+type header struct {
+	MessageID   string    `json:"messageId"`
+	Type        string    `json:"type"`
+	Event       string    `json:"event"`
+	Name        string    `json:"name"`
+	UserID      string    `json:"userId"`
+	AnonymousID string    `json:"anonymousId"`
+	ProfileID   string    `json:"profileId"`
+	GroupID     string    `json:"groupId"`
+	PreviousID  string    `json:"previousId"`
+	ReceivedAt  time.Time `json:"receivedAt"`
+	Timestamp   time.Time `json:"timestamp"`
+	Source      string    `json:"source"`
+}
+
+func (h *header) event() event.Event {
+	return event.Event{MessageID: h.MessageID, Type: h.Type, Event: h.Event, Name: h.Name, UserID: h.UserID,
+		AnonymousID: h.AnonymousID, ProfileID: h.ProfileID, GroupID: h.GroupID, PreviousID: h.PreviousID,
+		ReceivedAt: h.ReceivedAt, Timestamp: h.Timestamp, Source: h.Source}
+}
+
+func (b *Backbone) handle(ctx context.Context, c Consumer, bt batch) (err error) {
+	if len(bt.evs) == 0 {
 		return nil
 	}
 	defer func() {
@@ -111,27 +199,17 @@ func (b *Backbone) handle(ctx context.Context, c Consumer, evs []event.Event) (e
 			err = fmt.Errorf("handler panicked: %v", p)
 		}
 	}()
-	if err := c.Handle(ctx, evs); err != nil {
+	if c.handleRaw != nil {
+		err = c.handleRaw(ctx, bt.evs, bt.raws)
+	} else {
+		err = c.Handle(ctx, bt.evs)
+	}
+	if err != nil {
 		return err
 	}
-	b.m.consumed.WithLabelValues(c.Name).Add(float64(len(evs)))
-	b.m.lagMillis.WithLabelValues(c.Name).Set(b.now().Sub(evs[len(evs)-1].ReceivedAt).Seconds())
+	b.m.consumed.WithLabelValues(c.Name).Add(float64(len(bt.evs)))
+	b.m.lagMillis.WithLabelValues(c.Name).Set(b.now().Sub(bt.evs[len(bt.evs)-1].ReceivedAt).Seconds())
 	return nil
-}
-
-// decodeBatch decodes stream messages into events, returning the messages that are not batches.
-func decodeBatch(msgs []jetstream.Msg) ([]event.Event, []jetstream.Msg) {
-	var evs []event.Event
-	var bad []jetstream.Msg
-	for _, m := range msgs {
-		var part []event.Event
-		if err := json.Unmarshal(m.Data(), &part); err != nil {
-			bad = append(bad, m)
-			continue
-		}
-		evs = append(evs, part...)
-	}
-	return evs, bad
 }
 
 // backoff is the retry delay after n consecutive failures: 1s, 2s, 4s … up to 5 minutes.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/event"
@@ -17,14 +16,14 @@ const EventLogConsumer = "event-log"
 // eventLogConsumer appends every event to the event log, once: the unique message_id index turns a
 // redelivery into a no-op.
 func (b *Backbone) eventLogConsumer() Consumer {
-	return Consumer{Name: EventLogConsumer, Handle: func(ctx context.Context, evs []event.Event) error {
+	return Consumer{Name: EventLogConsumer, headersOnly: true, handleRaw: func(ctx context.Context, evs []event.Event, raws []json.RawMessage) error {
 		return b.logDB.Tx(ctx, func(tx *sql.Tx) error {
 			for len(evs) > 0 {
 				n := min(len(evs), maxInsertRows)
-				if err := appendLog(ctx, tx, b.logDB.Engine, evs[:n]); err != nil {
+				if err := appendLog(ctx, tx, b.logDB.Engine, evs[:n], raws[:n]); err != nil {
 					return err
 				}
-				evs = evs[n:]
+				evs, raws = evs[n:], raws[n:]
 			}
 			return nil
 		})
@@ -33,32 +32,25 @@ func (b *Backbone) eventLogConsumer() Consumer {
 
 const logColumns = 10
 
-func appendLog(ctx context.Context, tx *sql.Tx, engine db.Engine, evs []event.Event) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO events (message_id, type, event, user_id, anonymous_id, profile_id, source, ts, received_at, payload) VALUES `)
+// appendLog appends events with one multi-row INSERT. SQLite uses INSERT OR IGNORE, which unlike
+// ON CONFLICT DO NOTHING needs no statement journal for a multi-row statement.
+func appendLog(ctx context.Context, tx *sql.Tx, engine db.Engine, evs []event.Event, raws []json.RawMessage) error {
 	args := make([]any, 0, len(evs)*logColumns)
 	for i := range evs {
 		e := &evs[i]
-		payload, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("encoding event %s: %w", e.MessageID, err)
-		}
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteByte('(')
-		for j := 1; j <= logColumns; j++ {
-			if j > 1 {
-				q.WriteByte(',')
-			}
-			fmt.Fprintf(&q, "$%d", len(args)+j)
-		}
-		q.WriteByte(')')
 		args = append(args, e.MessageID, e.Type, e.Event, e.UserID, e.AnonymousID, e.ProfileID, e.Source,
-			db.Now(e.Timestamp), db.Now(e.ReceivedAt), string(payload))
+			db.Now(e.Timestamp), db.Now(e.ReceivedAt), string(raws[i]))
 	}
-	q.WriteString(` ON CONFLICT (message_id) DO NOTHING`)
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+	verb := `INSERT`
+	if engine == db.SQLite {
+		verb = `INSERT OR IGNORE`
+	}
+	q := verb + ` INTO events (message_id, type, event, user_id, anonymous_id, profile_id, source, ts, received_at, payload) VALUES ` +
+		engine.Values(len(evs), logColumns)
+	if engine == db.Postgres {
+		q += ` ON CONFLICT (message_id) DO NOTHING`
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("appending to event log: %w", err)
 	}
 	return nil

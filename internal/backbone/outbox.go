@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/event"
@@ -43,13 +42,13 @@ func (o *Outbox) Wake() {
 }
 
 // maxInsertRows bounds one multi-row INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535.
-const maxInsertRows = 500
+const maxInsertRows = 1000
 
 // Emit writes evs to the outbox inside tx. Each event must be valid.
 func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, evs ...event.Event) error {
 	for len(evs) > 0 {
 		n := min(len(evs), maxInsertRows)
-		if err := emitBatch(ctx, tx, evs[:n]); err != nil {
+		if err := emitBatch(ctx, tx, o.db.Engine, evs[:n]); err != nil {
 			return err
 		}
 		evs = evs[n:]
@@ -57,9 +56,7 @@ func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, evs ...event.Event) error
 	return nil
 }
 
-func emitBatch(ctx context.Context, tx *sql.Tx, evs []event.Event) error {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO outbox (message_id, payload, created_at) VALUES `)
+func emitBatch(ctx context.Context, tx *sql.Tx, engine db.Engine, evs []event.Event) error {
 	args := make([]any, 0, len(evs)*3)
 	for i := range evs {
 		if err := evs[i].Validate(); err != nil {
@@ -69,14 +66,10 @@ func emitBatch(ctx context.Context, tx *sql.Tx, evs []event.Event) error {
 		if err != nil {
 			return fmt.Errorf("encoding event %s: %w", evs[i].MessageID, err)
 		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		n := len(args)
-		fmt.Fprintf(&b, "($%d,$%d,$%d)", n+1, n+2, n+3)
 		args = append(args, evs[i].MessageID, string(payload), db.Now(evs[i].ReceivedAt))
 	}
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+	q := `INSERT INTO outbox (message_id, payload, created_at) VALUES ` + engine.Values(len(evs), 3)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("writing outbox: %w", err)
 	}
 	return nil

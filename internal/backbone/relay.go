@@ -111,18 +111,13 @@ func (b *Backbone) relayOnce(ctx context.Context) (int, error) {
 // deleteSeqs deletes exactly the given rows. Not a range: on PostgreSQL a row with a lower seq may
 // commit after the relay read the rows above it.
 func deleteSeqs(ctx context.Context, d *db.DB, seqs []int64) error {
-	var q strings.Builder
-	q.WriteString(`DELETE FROM outbox WHERE seq IN (`)
 	args := make([]any, len(seqs))
 	for i, s := range seqs {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		fmt.Fprintf(&q, "$%d", i+1)
 		args[i] = s
 	}
-	q.WriteByte(')')
-	if _, err := d.W.ExecContext(ctx, q.String(), args...); err != nil {
+	// One row of len(seqs) placeholders makes the parenthesised IN list.
+	q := `DELETE FROM outbox WHERE seq IN ` + d.Engine.Values(1, len(seqs))
+	if _, err := d.W.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("deleting relayed outbox rows: %w", err)
 	}
 	return nil
