@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,18 @@ func TestValidationNamesEveryBadSetting(t *testing.T) {
 	for _, want := range []string{"--role", `"cook"`, "--log-level", "--addr", "--database-url", "--shutdown-timeout"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(b), "`"+s.Env+"`") || !strings.Contains(string(b), "`--"+s.Flag+"`") {
+			t.Errorf("README.md does not document --%s / %s", s.Flag, s.Env)
 		}
 	}
 }
