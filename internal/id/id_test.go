@@ -27,6 +27,19 @@ func TestNewSortsByTime(t *testing.T) {
 	}
 }
 
+func TestNewIsMonotonicWithinAMillisecond(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = New(now)
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("id %d %s is not after %s", i, ids[i], ids[i-1])
+		}
+	}
+}
+
 func TestSecretUnique(t *testing.T) {
 	if a, b := Secret(32), Secret(32); a == b || len(a) != 52 {
 		t.Fatalf("secrets %q %q", a, b)

@@ -1,0 +1,280 @@
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/id"
+)
+
+// SignUpInput is what a person gives to join.
+type SignUpInput struct {
+	Email       string
+	Password    string
+	DisplayName string
+	Locale      string
+}
+
+const maxDisplayName = 50
+
+// normalizeEmail checks an address and returns it in the form stored: trimmed and lower-case.
+func normalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", errs.Invalid("email", "email is required")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.IndexByte(s, '@')+1:], ".") {
+		return "", errs.Invalid("email", "%q is not an email address", s)
+	}
+	return s, nil
+}
+
+func (in *SignUpInput) check() error {
+	var err error
+	if in.Email, err = normalizeEmail(in.Email); err != nil {
+		return err
+	}
+	if err := checkPassword(in.Password); err != nil {
+		return err
+	}
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	if in.DisplayName == "" {
+		in.DisplayName, _, _ = strings.Cut(in.Email, "@")
+	}
+	if utf8.RuneCountInString(in.DisplayName) > maxDisplayName {
+		return errs.Invalid("display_name", "display name must be at most %d characters", maxDisplayName)
+	}
+	if in.Locale == "" {
+		in.Locale = Locales[0]
+	}
+	if !ValidLocale(in.Locale) {
+		return errs.Invalid("locale", "locale must be one of %s", strings.Join(Locales, ", "))
+	}
+	return nil
+}
+
+// SignUp creates a member account and sends the email that verifies the address. The member's
+// identify call and "Member Signed Up" commit with the account.
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (Member, error) {
+	m, token, err := s.createMember(ctx, in, RoleMember, false, nil)
+	if err != nil {
+		return m, err
+	}
+	s.sendVerification(ctx, m, token)
+	return m, nil
+}
+
+// createMember inserts a member and its events; verified members get no verification token.
+// also, when set, runs inside the same transaction.
+func (s *Service) createMember(ctx context.Context, in SignUpInput, role Role, verified bool, also func(*sql.Tx, Member) error) (Member, string, error) {
+	if err := in.check(); err != nil {
+		return Member{}, "", err
+	}
+	now := s.now()
+	m := Member{ID: id.New(now), Email: in.Email, DisplayName: in.DisplayName, Role: role,
+		Locale: in.Locale, EmailVerified: verified, Status: "active", CreatedAt: now.Truncate(time.Millisecond)}
+	hash := s.hash.hash(in.Password)
+	var verifiedAt sql.NullInt64
+	if verified {
+		verifiedAt = sql.NullInt64{Int64: db.Now(now), Valid: true}
+	}
+	var token string
+	err := s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO members (id, email, display_name, password_hash, role, locale, email_verified_at, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8) ON CONFLICT (email) DO NOTHING`,
+			m.ID, m.Email, m.DisplayName, hash, m.Role, m.Locale, verifiedAt, db.Now(now))
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM members WHERE id = $1`, m.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return errs.Conflict("email", "an account with this email address already exists")
+		}
+		if !verified {
+			if token, err = s.newToken(ctx, tx, tokenVerify, m.ID, verifyLifetime); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			if err := also(tx, m); err != nil {
+				return err
+			}
+		}
+		identify := event.New(event.Identify, "", event.SourceCommunity, now)
+		identify.UserID = m.ID
+		identify.Traits = map[string]any{"email": m.Email, "name": m.DisplayName, "locale": m.Locale, "createdAt": m.CreatedAt.UTC().Format(time.RFC3339)}
+		signedUp := event.New(event.Track, "Member Signed Up", event.SourceCommunity, now)
+		signedUp.UserID = m.ID
+		signedUp.Properties = map[string]any{"method": "email", "role": string(m.Role)}
+		return s.outbox.Emit(ctx, tx, identify, signedUp)
+	})
+	return m, token, err
+}
+
+func (s *Service) sendVerification(ctx context.Context, m Member, token string) {
+	if token == "" || s.notify == nil {
+		return
+	}
+	if err := s.notify.VerificationEmail(ctx, m, token); err != nil {
+		// The account exists; the member can ask for the email again.
+		s.log.Warn("sending the verification email", "member", m.ID, "err", err)
+	}
+}
+
+// ResendVerification sends a fresh verification email to a member whose address is unverified.
+func (s *Service) ResendVerification(ctx context.Context, memberID string) error {
+	m, err := s.GetMember(ctx, memberID)
+	if err != nil || m.EmailVerified {
+		return err
+	}
+	var token string
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE member_id = $1 AND kind = $2`, m.ID, tokenVerify); err != nil {
+			return err
+		}
+		token, err = s.newToken(ctx, tx, tokenVerify, m.ID, verifyLifetime)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.notify.VerificationEmail(ctx, m, token)
+}
+
+// hashToken is how tokens, session ids and API keys are stored: a leaked table grants nothing.
+func hashToken(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// newToken stores a one-time token of kind for member (may be empty) and returns it.
+func (s *Service) newToken(ctx context.Context, tx *sql.Tx, kind, memberID string, life time.Duration) (string, error) {
+	raw := id.Secret(32)
+	now := s.now()
+	var member sql.NullString
+	if memberID != "" {
+		member = sql.NullString{String: memberID, Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_tokens (token_hash, kind, member_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		hashToken(raw), kind, member, db.Now(now), db.Now(now.Add(life)))
+	return raw, err
+}
+
+var errBadToken = errs.Invalid("token", "this link is invalid or has expired; ask for a new one")
+
+// useToken consumes a one-time token of kind and returns its member id.
+func (s *Service) useToken(ctx context.Context, tx *sql.Tx, kind, raw string) (string, error) {
+	var member sql.NullString
+	err := tx.QueryRowContext(ctx, `DELETE FROM account_tokens WHERE token_hash = $1 AND kind = $2 AND expires_at > $3 RETURNING member_id`,
+		hashToken(raw), kind, db.Now(s.now())).Scan(&member)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errBadToken
+	}
+	return member.String, err
+}
+
+// VerifyEmail marks the address of the token's member as verified.
+func (s *Service) VerifyEmail(ctx context.Context, token string) (Member, error) {
+	var memberID string
+	err := s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if memberID, err = s.useToken(ctx, tx, tokenVerify, token); err != nil {
+			return err
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET email_verified_at = $1, updated_at = $1 WHERE id = $2`, db.Now(now), memberID); err != nil {
+			return err
+		}
+		ev := event.New(event.Track, "Email Verified", event.SourceCommunity, now)
+		ev.UserID = memberID
+		return s.outbox.Emit(ctx, tx, ev)
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	return s.GetMember(ctx, memberID)
+}
+
+// RequestPasswordReset emails a reset link if an account has this address. It says nothing
+// about whether one does, so it cannot be used to find out who is a member.
+func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	m, err := scanMember(s.db.R.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE email = $1 AND status = 'active'`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var token string
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// At most one reset email a minute per account, so nobody can flood an inbox.
+		var recent int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM account_tokens WHERE member_id = $1 AND kind = $2 AND created_at > $3`,
+			m.ID, tokenReset, db.Now(s.now().Add(-time.Minute))).Scan(&recent); err != nil || recent > 0 {
+			return err
+		}
+		token, err = s.newToken(ctx, tx, tokenReset, m.ID, resetLifetime)
+		return err
+	})
+	if err != nil || token == "" {
+		return err
+	}
+	if err := s.notify.PasswordResetEmail(ctx, m, token); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ResetPassword sets a new password with a reset token, verifies the address (the member proved
+// they read its mail) and ends every session of the member.
+func (s *Service) ResetPassword(ctx context.Context, token, password string) (Member, error) {
+	if err := checkPassword(password); err != nil {
+		return Member{}, err
+	}
+	hash := s.hash.hash(password)
+	var memberID string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if memberID, err = s.useToken(ctx, tx, tokenReset, token); err != nil {
+			return err
+		}
+		now := db.Now(s.now())
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET password_hash = $1, email_verified_at = coalesce(email_verified_at, $2), updated_at = $2 WHERE id = $3`,
+			hash, now, memberID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE member_id = $1 AND kind = $2`, memberID, tokenReset); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE member_id = $1`, memberID); err != nil {
+			return err
+		}
+		return s.Audit(ctx, tx, Principal{MemberID: memberID}, "member.password_reset", memberID, nil)
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	m, err := s.GetMember(ctx, memberID)
+	if err == nil {
+		s.clearFailures(ctx, m.Email)
+	}
+	return m, err
+}
