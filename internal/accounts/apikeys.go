@@ -116,28 +116,52 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, raw string) (Principal
 	return p, nil
 }
 
+const apiKeyCols = `id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at`
+
+func scanAPIKey(row scanner) (APIKey, error) {
+	var k APIKey
+	var scopes string
+	var created int64
+	var used, revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &k.CreatedBy, &created, &used, &revoked); err != nil {
+		return k, err
+	}
+	k.CreatedAt, k.LastUsedAt, k.RevokedAt = db.Time(created), optTime(used), optTime(revoked)
+	for sc := range strings.SplitSeq(scopes, ",") {
+		k.Scopes = append(k.Scopes, Scope(sc))
+	}
+	return k, nil
+}
+
+// GetAPIKey returns the key keyID. A key may read itself; reading others needs PermManageAPIKeys.
+func (s *Service) GetAPIKey(ctx context.Context, p Principal, keyID string) (APIKey, error) {
+	if p.APIKeyID != keyID {
+		if err := Authorize(p, PermManageAPIKeys); err != nil {
+			return APIKey{}, err
+		}
+	}
+	k, err := scanAPIKey(s.db.R.QueryRowContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys WHERE id = $1`, keyID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, errs.NotFound("no API key with id %s", keyID)
+	}
+	return k, err
+}
+
 // ListAPIKeys returns every key, newest first, revoked ones included. Needs PermManageAPIKeys.
 func (s *Service) ListAPIKeys(ctx context.Context, p Principal) ([]APIKey, error) {
 	if err := Authorize(p, PermManageAPIKeys); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id DESC`)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+apiKeyCols+` FROM api_keys ORDER BY id DESC`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []APIKey
 	for rows.Next() {
-		var k APIKey
-		var scopes string
-		var created int64
-		var used, revoked sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &scopes, &k.CreatedBy, &created, &used, &revoked); err != nil {
+		k, err := scanAPIKey(rows)
+		if err != nil {
 			return nil, err
-		}
-		k.CreatedAt, k.LastUsedAt, k.RevokedAt = db.Time(created), optTime(used), optTime(revoked)
-		for sc := range strings.SplitSeq(scopes, ",") {
-			k.Scopes = append(k.Scopes, Scope(sc))
 		}
 		out = append(out, k)
 	}

@@ -1,0 +1,139 @@
+// Package api is the admin REST API under /api/v1: Bearer API keys, JSON in and out, errors as
+// {"error":{"code","message","field","request_id"}}, cursor pagination, and an OpenAPI 3.1
+// document that a test keeps equal to the routes. Handlers decode, call a part and encode.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Deps are what the API needs.
+type Deps struct {
+	Accounts *accounts.Service
+	Log      *slog.Logger
+}
+
+// API serves /api/v1.
+type API struct {
+	acc *accounts.Service
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// route is one operation. Public routes need no API key.
+type route struct {
+	method, path string
+	public       bool
+	handle       func(w http.ResponseWriter, r *http.Request, p accounts.Principal) error
+}
+
+// maxBody bounds a JSON request body.
+const maxBody = 1 << 20
+
+// New returns the API.
+func New(d Deps) *API {
+	a := &API{acc: d.Accounts, log: d.Log, mux: http.NewServeMux()}
+	for _, rt := range a.routes() {
+		a.mux.Handle(rt.method+" "+Prefix+rt.path, a.wrap(rt))
+	}
+	return a
+}
+
+func (a *API) routes() []route {
+	return []route{
+		{method: "GET", path: "/openapi.json", public: true, handle: a.openAPI},
+		{method: "GET", path: "/me", handle: a.me},
+		{method: "GET", path: "/members", handle: a.listMembers},
+		{method: "GET", path: "/members/{id}", handle: a.getMember},
+		{method: "PATCH", path: "/members/{id}", handle: a.patchMember},
+		{method: "GET", path: "/api-keys", handle: a.listAPIKeys},
+		{method: "POST", path: "/api-keys", handle: a.createAPIKey},
+		{method: "DELETE", path: "/api-keys/{id}", handle: a.revokeAPIKey},
+		{method: "GET", path: "/audit-log", handle: a.listAudit},
+	}
+}
+
+// Routes registers the API on mux. Requests that match no operation get JSON 404 or 405.
+func (a *API) Routes(mux *http.ServeMux) {
+	mux.Handle(Prefix+"/", a)
+}
+
+// ServeHTTP dispatches to the operation. The inner mux sets the matched pattern on the same
+// request, so the metrics middleware outside sees the operation's route.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := a.mux.Handler(r); pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	// No operation matched: find out whether the path exists with another method.
+	h, _ := a.mux.Handler(r)
+	probe := &allowProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if allow := probe.header.Get("Allow"); probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", allow)
+		httpx.WriteJSON(w, http.StatusMethodNotAllowed, errorBody(r, "method_not_allowed",
+			r.Method+" is not allowed here; use "+allow, ""))
+		return
+	}
+	httpx.WriteError(w, r, a.log, errs.NotFound("no API operation at %s %s; see %s/openapi.json", r.Method, r.URL.Path, Prefix))
+}
+
+// allowProbe records what the mux's own 404/405 handler would answer.
+type allowProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *allowProbe) Header() http.Header         { return p.header }
+func (p *allowProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *allowProbe) WriteHeader(code int)        { p.status = code }
+
+func errorBody(r *http.Request, code, msg, field string) httpx.ErrorBody {
+	return httpx.ErrorBody{Error: httpx.ErrorDetail{Code: code, Message: msg, Field: field, RequestID: httpx.RequestIDFrom(r.Context())}}
+}
+
+// wrap authenticates the caller (unless the route is public) and writes the handler's error.
+func (a *API) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p accounts.Principal
+		if !rt.public {
+			var err error
+			if p, err = a.authenticate(r.Context(), r); err != nil {
+				httpx.WriteError(w, r, a.log, err)
+				return
+			}
+		}
+		if err := rt.handle(w, r, p); err != nil {
+			httpx.WriteError(w, r, a.log, err)
+		}
+	})
+}
+
+func (a *API) authenticate(ctx context.Context, r *http.Request) (accounts.Principal, error) {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return accounts.Principal{}, errs.Unauthenticated("send an API key as Authorization: Bearer <key>")
+	}
+	return a.acc.AuthenticateAPIKey(ctx, strings.TrimSpace(key))
+}
+
+func (a *API) openAPI(w http.ResponseWriter, r *http.Request, _ accounts.Principal) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, err := w.Write(openAPI)
+	return err
+}
