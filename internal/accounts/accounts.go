@@ -126,6 +126,19 @@ func (s *Service) GetMember(ctx context.Context, id string) (Member, error) {
 	return m, err
 }
 
+// MemberByEmail returns the member with this email address, in any letter case.
+func (s *Service) MemberByEmail(ctx context.Context, email string) (Member, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return Member{}, err
+	}
+	m, err := scanMember(s.db.R.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE email = $1`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, errs.NotFound("no member with email %s", email)
+	}
+	return m, err
+}
+
 // ListMembers returns up to limit members after the member id after, in id (sign-up) order,
 // and the id to continue from, or "" at the end. Needs PermViewMembers.
 func (s *Service) ListMembers(ctx context.Context, p Principal, after string, limit int) ([]Member, string, error) {

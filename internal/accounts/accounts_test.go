@@ -281,6 +281,12 @@ func TestRolesAndLastAdmin(t *testing.T) {
 		m, _ := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "sota@example.jp", Password: "member password"})
 		err = f.acc.SetRole(ctx, m.Principal(), m.ID, accounts.RoleAdmin)
 		wantKind(t, err, errs.KindForbidden, "")
+		_, err = f.acc.CreateMember(ctx, m.Principal(), accounts.SignUpInput{Email: "x@example.jp", Password: "member password"}, accounts.RoleAdmin)
+		wantKind(t, err, errs.KindForbidden, "")
+		staff, err := f.acc.CreateMember(ctx, admin.Principal(), accounts.SignUpInput{Email: "cs@example.jp", Password: "member password"}, accounts.RoleCS)
+		if err != nil || staff.Role != accounts.RoleCS || !staff.EmailVerified {
+			t.Fatalf("create member: %+v %v", staff, err)
+		}
 		wantKind(t, f.acc.SetRole(ctx, admin.Principal(), m.ID, "owner"), errs.KindInvalid, "role")
 		wantKind(t, f.acc.SetRole(ctx, admin.Principal(), admin.ID, accounts.RoleMember), errs.KindConflict, "role")
 		if err := f.acc.SetRole(ctx, admin.Principal(), m.ID, accounts.RoleModerator); err != nil {
@@ -305,8 +311,8 @@ func TestRolesAndLastAdmin(t *testing.T) {
 		if err != nil || len(list) != 1 || next == "" {
 			t.Fatalf("page 1: %v %q %v", list, next, err)
 		}
-		list2, next2, err := f.acc.ListMembers(ctx, again.Principal(), next, 1)
-		if err != nil || len(list2) != 1 || next2 != "" || list2[0].ID == list[0].ID {
+		list2, next2, err := f.acc.ListMembers(ctx, again.Principal(), next, 2)
+		if err != nil || len(list2) != 2 || next2 != "" || list2[0].ID == list[0].ID {
 			t.Fatalf("page 2: %v %q %v", list2, next2, err)
 		}
 		all, _, _ := f.acc.ListAudit(ctx, accounts.System(), "", 100)

@@ -75,6 +75,22 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (Member, error) {
 	return m, nil
 }
 
+// CreateMember creates an account with a role on someone's behalf (an administrator, an import,
+// the demo). The address counts as verified: whoever creates it vouches for it. Needs
+// PermManageMembers.
+func (s *Service) CreateMember(ctx context.Context, p Principal, in SignUpInput, role Role) (Member, error) {
+	if err := Authorize(p, PermManageMembers); err != nil {
+		return Member{}, err
+	}
+	if !role.Valid() {
+		return Member{}, errs.Invalid("role", "unknown role %q; roles are %s", role, roleList())
+	}
+	m, _, err := s.createMember(ctx, in, role, true, func(tx *sql.Tx, m Member) error {
+		return s.Audit(ctx, tx, p, "member.created", m.ID, map[string]any{"email": m.Email, "role": role})
+	})
+	return m, err
+}
+
 // createMember inserts a member and its events; verified members get no verification token.
 // also, when set, runs inside the same transaction.
 func (s *Service) createMember(ctx context.Context, in SignUpInput, role Role, verified bool, also func(*sql.Tx, Member) error) (Member, string, error) {

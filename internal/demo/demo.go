@@ -1,0 +1,69 @@
+// Package demo fills a bilingual demo community, so a newcomer sees a living product. Later parts
+// add their content here: spaces, threads, ideas, events.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/errs"
+)
+
+// Password is the password of every demo account, printed by `kizuna demo`.
+const Password = "kizuna-demo-2026"
+
+// Person is one demo account.
+type Person struct {
+	Email, Name, Locale string
+	Role                accounts.Role
+}
+
+// People are the demo community's staff and members: a Japanese company's customer community
+// with members in Japan and abroad.
+var People = []Person{
+	{"admin@demo.kizuna.example", "管理者 佐藤 美咲", "ja", accounts.RoleAdmin},
+	{"community@demo.kizuna.example", "コミュニティマネージャー 田中 蓮", "ja", accounts.RoleCommunityManager},
+	{"marketing@demo.kizuna.example", "Emily Carter", "en", accounts.RoleMarketer},
+	{"success@demo.kizuna.example", "カスタマーサクセス 鈴木 陽菜", "ja", accounts.RoleCS},
+	{"product@demo.kizuna.example", "Daniel Kim", "en", accounts.RoleProduct},
+	{"analyst@demo.kizuna.example", "分析担当 高橋 悠真", "ja", accounts.RoleAnalyst},
+	{"moderator@demo.kizuna.example", "モデレーター 伊藤 さくら", "ja", accounts.RoleModerator},
+	{"haruto.yamamoto@demo.kizuna.example", "山本 陽翔", "ja", accounts.RoleMember},
+	{"yui.nakamura@demo.kizuna.example", "中村 結衣", "ja", accounts.RoleMember},
+	{"sota.kobayashi@demo.kizuna.example", "小林 蒼太", "ja", accounts.RoleMember},
+	{"mei.kato@demo.kizuna.example", "加藤 芽依", "ja", accounts.RoleMember},
+	{"riku.yoshida@demo.kizuna.example", "吉田 陸", "ja", accounts.RoleMember},
+	{"aoi.yamada@demo.kizuna.example", "山田 葵", "ja", accounts.RoleMember},
+	{"olivia.brown@demo.kizuna.example", "Olivia Brown", "en", accounts.RoleMember},
+	{"lucas.martin@demo.kizuna.example", "Lucas Martin", "en", accounts.RoleMember},
+	{"priya.sharma@demo.kizuna.example", "Priya Sharma", "en", accounts.RoleMember},
+	{"chen.wei@demo.kizuna.example", "陳 偉 (Chen Wei)", "en", accounts.RoleMember},
+}
+
+// Result says what Seed did.
+type Result struct {
+	Created, Existing int
+}
+
+// Seed creates the demo accounts that do not exist yet, with their roles. Running it again
+// changes nothing.
+func Seed(ctx context.Context, acc *accounts.Service, log *slog.Logger) (Result, error) {
+	var res Result
+	for _, p := range People {
+		if _, err := acc.MemberByEmail(ctx, p.Email); err == nil {
+			res.Existing++
+			continue
+		} else if errs.KindOf(err) != errs.KindNotFound {
+			return res, err
+		}
+		in := accounts.SignUpInput{Email: p.Email, Password: Password, DisplayName: p.Name, Locale: p.Locale}
+		if _, err := acc.CreateMember(ctx, accounts.System(), in, p.Role); err != nil {
+			return res, fmt.Errorf("demo account %s: %w", p.Email, err)
+		}
+		res.Created++
+	}
+	log.Info("demo community ready", "created", res.Created, "existing", res.Existing)
+	return res, nil
+}
