@@ -66,7 +66,8 @@ func open(t testing.TB, dir, url string, withStream bool) *world {
 			t.Fatal(err)
 		}
 	}
-	w.bb = New(Deps{DB: w.main, LogDB: w.log, Stream: w.stream})
+	// A short AckWait: after a crash, the batches the dead process held come back quickly.
+	w.bb = New(Deps{DB: w.main, LogDB: w.log, Stream: w.stream, AckWait: 2 * time.Second})
 	for _, name := range []string{"alpha", "beta"} {
 		w.bb.Register(Consumer{Name: name, Handle: applyOnce(w.main, name)})
 	}

@@ -49,7 +49,7 @@ func (b *Backbone) consume(ctx context.Context, c Consumer) error {
 	cons, err := js.CreateOrUpdateConsumer(ctx, stream.Name, jetstream.ConsumerConfig{
 		Durable:       c.Name,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
+		AckWait:       b.ackWait,
 		MaxAckPending: maxPending * 4,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
@@ -70,6 +70,7 @@ func (b *Backbone) consume(ctx context.Context, c Consumer) error {
 	// The handler runs on a context that outlives shutdown, so the batch in hand completes.
 	hctx := context.WithoutCancel(ctx)
 	for bt := range batches {
+		working := b.keepAlive(bt.msgs)
 		for failures := 1; ; failures++ {
 			err := b.handle(hctx, c, bt)
 			if err == nil {
@@ -78,16 +79,15 @@ func (b *Backbone) consume(ctx context.Context, c Consumer) error {
 			b.m.failures.WithLabelValues(c.Name).Inc()
 			delay := backoff(failures)
 			b.log.Error("consumer failed, will retry", "consumer", c.Name, "events", len(bt.evs), "retry_in", delay, "err", err)
-			for _, m := range bt.msgs {
-				m.InProgress() // keep the stream from redelivering while we retry
-			}
 			if !sleep(ctx, delay) {
+				working()
 				for _, m := range bt.msgs {
 					m.Nak()
 				}
 				return nil
 			}
 		}
+		working()
 		for _, m := range bt.msgs {
 			if err := m.Ack(); err != nil {
 				b.log.Warn("acking", "consumer", c.Name, "err", err)
@@ -95,6 +95,29 @@ func (b *Backbone) consume(ctx context.Context, c Consumer) error {
 		}
 	}
 	return nil
+}
+
+// keepAlive tells the stream every AckWait/3 that msgs are still being worked on, so a slow or
+// retried batch is not redelivered to another node, until the returned stop is called.
+func (b *Backbone) keepAlive(msgs []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(b.ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // batch is what one Handle call receives: the events of one or more stream messages.

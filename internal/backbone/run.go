@@ -25,7 +25,14 @@ type Deps struct {
 	Log     *slog.Logger
 	Metrics prometheus.Registerer // may be nil
 	Now     func() time.Time
+	// AckWait is how long the stream waits for a consumer's acknowledgement before it redelivers,
+	// e.g. after the node handling a batch died; DefaultAckWait when zero.
+	AckWait time.Duration
 }
+
+// DefaultAckWait is the redelivery delay of a batch whose consumer went silent. While a batch is
+// being handled (or retried) its consumer tells the stream every AckWait/3 that it is working.
+const DefaultAckWait = 30 * time.Second
 
 // Backbone ties the outbox, the stream, the event log and the registered consumers together.
 type Backbone struct {
@@ -36,6 +43,7 @@ type Backbone struct {
 	now       func() time.Time
 	node      string // lease holder name of this process
 	m         *metrics
+	ackWait   time.Duration
 
 	mu        sync.Mutex
 	consumers []Consumer
@@ -57,11 +65,14 @@ func New(d Deps) *Backbone {
 	if d.LogDB == nil {
 		d.LogDB = d.DB
 	}
+	if d.AckWait == 0 {
+		d.AckWait = DefaultAckWait
+	}
 	host, _ := os.Hostname()
 	b := &Backbone{
 		db: d.DB, logDB: d.LogDB, stream: d.Stream, outbox: NewOutbox(d.DB), log: d.Log, now: d.Now,
 		node: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), id.Secret(5)),
-		m:    newMetrics(d.Metrics),
+		m:    newMetrics(d.Metrics), ackWait: d.AckWait,
 	}
 	b.consumers = append(b.consumers, b.eventLogConsumer())
 	return b
