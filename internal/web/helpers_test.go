@@ -1,0 +1,236 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kizuna-community/kizuna/internal/accountmail"
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/mail"
+	"github.com/kizuna-community/kizuna/internal/web"
+)
+
+// site is the web shell on a loopback server with the real accounts service on SQLite.
+type site struct {
+	t     *testing.T
+	acc   *accounts.Service
+	mails *mail.Log
+	srv   *httptest.Server
+	URL   string
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	s := &site{t: t, mails: mail.NewLog(log), URL: base}
+	s.acc = accounts.New(accounts.Deps{
+		DB: d, Outbox: backbone.NewOutbox(d), Log: log, HashParams: accounts.TestHashParams(),
+		Notifier: &accountmail.Mailer{Sender: s.mails, BaseURL: base},
+	})
+	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	w.Routes(mux)
+	s.srv = httptest.NewUnstartedServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))
+	s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// browser is one visitor with a cookie jar. It does not follow redirects, so tests see them.
+type browser struct {
+	s      *site
+	c      *http.Client
+	lang   string // Accept-Language
+	header http.Header
+}
+
+func (s *site) browser(acceptLanguage string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{s: s, lang: acceptLanguage, header: http.Header{}, c: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is a response with its body read.
+type page struct {
+	*http.Response
+	Body string
+}
+
+func (b *browser) do(method, path string, form url.Values, extra http.Header) page {
+	b.s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, b.s.URL+path, body)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
+	}
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	return page{Response: resp, Body: string(data)}
+}
+
+func (b *browser) get(path string) page { return b.do(http.MethodGet, path, nil, nil) }
+
+func (b *browser) post(path string, form url.Values) page {
+	return b.do(http.MethodPost, path, form, nil)
+}
+
+// htmx posts as htmx does: same origin, with HX-Request.
+func (b *browser) htmx(path string, form url.Values) page {
+	return b.do(http.MethodPost, path, form, http.Header{"Hx-Request": {"true"}, "Sec-Fetch-Site": {"same-origin"}})
+}
+
+// cookie returns the value the jar holds for name, or "".
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.s.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (p page) expect(t *testing.T, status int, contains ...string) {
+	t.Helper()
+	if p.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d; body:\n%s", p.Request.Method, p.Request.URL, p.StatusCode, status, excerpt(p.Body))
+	}
+	for _, c := range contains {
+		if !strings.Contains(p.Body, c) {
+			t.Fatalf("%s %s: body lacks %q:\n%s", p.Request.Method, p.Request.URL, c, excerpt(p.Body))
+		}
+	}
+}
+
+func (p page) redirectsTo(t *testing.T, want string) {
+	t.Helper()
+	if p.StatusCode != http.StatusSeeOther && p.StatusCode != http.StatusFound {
+		t.Fatalf("%s %s: status %d, want a redirect to %s; body:\n%s", p.Request.Method, p.Request.URL, p.StatusCode, want, excerpt(p.Body))
+	}
+	if got := p.Header.Get("Location"); got != want {
+		t.Fatalf("%s %s: redirects to %q, want %q", p.Request.Method, p.Request.URL, got, want)
+	}
+}
+
+func excerpt(s string) string {
+	if _, body, ok := strings.Cut(s, `<main`); ok {
+		s = body
+	}
+	if len(s) > 3000 {
+		s = s[:3000] + "…"
+	}
+	return s
+}
+
+// htmlLang returns the lang attribute of the page's <html>.
+func htmlLang(body string) string {
+	m := regexp.MustCompile(`<html lang="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// lastLink returns the link with a token in the last email to addr.
+func (s *site) lastLink(addr string) string {
+	s.t.Helper()
+	sent := s.mails.Sent()
+	for i := len(sent) - 1; i >= 0; i-- {
+		if sent[i].To != addr {
+			continue
+		}
+		for _, line := range strings.Split(sent[i].Text, "\n") {
+			if u, err := url.Parse(strings.TrimSpace(line)); err == nil && u.Query().Get("token") != "" {
+				return u.RequestURI()
+			}
+		}
+	}
+	s.t.Fatalf("no email with a link to %s among %d", addr, len(sent))
+	return ""
+}
+
+// member signs a member up and returns a browser logged in as them.
+func (s *site) member(email, lang string) *browser {
+	s.t.Helper()
+	b := s.browser(lang)
+	b.post("/signup", url.Values{"email": {email}, "password": {"correct horse battery"}, "display_name": {"Test " + email}}).
+		redirectsTo(s.t, "/?notice=welcome")
+	return b
+}
+
+// admin creates the first administrator through the set-up link and returns their browser.
+func (s *site) admin(lang string) *browser {
+	s.t.Helper()
+	token, err := s.acc.SetupToken(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b := s.browser(lang)
+	b.post("/setup", url.Values{"token": {token}, "email": {"admin@example.com"}, "password": {"admin password 1"}, "display_name": {"Aiko Admin"}}).
+		redirectsTo(s.t, "/admin")
+	return b
+}
+
+// memberID returns the id of the member with email.
+func (s *site) memberID(email string) string {
+	s.t.Helper()
+	ms, _, err := s.acc.ListMembers(context.Background(), accounts.System(), "", 1000)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Email == email {
+			return m.ID
+		}
+	}
+	s.t.Fatalf("no member %s", email)
+	return ""
+}

@@ -1,0 +1,139 @@
+package web
+
+import (
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+)
+
+// keyUse is how templates (.T "key", .V.T "key", $.T "key") and Go code (v.T("key")) name a
+// catalogue entry.
+var keyUse = regexp.MustCompile(`\.T[ (]"([^"]+)"`)
+
+func TestCataloguesHaveTheSameKeys(t *testing.T) {
+	cats, err := loadCatalogs(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, en := cats["ja"], cats["en"]
+	for k := range ja {
+		if _, ok := en[k]; !ok {
+			t.Errorf("en.json lacks %q", k)
+		}
+	}
+	for k := range en {
+		if _, ok := ja[k]; !ok {
+			t.Errorf("ja.json lacks %q", k)
+		}
+	}
+	for lang, c := range cats {
+		for k, v := range c {
+			if v == "" {
+				t.Errorf("%s.json: %q is empty", lang, k)
+			}
+		}
+	}
+}
+
+func TestEveryUsedKeyExists(t *testing.T) {
+	cats, err := loadCatalogs(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]string{} // key → where
+	err = fs.WalkDir(files, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		for _, m := range keyUse.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = p
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goFiles, _ := filepath.Glob("*.go")
+	for _, p := range goFiles {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range keyUse.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = p
+		}
+	}
+	if len(used) < 100 {
+		t.Fatalf("found only %d keys in use; is the pattern still right?", len(used))
+	}
+	// Keys built at run time.
+	for _, r := range accounts.Roles {
+		used["role."+string(r)] = "view.RoleName"
+	}
+	for _, sc := range accounts.Scopes {
+		used["scope."+string(sc)] = "view.ScopeName"
+		used["scope."+string(sc)+".desc"] = "admin-api-keys.html"
+	}
+	for _, n := range []string{"overview", "members", "api_keys", "audit"} {
+		used["admin.nav."+n] = "Web.nav"
+	}
+	delete(used, "admin.nav.") // the prefix itself, from Web.nav
+	for lang, c := range cats {
+		for k, where := range used {
+			if _, ok := c[k]; !ok {
+				t.Errorf("%s.json lacks %q (used in %s)", lang, k, where)
+			}
+		}
+	}
+}
+
+func TestAcceptLanguage(t *testing.T) {
+	for h, want := range map[string]string{
+		"ja-JP,ja;q=0.9":              "ja",
+		"en-US,en;q=0.9":              "en",
+		"EN-gb":                       "en",
+		"en;q=0.5, ja;q=0.6":          "ja",
+		"fr, en-US;q=0.8, ja;q=0.7":   "en",
+		"en;q=0, ja;q=0.1":            "ja",
+		"en;q=0":                      "",
+		"de":                          "",
+		"*":                           "ja",
+		"":                            "",
+		"en;q=abc, ja":                "ja",
+		" en-US ; q=0.9 , ja ; q=0.8": "en",
+	} {
+		if got := fromAcceptLanguage(h); got != want {
+			t.Errorf("fromAcceptLanguage(%q) = %q, want %q", h, got, want)
+		}
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Accept-Language", "en")
+	if got := negotiateLang(r, &accounts.Member{Locale: "ja"}); got != "ja" {
+		t.Errorf("member locale should beat Accept-Language, got %s", got)
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	good := []string{"/", "/admin", "/admin/members?after=abc", "/a//b"}
+	bad := []string{"", "//evil.example", `/\evil.example`, "https://evil.example/", "evil", "/\r\nx", "//", "/\tx", "javascript:alert(1)"}
+	for _, p := range good {
+		if !localPath(p) {
+			t.Errorf("localPath(%q) = false", p)
+		}
+	}
+	for _, p := range bad {
+		if localPath(p) {
+			t.Errorf("localPath(%q) = true", p)
+		}
+	}
+}

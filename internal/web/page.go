@@ -1,0 +1,431 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+)
+
+// sessionCookie holds the session token of a signed-in browser.
+const sessionCookie = "kizuna_session"
+
+// pageHandler serves one page for the visitor described by v.
+type pageHandler func(w http.ResponseWriter, r *http.Request, v *view)
+
+// view is everything a template sees: who is visiting, in which language, and the page's data.
+type view struct {
+	Lang      string
+	Title     string           // translated page title
+	Member    *accounts.Member // nil when logged out
+	CanAdmin  bool             // the member may open the admin
+	Next      string           // where the language switcher returns to
+	RequestID string
+	Nav       []navItem // the admin sidebar, for admin pages
+	Section   string    // the admin section shown
+	Form      *form
+	Notice    string // a translated confirmation shown above the content
+	Data      any    // the page's own data
+
+	token  string // the session token, for log-out
+	cat    catalog
+	loc    *time.Location
+	assets map[string]string
+}
+
+// navItem is one admin sidebar entry.
+type navItem struct {
+	Key   string // section name and catalogue suffix
+	Label string
+	URL   string
+}
+
+// T returns the message key in the page's language, formatted with args.
+func (v *view) T(key string, args ...any) string { return v.cat.text(key, args...) }
+
+// Date formats t for the reader: Asia/Tokyo for Japanese, UTC for English.
+func (v *view) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(v.loc).Format("2006-01-02 15:04 MST")
+}
+
+// DatePtr formats an optional time, or returns "" when it is nil.
+func (v *view) DatePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return v.Date(*t)
+}
+
+// ISO is t as an RFC 3339 instant, for <time datetime>.
+func (v *view) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Asset returns the versioned URL of a static file.
+func (v *view) Asset(name string) string { return v.assets[name] }
+
+// RoleName is the translated name of a role.
+func (v *view) RoleName(r accounts.Role) string { return v.cat.text("role." + string(r)) }
+
+// Roles lists every role, for role pickers.
+func (v *view) Roles() []accounts.Role { return accounts.Roles }
+
+// ScopeName is the translated name of an API key scope.
+func (v *view) ScopeName(sc accounts.Scope) string { return v.cat.text("scope." + string(sc)) }
+
+// Scopes lists every API key scope, for the create form.
+func (v *view) Scopes() []accounts.Scope { return accounts.Scopes }
+
+// ActionName is the translated description of an audit action, or the action itself when the
+// catalogue does not know it yet.
+func (v *view) ActionName(action string) string {
+	if s, ok := v.cat["audit.action."+action]; ok {
+		return s
+	}
+	return action
+}
+
+// principal is who the visitor acts as.
+func (v *view) principal() accounts.Principal {
+	if v.Member == nil {
+		return accounts.Principal{}
+	}
+	return v.Member.Principal()
+}
+
+// Can reports whether the visitor may do the named permission, asking accounts.Allowed.
+func (v *view) Can(perm string) bool {
+	p, ok := permissionNames()[perm]
+	return ok && accounts.Allowed(v.principal(), p)
+}
+
+// permissionNames are the permissions templates may ask about with .Can.
+func permissionNames() map[string]accounts.Permission {
+	return map[string]accounts.Permission{
+		"view_admin":      accounts.PermViewAdmin,
+		"view_members":    accounts.PermViewMembers,
+		"manage_members":  accounts.PermManageMembers,
+		"manage_api_keys": accounts.PermManageAPIKeys,
+		"view_audit":      accounts.PermViewAudit,
+	}
+}
+
+// form is a submitted form: what was typed, to show it again, and what is wrong with it.
+type form struct {
+	values url.Values
+	errors map[string]string // field → translated message
+	alert  string            // a translated message about the whole form
+}
+
+func newForm(r *http.Request) *form {
+	f := &form{values: url.Values{}, errors: map[string]string{}}
+	if r != nil && r.PostForm != nil {
+		f.values = r.PostForm
+	}
+	return f
+}
+
+// Value is what was typed into field.
+func (f *form) Value(field string) string { return f.values.Get(field) }
+
+// Has reports whether a checkbox or option value was submitted for field.
+func (f *form) Has(field, value string) bool {
+	for _, x := range f.values[field] {
+		if x == value {
+			return true
+		}
+	}
+	return false
+}
+
+// Err is the message for field, or "".
+func (f *form) Err(field string) string { return f.errors[field] }
+
+// Alert is the message about the whole form, or "".
+func (f *form) Alert() string { return f.alert }
+
+// page wraps a pageHandler: security headers, no caching, and the visitor's session and language.
+func (s *Web) page(h pageHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		setSecurityHeaders(hd)
+		// Pages differ per visitor and may show private data or one-time secrets.
+		hd.Set("Cache-Control", "no-store")
+		hd.Add("Vary", "Cookie, Accept-Language")
+		v, err := s.newView(w, r)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		h(w, r, v)
+	})
+}
+
+// newView reads the visitor's session and picks the language. A dead session cookie is
+// cleared; a failing database is an error (the view is still usable for the error page).
+func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
+	v := &view{RequestID: httpx.RequestIDFrom(r.Context()), assets: s.assets, Form: newForm(nil), Next: "/"}
+	var lookupErr error
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		m, err := s.acc.SessionMember(r.Context(), c.Value)
+		switch {
+		case err == nil:
+			v.Member, v.token = &m, c.Value
+		case errs.KindOf(err) == errs.KindUnauthenticated:
+			s.clearSession(w)
+		default:
+			lookupErr = fmt.Errorf("reading the session: %w", err)
+		}
+	}
+	s.setLang(v, negotiateLang(r, v.Member))
+	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
+	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) && !hasToken(r) {
+		v.Next = r.URL.RequestURI()
+	} else if r.Method == http.MethodGet {
+		v.Next = r.URL.Path
+	}
+	return v, lookupErr
+}
+
+// hasToken reports whether the URL carries a secret that must not travel on in a form.
+func hasToken(r *http.Request) bool { return r.URL.Query().Has("token") }
+
+func (s *Web) setLang(v *view, lang string) {
+	v.Lang, v.cat, v.loc = lang, s.catalogs[lang], zoneFor(lang)
+}
+
+// localPath reports whether p is safe to redirect to: a path on this site, not "//host" or
+// "/\host", which browsers read as another site.
+func localPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `/\`) {
+		return false
+	}
+	if strings.ContainsAny(p, "\r\n\t\\") {
+		return false
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
+}
+
+// staff guards an admin page: logged-out visitors go to the log-in, others need perm.
+func (s *Web) staff(perm accounts.Permission, h pageHandler) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, v *view) {
+		if v.Member == nil {
+			next := "/admin"
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI()
+			}
+			s.redirect(w, r, loginURL(next))
+			return
+		}
+		if err := accounts.Authorize(v.principal(), perm); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		v.Nav = s.nav(v)
+		h(w, r, v)
+	}
+}
+
+// nav lists the admin sections the visitor may use, as accounts.Allowed decides.
+func (s *Web) nav(v *view) []navItem {
+	all := []struct {
+		key  string
+		url  string
+		perm accounts.Permission
+	}{
+		{"overview", "/admin", accounts.PermViewAdmin},
+		{"members", "/admin/members", accounts.PermViewMembers},
+		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
+		{"audit", "/admin/audit", accounts.PermViewAudit},
+	}
+	var out []navItem
+	for _, it := range all {
+		if accounts.Allowed(v.principal(), it.perm) {
+			out = append(out, navItem{Key: it.key, Label: v.T("admin.nav." + it.key), URL: it.url})
+		}
+	}
+	return out
+}
+
+// isHTMX reports whether htmx sent the request, so a fragment is the answer.
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// redirect sends the browser to a local URL after a form post (303) or, for htmx, tells htmx
+// to navigate.
+func (s *Web) redirect(w http.ResponseWriter, r *http.Request, to string) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// setSession gives the browser its session cookie.
+func (s *Web) setSession(w http.ResponseWriter, sess accounts.Session) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/",
+		MaxAge: int(accounts.SessionLifetime.Seconds()), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Web) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// client describes the browser to accounts, for throttling and the session list.
+func client(r *http.Request) accounts.Client {
+	return accounts.Client{IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}
+}
+
+// errorData is what the error page shows.
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+	Action  string // a link to offer, e.g. "/login"
+	ActionL string
+}
+
+// errorPage renders the error page with status.
+func (s *Web) errorPage(w http.ResponseWriter, r *http.Request, v *view, status int, heading, message string) {
+	v.Title = heading
+	d := errorData{Status: status, Heading: heading, Message: message, Action: "/", ActionL: v.T("error.back_home")}
+	if status == http.StatusForbidden && v.Member == nil {
+		d.Action, d.ActionL = "/login", v.T("nav.login")
+	}
+	v.Data = d
+	if isHTMX(r) {
+		// htmx does not swap error responses; app.js shows this text instead.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprint(w, message)
+		return
+	}
+	s.render(w, r, status, "error", v)
+}
+
+// fail shows err as a page: the one place where errs kinds become statuses for the web shell.
+// Internal errors are logged with the request id and shown only as that id.
+func (s *Web) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	e, ok := errs.As(err)
+	if !ok || e.Kind == errs.KindInternal {
+		s.log.ErrorContext(r.Context(), "web request failed", "err", err, "path", r.URL.Path,
+			"request_id", v.RequestID)
+		s.errorPage(w, r, v, http.StatusInternalServerError, v.T("error.internal.title"), v.T("error.internal.body", v.RequestID))
+		return
+	}
+	msg := s.message(v, e)
+	switch e.Kind {
+	case errs.KindUnauthenticated:
+		if v.Member == nil {
+			s.redirect(w, r, "/login")
+			return
+		}
+		s.errorPage(w, r, v, http.StatusUnauthorized, v.T("error.unauthenticated.title"), msg)
+	case errs.KindForbidden:
+		s.errorPage(w, r, v, http.StatusForbidden, v.T("error.forbidden.title"), v.T("error.forbidden.body"))
+	case errs.KindNotFound:
+		s.errorPage(w, r, v, http.StatusNotFound, v.T("error.not_found.title"), msg)
+	case errs.KindTooMany:
+		s.errorPage(w, r, v, http.StatusTooManyRequests, v.T("error.too_many.title"), msg)
+	case errs.KindConflict:
+		s.errorPage(w, r, v, http.StatusConflict, v.T("error.conflict.title"), msg)
+	default:
+		s.errorPage(w, r, v, http.StatusBadRequest, v.T("error.invalid.title"), msg)
+	}
+}
+
+// formFailed re-renders page with err shown beside its field (or above the form) and reports
+// true, or, for an error that is no fault of the form, shows the error page and reports true too.
+// It returns false only when err is nil.
+func (s *Web) formFailed(w http.ResponseWriter, r *http.Request, v *view, page string, err error) bool {
+	if err == nil {
+		return false
+	}
+	e, ok := errs.As(err)
+	if !ok || e.Kind == errs.KindInternal || e.Kind == errs.KindNotFound {
+		s.fail(w, r, v, err)
+		return true
+	}
+	msg := s.message(v, e)
+	status := http.StatusUnprocessableEntity
+	switch e.Kind {
+	case errs.KindTooMany:
+		status = http.StatusTooManyRequests
+	case errs.KindForbidden:
+		status = http.StatusForbidden
+	}
+	if e.Field != "" && e.Field != "token" {
+		v.Form.errors[e.Field] = msg
+	} else {
+		v.Form.alert = msg
+	}
+	s.render(w, r, status, page, v)
+	return true
+}
+
+// message translates the safe message of a domain error. Accounts speaks English; known
+// messages are matched here, and anything else is shown as accounts wrote it.
+func (s *Web) message(v *view, e *errs.Error) string {
+	m := e.Msg
+	var n int
+	switch {
+	case m == "the email address or password is wrong":
+		return v.T("err.bad_login")
+	case strings.HasPrefix(m, "too many failed log-ins"):
+		if _, err := fmt.Sscanf(m, "too many failed log-ins; wait %d minutes", &n); err == nil {
+			return v.T("err.throttled", n)
+		}
+	case m == "email is required":
+		return v.T("err.email_required")
+	case strings.HasSuffix(m, "is not an email address"):
+		return v.T("err.email_invalid")
+	case strings.HasPrefix(m, "password must be at least"):
+		return v.T("err.password_short", accounts.MinPasswordLen)
+	case strings.HasPrefix(m, "password must be at most"):
+		return v.T("err.password_long")
+	case strings.HasPrefix(m, "display name must be at most"):
+		if _, err := fmt.Sscanf(m, "display name must be at most %d characters", &n); err == nil {
+			return v.T("err.display_name_long", n)
+		}
+	case m == "an account with this email address already exists":
+		return v.T("err.email_taken")
+	case strings.HasPrefix(m, "this link is invalid or has expired"):
+		return v.T("err.bad_token")
+	case strings.HasPrefix(m, "this is the last administrator"):
+		return v.T("err.last_admin")
+	case strings.HasPrefix(m, "name is required"):
+		return v.T("err.key_name")
+	case strings.HasPrefix(m, "give at least one scope"):
+		return v.T("err.scopes_required")
+	case strings.HasPrefix(m, "unknown scope"):
+		return v.T("err.scope_unknown")
+	case strings.HasPrefix(m, "unknown role"):
+		return v.T("err.role_unknown")
+	case m == "this account is suspended":
+		return v.T("err.suspended")
+	case m == "an administrator already exists":
+		return v.T("err.admin_exists")
+	case strings.HasPrefix(m, "your session has ended"):
+		return v.T("err.session_ended")
+	case e.Kind == errs.KindNotFound:
+		return v.T("error.not_found.body")
+	}
+	return m
+}
+
+// errAs returns the categorised domain error in err; internal errors are not categorised.
+func errAs(err error) (*errs.Error, bool) {
+	e, ok := errs.As(err)
+	if !ok || e.Kind == errs.KindInternal {
+		return nil, false
+	}
+	return e, true
+}

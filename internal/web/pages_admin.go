@@ -1,0 +1,357 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+)
+
+// Page sizes of the admin lists.
+const (
+	membersPerPage = 50
+	auditPerPage   = 50
+	// memberCountCap bounds the work of counting members for the overview; beyond it the
+	// overview says "1,000+".
+	memberCountCap = 1000
+	recentAudit    = 5
+)
+
+// overviewData is the admin overview: real figures for the sections the visitor may use.
+type overviewData struct {
+	ShowMembers bool
+	Members     int
+	MembersMore bool // there are more than Members
+	ShowKeys    bool
+	ActiveKeys  int
+	ShowAudit   bool
+	RecentAudit []auditRow
+}
+
+func (s *Web) adminOverview(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Section = v.T("admin.nav.overview"), "overview"
+	p := v.principal()
+	var d overviewData
+	if accounts.Allowed(p, accounts.PermViewMembers) {
+		d.ShowMembers = true
+		after := ""
+		for {
+			page, next, err := s.acc.ListMembers(r.Context(), p, after, 200)
+			if err != nil {
+				s.fail(w, r, v, err)
+				return
+			}
+			d.Members += len(page)
+			if next == "" {
+				break
+			}
+			if d.Members >= memberCountCap {
+				d.MembersMore = true
+				break
+			}
+			after = next
+		}
+	}
+	if accounts.Allowed(p, accounts.PermManageAPIKeys) {
+		d.ShowKeys = true
+		keys, err := s.acc.ListAPIKeys(r.Context(), p)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		for _, k := range keys {
+			if k.RevokedAt == nil {
+				d.ActiveKeys++
+			}
+		}
+	}
+	if accounts.Allowed(p, accounts.PermViewAudit) {
+		d.ShowAudit = true
+		entries, _, err := s.acc.ListAudit(r.Context(), p, "", recentAudit)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		if d.RecentAudit, err = s.auditRows(r, v, entries); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
+	v.Data = d
+	s.render(w, r, 0, "admin-overview", v)
+}
+
+// membersData is one page of the member list.
+type membersData struct {
+	Members []memberRow
+	Next    string // cursor of the next page, or ""
+	First   bool   // this is the first page
+}
+
+// memberRow is one member in the list, with the outcome of a role change when there was one.
+type memberRow struct {
+	V *view
+	accounts.Member
+	CanManage bool
+	Saved     bool
+	Error     string
+	Self      bool
+}
+
+func (s *Web) adminMembers(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Section = v.T("admin.nav.members"), "members"
+	after := ""
+	if c := r.URL.Query().Get("after"); c != "" {
+		var err error
+		if after, err = httpx.DecodeCursor(c); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
+	members, next, err := s.acc.ListMembers(r.Context(), v.principal(), after, membersPerPage)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := membersData{First: after == ""}
+	canManage := accounts.Allowed(v.principal(), accounts.PermManageMembers)
+	if next != "" {
+		d.Next = httpx.EncodeCursor(next)
+	}
+	for _, m := range members {
+		d.Members = append(d.Members, memberRow{V: v, Member: m, CanManage: canManage, Self: m.ID == v.Member.ID})
+	}
+	v.Data = d
+	s.render(w, r, 0, "admin-members", v)
+}
+
+// setRole changes a member's role and answers htmx with the updated row; without JavaScript it
+// goes back to the list.
+func (s *Web) setRole(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	err := s.acc.SetRole(r.Context(), v.principal(), id, accounts.Role(r.PostFormValue("role")))
+	e, known := errAs(err)
+	if err != nil && (!known || !isHTMX(r)) {
+		s.fail(w, r, v, err)
+		return
+	}
+	if !isHTMX(r) {
+		s.redirect(w, r, "/admin/members")
+		return
+	}
+	m, gerr := s.acc.GetMember(r.Context(), id)
+	if gerr != nil {
+		s.fail(w, r, v, gerr)
+		return
+	}
+	row := memberRow{V: v, Member: m, CanManage: true, Saved: err == nil, Self: m.ID == v.Member.ID}
+	status := http.StatusOK
+	if err != nil {
+		row.Error, status = s.message(v, e), http.StatusUnprocessableEntity
+	}
+	s.fragment(w, r, status, "admin-members", "member-row", row)
+}
+
+// apiKeysData is the API key page: the keys and, right after creating one, its secret.
+type apiKeysData struct {
+	Keys    []keyRow
+	Created *createdKey
+}
+
+// keyRow is one API key as the key-row template sees it.
+type keyRow struct {
+	V *view
+	accounts.APIKey
+}
+
+// keyRows lists the keys for the table.
+func (s *Web) keyRows(r *http.Request, v *view) ([]keyRow, error) {
+	keys, err := s.acc.ListAPIKeys(r.Context(), v.principal())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]keyRow, len(keys))
+	for i, k := range keys {
+		out[i] = keyRow{V: v, APIKey: k}
+	}
+	return out, nil
+}
+
+// createdKey is a key just made; Raw is shown this once and never again.
+type createdKey struct {
+	Raw  string
+	Name string
+}
+
+func (s *Web) adminAPIKeys(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Section = v.T("admin.nav.api_keys"), "api_keys"
+	keys, err := s.keyRows(r, v)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Data = apiKeysData{Keys: keys}
+	s.render(w, r, 0, "admin-api-keys", v)
+}
+
+// createAPIKey makes a key and shows its secret once: htmx gets the secret panel and the
+// refreshed table; a plain form post gets the whole page.
+func (s *Web) createAPIKey(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Section = v.T("admin.nav.api_keys"), "api_keys"
+	r.ParseForm()
+	v.Form = newForm(r)
+	var scopes []accounts.Scope
+	for _, sc := range r.PostForm["scopes"] {
+		scopes = append(scopes, accounts.Scope(sc))
+	}
+	raw, k, err := s.acc.CreateAPIKey(r.Context(), v.principal(), r.PostForm.Get("name"), scopes)
+	if err != nil {
+		e, ok := errAs(err)
+		if !ok {
+			s.fail(w, r, v, err)
+			return
+		}
+		msg := s.message(v, e)
+		if e.Field != "" {
+			v.Form.errors[e.Field] = msg
+		} else {
+			v.Form.alert = msg
+		}
+		if isHTMX(r) {
+			s.fragment(w, r, http.StatusUnprocessableEntity, "admin-api-keys", "key-form", v)
+			return
+		}
+		keys, lerr := s.keyRows(r, v)
+		if lerr != nil {
+			s.fail(w, r, v, lerr)
+			return
+		}
+		v.Data = apiKeysData{Keys: keys}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin-api-keys", v)
+		return
+	}
+	keys, err := s.keyRows(r, v)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Data = apiKeysData{Keys: keys, Created: &createdKey{Raw: raw, Name: k.Name}}
+	v.Form = newForm(nil) // a fresh form for the next key
+	if isHTMX(r) {
+		s.fragment(w, r, http.StatusOK, "admin-api-keys", "key-created", v)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin-api-keys", v)
+}
+
+// revokeAPIKey stops a key; htmx gets the updated row.
+func (s *Web) revokeAPIKey(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	if err := s.acc.RevokeAPIKey(r.Context(), v.principal(), id); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if !isHTMX(r) {
+		s.redirect(w, r, "/admin/api-keys")
+		return
+	}
+	keys, err := s.keyRows(r, v)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			s.fragment(w, r, http.StatusOK, "admin-api-keys", "key-row", k)
+			return
+		}
+	}
+	s.fail(w, r, v, fmt.Errorf("revoked API key %s is missing from the list", id))
+}
+
+// auditData is one page of the audit log.
+type auditData struct {
+	Rows  []auditRow
+	Older string // cursor of the next, older page, or ""
+	First bool
+}
+
+// auditRow is an audit entry as shown: the actor named, the details in a stable order.
+type auditRow struct {
+	accounts.AuditEntry
+	Actor   string
+	Details []detail
+}
+
+// detail is one key=value of an audit entry.
+type detail struct{ Key, Value string }
+
+func (s *Web) adminAudit(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Section = v.T("admin.nav.audit"), "audit"
+	before := ""
+	if c := r.URL.Query().Get("before"); c != "" {
+		var err error
+		if before, err = httpx.DecodeCursor(c); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
+	entries, next, err := s.acc.ListAudit(r.Context(), v.principal(), before, auditPerPage)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := auditData{First: before == ""}
+	if next != "" {
+		d.Older = httpx.EncodeCursor(next)
+	}
+	if d.Rows, err = s.auditRows(r, v, entries); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Data = d
+	s.render(w, r, 0, "admin-audit", v)
+}
+
+// auditRows names each entry's actor (members by display name, looked up once each).
+func (s *Web) auditRows(r *http.Request, v *view, entries []accounts.AuditEntry) ([]auditRow, error) {
+	names := map[string]string{}
+	out := make([]auditRow, 0, len(entries))
+	for _, e := range entries {
+		row := auditRow{AuditEntry: e}
+		switch e.ActorKind {
+		case "member":
+			name, ok := names[e.ActorID]
+			if !ok {
+				m, err := s.acc.GetMember(r.Context(), e.ActorID)
+				if err != nil {
+					if _, known := errAs(err); !known {
+						return nil, err
+					}
+					name = e.ActorID // the member is gone; the id is all there is
+				} else {
+					name = m.DisplayName
+				}
+				names[e.ActorID] = name
+			}
+			row.Actor = name
+		case "api_key":
+			row.Actor = v.T("audit.actor.api_key", e.ActorID)
+		default:
+			row.Actor = v.T("audit.actor.system")
+		}
+		keys := make([]string, 0, len(e.Details))
+		for k := range e.Details {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			row.Details = append(row.Details, detail{Key: k, Value: strings.TrimSpace(fmt.Sprint(e.Details[k]))})
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}

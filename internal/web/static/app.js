@@ -1,0 +1,79 @@
+// Kizuna web shell: the few behaviours that need JavaScript. Every page works without it.
+(function () {
+  "use strict";
+
+  var toastTimer = null;
+
+  // showToast puts a short message in the page's live region for a few seconds.
+  function showToast(text) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.hidden = true; }, 6000);
+  }
+
+  // copyText copies to the clipboard, falling back to a selection where the API is missing
+  // (plain-HTTP origins other than localhost).
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      if (ok) { resolve(); } else { reject(new Error("copy failed")); }
+    });
+  }
+
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("[data-copy]");
+    if (!btn) return;
+    var src = document.querySelector(btn.getAttribute("data-copy"));
+    if (!src) return;
+    var label = btn.textContent;
+    copyText(src.textContent.trim()).then(function () {
+      btn.textContent = btn.getAttribute("data-copied") || label;
+      btn.classList.add("is-done");
+      setTimeout(function () { btn.textContent = label; btn.classList.remove("is-done"); }, 2000);
+    }, function () {
+      // Leave the key selected so the person can copy it by hand.
+      var range = document.createRange();
+      range.selectNodeContents(src);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    });
+  });
+
+  // htmx does not swap error responses; the server sends a short plain-text explanation instead.
+  document.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail.xhr;
+    var type = (xhr && xhr.getResponseHeader("Content-Type")) || "";
+    var toast = document.getElementById("toast");
+    var text = type.indexOf("text/plain") === 0 ? xhr.responseText : "";
+    showToast(text || (toast && toast.getAttribute("data-generic")) || "Error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    var toast = document.getElementById("toast");
+    showToast((toast && toast.getAttribute("data-offline")) || "Network error");
+  });
+
+  // After htmx shows a new API key, move focus to it so keyboard and screen-reader users find it.
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    var secret = ev.detail.target && ev.detail.target.querySelector && ev.detail.target.querySelector(".secret-panel");
+    if (secret) {
+      secret.setAttribute("tabindex", "-1");
+      secret.focus();
+    }
+  });
+})();

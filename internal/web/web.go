@@ -1,0 +1,232 @@
+// Package web is the server-rendered web shell: the public pages (landing, sign-up, log-in,
+// password reset, first-administrator set-up) and the staff admin, in Japanese and English,
+// rendered with html/template and enhanced with small htmx islands. Every page works without
+// JavaScript. It calls internal/accounts for every decision and holds no state of its own.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+)
+
+//go:embed templates i18n static
+var files embed.FS
+
+// Deps are what the web shell needs.
+type Deps struct {
+	Accounts *accounts.Service
+	Log      *slog.Logger
+	BaseURL  string // e.g. http://127.0.0.1:8080; cookies get Secure when it starts with https://
+}
+
+// Web renders the pages. Build it with New and register it with Routes.
+type Web struct {
+	acc      *accounts.Service
+	log      *slog.Logger
+	secure   bool                          // cookies only over HTTPS
+	pages    map[string]*template.Template // page name → layout, partials and that page
+	catalogs map[string]catalog            // language → messages
+	assets   map[string]string             // static file name → URL with a content version
+	static   fs.FS
+	cop      *http.CrossOriginProtection
+}
+
+// contentSecurityPolicy allows only our own files: no inline script or style anywhere.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// setSecurityHeaders adds the headers every response of the web shell carries.
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// New parses the embedded templates and catalogues once.
+func New(d Deps) (*Web, error) {
+	if d.Accounts == nil {
+		return nil, fmt.Errorf("web: the accounts service is required")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &Web{acc: d.Accounts, log: d.Log, secure: strings.HasPrefix(d.BaseURL, "https://")}
+	var err error
+	if s.catalogs, err = loadCatalogs(files); err != nil {
+		return nil, err
+	}
+	if s.static, err = fs.Sub(files, "static"); err != nil {
+		return nil, err
+	}
+	if s.assets, err = versionAssets(s.static); err != nil {
+		return nil, err
+	}
+	if s.pages, err = parsePages(files); err != nil {
+		return nil, err
+	}
+	s.cop = http.NewCrossOriginProtection()
+	if u, err := url.Parse(d.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
+		// Behind a proxy the Host header may differ from the public origin; trust the public one.
+		if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("web: base URL %q: %w", d.BaseURL, err)
+		}
+	}
+	s.cop.SetDenyHandler(s.page(s.crossOriginDenied))
+	return s, nil
+}
+
+// parsePages builds one template set per page: the layout and partials plus the page's file,
+// so every page can define its own "content".
+func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
+	base, err := template.New("").Funcs(templateFuncs()).ParseFS(fsys, "templates/layout/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parsing the layout: %w", err)
+	}
+	names, err := fs.Glob(fsys, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*template.Template, len(names))
+	for _, n := range names {
+		t, err := template.Must(base.Clone()).ParseFS(fsys, n)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %s: %w", n, err)
+		}
+		out[strings.TrimSuffix(path.Base(n), ".html")] = t
+	}
+	return out, nil
+}
+
+// versionAssets maps each static file to a URL that changes with its content, so the files can
+// be cached for a year and still never go stale.
+func versionAssets(static fs.FS) (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		out[p] = "/static/" + p + "?v=" + hex.EncodeToString(sum[:5])
+		return nil
+	})
+	return out, err
+}
+
+// Routes registers every page on mux. It leaves /api/, /healthz, /readyz and /metrics to others
+// and claims "/" for a 404 page in the visitor's language.
+func (s *Web) Routes(mux *http.ServeMux) {
+	handle := func(pattern string, h pageHandler) {
+		mux.Handle(pattern, s.cop.Handler(s.page(h)))
+	}
+	mux.Handle("GET /static/", http.HandlerFunc(s.serveStatic))
+
+	handle("GET /{$}", s.home)
+	handle("POST /lang", s.switchLang)
+	handle("GET /signup", s.signupForm)
+	handle("POST /signup", s.signup)
+	handle("GET /login", s.loginForm)
+	handle("POST /login", s.login)
+	handle("POST /logout", s.logout)
+	handle("GET /verify-email", s.verifyEmail)
+	handle("POST /verify-email/resend", s.resendVerification)
+	handle("GET /forgot-password", s.forgotForm)
+	handle("POST /forgot-password", s.forgot)
+	handle("GET /reset-password", s.resetForm)
+	handle("POST /reset-password", s.reset)
+	handle("GET /setup", s.setupForm)
+	handle("POST /setup", s.setup)
+
+	handle("GET /admin", s.staff(accounts.PermViewAdmin, s.adminOverview))
+	handle("GET /admin/members", s.staff(accounts.PermViewMembers, s.adminMembers))
+	handle("POST /admin/members/{id}/role", s.staff(accounts.PermManageMembers, s.setRole))
+	handle("GET /admin/api-keys", s.staff(accounts.PermManageAPIKeys, s.adminAPIKeys))
+	handle("POST /admin/api-keys", s.staff(accounts.PermManageAPIKeys, s.createAPIKey))
+	handle("POST /admin/api-keys/{id}/revoke", s.staff(accounts.PermManageAPIKeys, s.revokeAPIKey))
+	handle("GET /admin/audit", s.staff(accounts.PermViewAudit, s.adminAudit))
+
+	handle("/", s.notFound)
+}
+
+// serveStatic serves the embedded assets with a year-long cache; URLs carry a content version.
+func (s *Web) serveStatic(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w.Header())
+	name := strings.TrimPrefix(r.URL.Path, "/static/")
+	if _, ok := s.assets[name]; !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeFileFS(w, r, s.static, name)
+}
+
+// render writes a whole page, or, with status 0, 200. Templates run into a buffer first so that
+// a template error becomes a clean 500 rather than half a page.
+func (s *Web) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	s.execute(w, r, status, name, "layout", v)
+}
+
+// fragment writes one named template of a page's set with data: the htmx islands.
+func (s *Web) fragment(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
+	s.execute(w, r, status, page, name, data)
+}
+
+func (s *Web) execute(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
+	t, ok := s.pages[page]
+	var buf bytes.Buffer
+	var err error
+	if !ok {
+		err = fmt.Errorf("no page %q", page)
+	} else {
+		err = t.ExecuteTemplate(&buf, name, data)
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "rendering a page", "page", page, "template", name, "err", err,
+			"request_id", httpx.RequestIDFrom(r.Context()))
+		http.Error(w, "internal error; request id "+httpx.RequestIDFrom(r.Context()), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// templateFuncs are the few template helpers that need no request; per-request ones are view
+// methods.
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		// initial is the first character of a name, for avatars; whole runes, so Japanese names work.
+		"initial": func(name string) string {
+			for _, r := range name {
+				return strings.ToUpper(string(r))
+			}
+			return "?"
+		},
+		"join": func(sep string, xs []accounts.Scope) string {
+			s := make([]string, len(xs))
+			for i, x := range xs {
+				s[i] = string(x)
+			}
+			return strings.Join(s, sep)
+		},
+	}
+}
