@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,8 +80,23 @@ func (v *view) Roles() []accounts.Role { return accounts.Roles }
 // ScopeName is the translated name of an API key scope.
 func (v *view) ScopeName(sc accounts.Scope) string { return v.cat.text("scope." + string(sc)) }
 
-// Scopes lists every API key scope, for the create form.
-func (v *view) Scopes() []accounts.Scope { return accounts.Scopes }
+// Scopes lists every API key scope for the create form, least powerful first.
+func (v *view) Scopes() []accounts.Scope {
+	rank := func(sc accounts.Scope) int {
+		switch sc {
+		case accounts.ScopeRead:
+			return 0
+		case accounts.ScopeWrite:
+			return 1
+		case accounts.ScopeAdmin:
+			return 2
+		}
+		return 3
+	}
+	out := slices.Clone(accounts.Scopes)
+	slices.SortStableFunc(out, func(a, b accounts.Scope) int { return rank(a) - rank(b) })
+	return out
+}
 
 // ActionName is the translated description of an audit action, or the action itself when the
 // catalogue does not know it yet.

@@ -279,11 +279,12 @@ type auditData struct {
 	First bool
 }
 
-// auditRow is an audit entry as shown: the actor named, the details in a stable order.
+// auditRow is an audit entry as shown: actor and target named, the details in a stable order.
 type auditRow struct {
 	accounts.AuditEntry
-	Actor   string
-	Details []detail
+	Actor      string
+	TargetName string // the member's or API key's name, when the target is one
+	Details    []detail
 }
 
 // detail is one key=value of an audit entry.
@@ -316,32 +317,60 @@ func (s *Web) adminAudit(w http.ResponseWriter, r *http.Request, v *view) {
 	s.render(w, r, 0, "admin-audit", v)
 }
 
-// auditRows names each entry's actor (members by display name, looked up once each).
+// auditRows names each entry's actor and target: members by display name (looked up once
+// each), API keys by name.
 func (s *Web) auditRows(r *http.Request, v *view, entries []accounts.AuditEntry) ([]auditRow, error) {
-	names := map[string]string{}
+	keyNames := map[string]string{}
+	if accounts.Allowed(v.principal(), accounts.PermManageAPIKeys) {
+		keys, err := s.acc.ListAPIKeys(r.Context(), v.principal())
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			keyNames[k.ID] = k.Name
+		}
+	}
+	memberNames := map[string]string{} // "" for an id that is no member
+	memberName := func(id string) (string, error) {
+		if name, ok := memberNames[id]; ok {
+			return name, nil
+		}
+		m, err := s.acc.GetMember(r.Context(), id)
+		if _, known := errAs(err); err != nil && !known {
+			return "", err
+		}
+		memberNames[id] = m.DisplayName
+		return m.DisplayName, nil
+	}
 	out := make([]auditRow, 0, len(entries))
 	for _, e := range entries {
 		row := auditRow{AuditEntry: e}
 		switch e.ActorKind {
 		case "member":
-			name, ok := names[e.ActorID]
-			if !ok {
-				m, err := s.acc.GetMember(r.Context(), e.ActorID)
-				if err != nil {
-					if _, known := errAs(err); !known {
-						return nil, err
-					}
-					name = e.ActorID // the member is gone; the id is all there is
-				} else {
-					name = m.DisplayName
-				}
-				names[e.ActorID] = name
+			name, err := memberName(e.ActorID)
+			if err != nil {
+				return nil, err
 			}
 			row.Actor = name
+			if name == "" {
+				row.Actor = e.ActorID // the member is gone; the id is all there is
+			}
 		case "api_key":
 			row.Actor = v.T("audit.actor.api_key", e.ActorID)
+			if name, ok := keyNames[e.ActorID]; ok {
+				row.Actor = v.T("audit.actor.api_key", name)
+			}
 		default:
 			row.Actor = v.T("audit.actor.system")
+		}
+		if name, ok := keyNames[e.Target]; ok {
+			row.TargetName = name
+		} else if e.Target != "" {
+			name, err := memberName(e.Target)
+			if err != nil {
+				return nil, err
+			}
+			row.TargetName = name
 		}
 		keys := make([]string, 0, len(e.Details))
 		for k := range e.Details {

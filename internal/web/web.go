@@ -215,6 +215,13 @@ func (s *Web) execute(w http.ResponseWriter, r *http.Request, status int, page, 
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		// initial is the first character of a name, for avatars; whole runes, so Japanese names work.
+		// short abbreviates a long id for a table cell; the whole id goes in a title.
+		"short": func(id string) string {
+			if len(id) <= 12 {
+				return id
+			}
+			return id[:10] + "…"
+		},
 		"initial": func(name string) string {
 			for _, r := range name {
 				return strings.ToUpper(string(r))

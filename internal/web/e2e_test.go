@@ -1,0 +1,119 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+)
+
+// playwrightVersion is the pinned driver of the browser test.
+const playwrightVersion = "1.65.1"
+
+// chromiumPath is where the distribution puts Chromium (apt-get install chromium).
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowserFlow drives real headless Chromium through the shell: set-up link, admin, an API key
+// created and revoked through htmx, the language switch, log-out and a Japanese sign-up. Set
+// KIZUNA_SCREENSHOTS=DIR to also write the PNGs of docs/screenshots; KIZUNA_E2E=required makes
+// a missing browser or node a failure instead of a skip.
+func TestBrowserFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(chromiumPath)
+	}
+	if err != nil {
+		msg := "browser test needs node and " + chromiumPath + " (apt-get install -y chromium fonts-noto-cjk nodejs npm): " + err.Error()
+		if os.Getenv("KIZUNA_E2E") == "required" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	modules := installPlaywright(t)
+
+	s := newSite(t)
+	token, err := s.acc.SetupToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shots := os.Getenv("KIZUNA_SCREENSHOTS")
+	if shots != "" {
+		if shots, err = filepath.Abs(shots); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "flow.mjs"), s.URL, "/setup?token="+token)
+	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath, "KIZUNA_SCREENSHOTS="+shots)
+	out, err := cmd.CombinedOutput()
+	t.Logf("flow output:\n%s", out)
+	if err != nil {
+		t.Fatalf("browser flow failed: %v", err)
+	}
+
+	// What the browser did, as the accounts service sees it.
+	keys, err := s.acc.ListAPIKeys(context.Background(), accounts.System())
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys after the flow: %d, %v", len(keys), err)
+	}
+	if keys[1].Name != "BI エクスポート" || keys[1].RevokedAt == nil || keys[0].RevokedAt != nil {
+		t.Fatalf("keys after the flow: %+v", keys)
+	}
+	m, err := s.acc.GetMember(context.Background(), s.memberID("hanako@example.com"))
+	if err != nil || m.Locale != "ja" || m.EmailVerified || m.DisplayName != "山田 花子" {
+		t.Fatalf("member after sign-up: %+v, %v", m, err)
+	}
+	admin, err := s.acc.GetMember(context.Background(), s.memberID("aiko@example.com"))
+	if err != nil || admin.Role != accounts.RoleAdmin || admin.Locale != "en" {
+		t.Fatalf("admin after the flow (switched to English): %+v, %v", admin, err)
+	}
+}
+
+// installPlaywright makes sure the pinned playwright-core is in a cache directory outside the
+// repository and returns its node_modules.
+func installPlaywright(t *testing.T) string {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "kizuna-e2e")
+	modules := filepath.Join(dir, "node_modules")
+	pkg, err := os.ReadFile(filepath.Join(modules, "playwright-core", "package.json"))
+	if err == nil && strings.Contains(string(pkg), `"version": "`+playwrightVersion+`"`) {
+		return modules
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		if os.Getenv("KIZUNA_E2E") == "required" {
+			t.Fatal("npm is needed to install playwright-core")
+		}
+		t.Skip("npm is needed to install playwright-core")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", dir, "playwright-core@"+playwrightVersion)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("npm install timed out:\n%s", out)
+		}
+		t.Fatalf("npm install playwright-core@%s: %v\n%s", playwrightVersion, err, out)
+	}
+	return modules
+}
