@@ -201,16 +201,14 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	}
 	s.setLang(v, negotiateLang(r, v.Member))
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
-	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) && !hasToken(r) {
+	// The switcher returns to this very URL, query included, so a set-up or reset link keeps
+	// working after a language change (the token is already in the address bar; Referrer-Policy
+	// keeps it on this site).
+	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) {
 		v.Next = r.URL.RequestURI()
-	} else if r.Method == http.MethodGet {
-		v.Next = r.URL.Path
 	}
 	return v, lookupErr
 }
-
-// hasToken reports whether the URL carries a secret that must not travel on in a form.
-func hasToken(r *http.Request) bool { return r.URL.Query().Has("token") }
 
 func (s *Web) setLang(v *view, lang string) {
 	v.Lang, v.cat, v.loc = lang, s.catalogs[lang], zoneFor(lang)

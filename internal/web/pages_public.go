@@ -161,7 +161,7 @@ type verifyData struct {
 
 func (s *Web) verifyEmail(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Title = v.T("verify.title")
-	_, err := s.acc.VerifyEmail(r.Context(), r.URL.Query().Get("token"))
+	verified, err := s.acc.VerifyEmail(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
 		e, ok := errAs(err)
 		if !ok {
@@ -172,7 +172,7 @@ func (s *Web) verifyEmail(w http.ResponseWriter, r *http.Request, v *view) {
 		s.render(w, r, http.StatusBadRequest, "verify", v)
 		return
 	}
-	if v.Member != nil {
+	if v.Member != nil && v.Member.ID == verified.ID {
 		s.redirect(w, r, "/?notice=verified")
 		return
 	}

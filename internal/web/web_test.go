@@ -83,6 +83,14 @@ func TestSignUpAndVerify(t *testing.T) {
 	// Without JavaScript the form posts and comes back to the home page.
 	b.post("/verify-email/resend", nil).redirectsTo(t, "/?resent=1")
 
+	// Someone else's link, opened while logged in, verifies that address and says so plainly.
+	other := s.member("other@example.com", "en")
+	b.get(s.lastLink("other@example.com")).expect(t, http.StatusOK, "メールアドレスの確認が完了しました")
+	if m, _ := s.acc.GetMember(context.Background(), s.memberID("taro@example.com")); m.EmailVerified {
+		t.Fatal("another member's link verified this member")
+	}
+	other.get("/").expect(t, http.StatusOK, "Verified")
+
 	link := s.lastLink("taro@example.com")
 	b.get(link).redirectsTo(t, "/?notice=verified")
 	p := b.get("/?notice=verified")
