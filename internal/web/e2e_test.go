@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,9 +112,14 @@ func installPlaywright(t *testing.T) string {
 	cmd := exec.CommandContext(ctx, npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", dir, "playwright-core@"+playwrightVersion)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Fatalf("npm install timed out:\n%s", out)
+			err = ctx.Err()
 		}
-		t.Fatalf("npm install playwright-core@%s: %v\n%s", playwrightVersion, err, out)
+		// Offline builds cannot fetch the driver; only a required run treats that as failure.
+		msg := fmt.Sprintf("npm install playwright-core@%s into %s: %v\n%s", playwrightVersion, dir, err, out)
+		if os.Getenv("KIZUNA_E2E") == "required" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	return modules
 }

@@ -2,6 +2,14 @@
 // password reset, first-administrator set-up) and the staff admin, in Japanese and English,
 // rendered with html/template and enhanced with small htmx islands. Every page works without
 // JavaScript. It calls internal/accounts for every decision and holds no state of its own.
+//
+// Wiring: build it with New once, call Routes on the app's mux (it claims "/" as a 404 page and
+// "/static/", and leaves /api/, /healthz, /readyz and /metrics alone), and wrap the whole mux as
+// httpx documents: httpx.Chain(mux, httpx.RequestID, httpx.AccessLog(log), metrics.Middleware,
+// httpx.Recover(log)). Cross-origin protection, security headers and no-store caching are applied
+// per route inside Routes, so they need nothing from the composition root.
+//
+// Dates are shown in Asia/Tokyo to Japanese readers and in UTC to English ones.
 package web
 
 import (
