@@ -1,0 +1,154 @@
+// Package app is the composition root: it turns a Config into open databases, the stream, the
+// domain parts and the HTTP surfaces, and runs them under one lifecycle. Nothing else wires parts.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kizuna-community/kizuna/internal/accountmail"
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/config"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/mail"
+	"github.com/kizuna-community/kizuna/internal/stream"
+)
+
+// App holds the open resources and parts of one Kizuna process.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	DB       *db.DB // the main database
+	LogDB    *db.DB // the event log database: a second SQLite file, or DB on PostgreSQL
+	Stream   *stream.Stream
+	Backbone *backbone.Backbone
+	Accounts *accounts.Service
+	Mail     mail.Sender // SMTP when configured, else the log
+	Metrics  *prometheus.Registry
+}
+
+// Options choose what Open starts.
+type Options struct {
+	// Stream starts the embedded NATS server or connects to the external one. The CLI's commands
+	// leave it off, so they work while a server holds the embedded stream's files: the events they
+	// commit wait in the outbox until the server's relay picks them up.
+	Stream bool
+	// HashParams overrides the password hashing cost (tests only).
+	HashParams *accounts.HashParams
+}
+
+// Open opens the databases, applies migrations and builds the parts.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (a *App, err error) {
+	a = &App{Config: cfg, Log: log, Metrics: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := a.openDatabases(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Stream {
+		a.Stream, err = stream.Open(ctx, stream.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, Listen: cfg.NATSListen, Log: log})
+		if err != nil {
+			return nil, err
+		}
+	}
+	a.Metrics.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(),
+	)
+	a.Backbone = backbone.New(backbone.Deps{DB: a.DB, LogDB: a.LogDB, Stream: a.Stream, Log: log, Metrics: a.Metrics})
+	a.Mail = mail.Sender(mail.NewLog(log))
+	if cfg.SMTP.Host != "" {
+		a.Mail, err = mail.NewSMTP(mail.SMTPConfig{
+			Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
+			Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: cfg.SMTP.TLS,
+		}, log)
+		if err != nil {
+			return nil, fmt.Errorf("configuring smtp: %w", err)
+		}
+	}
+	a.Accounts = accounts.New(accounts.Deps{
+		DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log, HashParams: opts.HashParams,
+		Notifier: &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
+	})
+	return a, nil
+}
+
+// migrations lists every part's migrations in the order they apply.
+func migrations() []db.Migrations {
+	return []db.Migrations{backbone.Migrations(), accounts.Migrations()}
+}
+
+func (a *App) openDatabases(ctx context.Context) error {
+	var err error
+	if a.Config.UsesPostgres() {
+		a.DB, err = db.OpenPostgres(ctx, a.Config.DatabaseURL)
+		a.LogDB = a.DB
+	} else {
+		a.DB, err = db.OpenSQLite(ctx, filepath.Join(a.Config.DataDir, "kizuna.db"))
+		if err == nil {
+			// The append-heavy event log lives in its own file, so its writes never wait for the
+			// main database's write lock and vice versa.
+			a.LogDB, err = db.OpenSQLite(ctx, filepath.Join(a.Config.DataDir, "events.db"))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return a.Migrate(ctx)
+}
+
+// Migrate applies every part's pending migrations.
+func (a *App) Migrate(ctx context.Context) error {
+	start := time.Now()
+	n, err := a.DB.Migrate(ctx, migrations()...)
+	if err != nil {
+		return err
+	}
+	m, err := a.LogDB.Migrate(ctx, backbone.LogMigrations())
+	if err != nil {
+		return err
+	}
+	if n+m > 0 {
+		a.Log.Info("applied migrations", "count", n+m, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// Ready checks the database and, when this process uses it, the stream.
+func (a *App) Ready(ctx context.Context) map[string]error {
+	res := map[string]error{"database": a.DB.Ping(ctx)}
+	if a.LogDB != a.DB {
+		res["event_log"] = a.LogDB.Ping(ctx)
+	}
+	if a.Stream != nil {
+		res["stream"] = a.Stream.Ping(ctx)
+	}
+	return res
+}
+
+// Close releases everything Open opened.
+func (a *App) Close() error {
+	var errs []error
+	if a.Stream != nil {
+		a.Stream.Close()
+	}
+	if a.LogDB != nil && a.LogDB != a.DB {
+		errs = append(errs, a.LogDB.Close())
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	return errors.Join(errs...)
+}

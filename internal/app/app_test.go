@@ -1,0 +1,225 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+)
+
+// server is a kizuna serve running in this process on a free port.
+type server struct {
+	url    string
+	env    map[string]string
+	stdout *syncBuffer
+	stop   func() int
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testEnv(t *testing.T, e db.Engine) map[string]string {
+	env := map[string]string{"KIZUNA_DATA": t.TempDir(), "KIZUNA_LOG_LEVEL": "warn"}
+	if e == db.Postgres {
+		env["KIZUNA_DATABASE_URL"] = dbtest.PostgresURL(t)
+	}
+	return env
+}
+
+func cheapHash() *accounts.HashParams { return accounts.TestHashParams() }
+
+// run runs one CLI command in process and returns its exit code and output.
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	c := &CLI{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }, HashParams: cheapHash()}
+	code := c.Run(context.Background(), args)
+	return code, out.String(), errOut.String()
+}
+
+func startServer(t *testing.T, env map[string]string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{env: env, stdout: &syncBuffer{}}
+	ready := make(chan string, 1)
+	var stderr syncBuffer
+	c := &CLI{Stdout: s.stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] },
+		HashParams: cheapHash(), Ready: func(addr string) { ready <- addr }}
+	done := make(chan int, 1)
+	go func() { done <- c.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}) }()
+	select {
+	case addr := <-ready:
+		s.url = "http://" + addr
+	case code := <-done:
+		cancel()
+		t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("serve did not start")
+	}
+	var once sync.Once
+	code := 0
+	s.stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+func get(t *testing.T, url string, header ...string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func TestServeOperationsAndAPIKey(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		env := testEnv(t, e)
+		s := startServer(t, env)
+
+		if !strings.Contains(s.stdout.String(), "Kizuna is running at "+s.url) {
+			t.Errorf("banner: %q", s.stdout.String())
+		}
+		if !strings.Contains(s.stdout.String(), "/setup?token=") {
+			t.Errorf("no admin set-up link in %q", s.stdout.String())
+		}
+		if code, _, body := get(t, s.url+"/healthz"); code != 200 {
+			t.Errorf("/healthz = %d %s", code, body)
+		}
+		if code, _, body := get(t, s.url+"/readyz"); code != 200 || !strings.Contains(body, `"stream":"ok"`) {
+			t.Errorf("/readyz = %d %s", code, body)
+		}
+		if code, _, body := get(t, s.url+"/metrics"); code != 200 || !strings.Contains(body, "kizuna_build_info") || !strings.Contains(body, "kizuna_http_requests_total") {
+			t.Errorf("/metrics = %d, kizuna series missing", code)
+		}
+
+		// The CLI works while the server runs on the same data.
+		code, out, errOut := run(t, env, "apikey", "create", "--name", "x", "--scopes", "admin")
+		if code != 0 {
+			t.Fatalf("apikey create = %d: %s", code, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		key := lines[len(lines)-1]
+		if !strings.HasPrefix(key, "kzn_") {
+			t.Fatalf("last line %q is not a key", key)
+		}
+		code, hdr, body := get(t, s.url+"/api/v1/me", "Authorization", "Bearer "+key)
+		if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
+			t.Fatalf("/api/v1/me = %d %s", code, body)
+		}
+		var me map[string]any
+		if err := json.Unmarshal([]byte(body), &me); err != nil {
+			t.Fatalf("/api/v1/me body %q: %v", body, err)
+		}
+		code, _, body = get(t, s.url+"/api/v1/me", "Authorization", "Bearer kzn_wrong")
+		var apiErr struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if code != 401 || json.Unmarshal([]byte(body), &apiErr) != nil || apiErr.Error.Code == "" {
+			t.Fatalf("wrong key: %d %s", code, body)
+		}
+
+		if code := s.stop(); code != 0 {
+			t.Fatalf("serve exited with %d after shutdown", code)
+		}
+	})
+}
+
+func TestHomePageFollowsTheBrowserLanguage(t *testing.T) {
+	s := startServer(t, testEnv(t, db.SQLite))
+	_, _, ja := get(t, s.url+"/", "Accept-Language", "ja-JP,ja;q=0.9,en;q=0.8")
+	_, _, en := get(t, s.url+"/", "Accept-Language", "en-US,en;q=0.9")
+	if !strings.Contains(ja, `lang="ja"`) || !strings.Contains(en, `lang="en"`) {
+		t.Fatalf("home page languages: ja page has lang=ja %v, en page has lang=en %v",
+			strings.Contains(ja, `lang="ja"`), strings.Contains(en, `lang="en"`))
+	}
+	if ja == en {
+		t.Fatal("Japanese and English home pages are the same")
+	}
+}
+
+func TestEventsFromTheCLIReachTheRunningServersLog(t *testing.T) {
+	env := testEnv(t, db.SQLite)
+	s := startServer(t, env)
+	if code, _, errOut := run(t, env, "admin", "create", "--email", "root@example.com", "--password", "correct horse battery"); code != 0 {
+		t.Fatalf("admin create: %s", errOut)
+	}
+	_ = s
+	// The admin's events were committed to the outbox by another process; the server's relay sweeps
+	// them up and the event log consumer stores them.
+	a, err := Open(context.Background(), mustConfig(t, env), discard(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		a.LogDB.R.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("events committed by the CLI never reached the event log")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestBadSettingsAreNamed(t *testing.T) {
+	code, _, errOut := run(t, map[string]string{"KIZUNA_ROLE": "chef"}, "migrate", "--addr", "nowhere")
+	if code == 0 || !strings.Contains(errOut, "--role") || !strings.Contains(errOut, "--addr") {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = run(t, testEnv(t, db.SQLite), "apikey", "create", "--name", "x", "--scopes", "root")
+	if code == 0 || !strings.Contains(errOut, "scopes") {
+		t.Fatalf("bad scope: code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	env := testEnv(t, db.SQLite)
+	code, out, errOut := run(t, env, "demo")
+	if code != 0 || !strings.Contains(out, "demo community ready") || !strings.Contains(out, "admin@demo.kizuna.example") {
+		t.Fatalf("demo = %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ := run(t, env, "demo"); code != 0 || !strings.Contains(out, "0 accounts created") {
+		t.Fatalf("second demo = %d %s", code, out)
+	}
+	if code, out, _ := run(t, env, "version"); code != 0 || !strings.HasPrefix(out, "kizuna ") {
+		t.Fatalf("version = %d %q", code, out)
+	}
+}

@@ -1,0 +1,222 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/config"
+	"github.com/kizuna-community/kizuna/internal/demo"
+	"github.com/kizuna-community/kizuna/internal/errs"
+)
+
+// CLI runs one kizuna command. It holds the process's outside world, so tests run commands in
+// process with their own arguments, environment and output.
+type CLI struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// HashParams overrides password hashing cost (tests only).
+	HashParams *accounts.HashParams
+	// Ready, if set, is told the HTTP address once `serve` listens (tests use it with port 0).
+	Ready func(addr string)
+}
+
+const usage = `Kizuna — community platform with a customer data hub.
+
+Usage:
+  kizuna [serve] [flags]                      run the server (the default command)
+  kizuna migrate [flags]                      apply database migrations and exit
+  kizuna admin create --email E --password P  create (or promote) an administrator
+  kizuna apikey create --name N --scopes S    create an API key; the key is the last line printed
+  kizuna demo [flags]                         fill a bilingual demo community
+  kizuna version                              print the version
+
+Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or
+KIZUNA_DATABASE_URL=postgres://…; run "kizuna serve -h" to list them.
+`
+
+// Run runs the command in args (without the program name) and returns the exit code.
+func (c *CLI) Run(ctx context.Context, args []string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = c.serve(ctx, args)
+	case "migrate":
+		err = c.migrate(ctx, args)
+	case "admin":
+		err = c.sub(ctx, "admin", args, map[string]func(context.Context, []string) error{"create": c.adminCreate})
+	case "apikey":
+		err = c.sub(ctx, "apikey", args, map[string]func(context.Context, []string) error{"create": c.apikeyCreate})
+	case "demo":
+		err = c.demo(ctx, args)
+	case "version":
+		v, r, g := BuildInfo()
+		fmt.Fprintf(c.Stdout, "kizuna %s (revision %s, %s)\n", v, r, g)
+	case "help", "-h", "--help":
+		fmt.Fprint(c.Stdout, usage)
+	default:
+		fmt.Fprintf(c.Stderr, "kizuna: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(c.Stderr, "kizuna %s: %s\n", cmd, describe(err))
+		return 1
+	}
+	return 0
+}
+
+// describe turns an error into the message a person at a terminal should see.
+func describe(err error) string {
+	if e, ok := errs.As(err); ok && e.Kind != errs.KindInternal {
+		if e.Field != "" {
+			return fmt.Sprintf("--%s: %s", strings.ReplaceAll(e.Field, "_", "-"), e.Msg)
+		}
+		return e.Msg
+	}
+	return err.Error()
+}
+
+func (c *CLI) sub(ctx context.Context, name string, args []string, cmds map[string]func(context.Context, []string) error) error {
+	if len(args) == 0 {
+		return fmt.Errorf("missing subcommand; try: kizuna %s create -h", name)
+	}
+	fn, ok := cmds[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q", args[0])
+	}
+	return fn(ctx, args[1:])
+}
+
+// flags makes a FlagSet with every setting registered, for command name.
+func (c *CLI) flags(name string) (*flag.FlagSet, *config.Loader) {
+	fs := flag.NewFlagSet("kizuna "+name, flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	return fs, config.Register(fs, c.Getenv)
+}
+
+func (c *CLI) parse(fs *flag.FlagSet, l *config.Loader, args []string) (*config.Config, *slog.Logger, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := l.Config()
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid settings:\n%w", err)
+	}
+	return cfg, newLogger(c.Stderr, cfg), nil
+}
+
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (c *CLI) open(ctx context.Context, name string, args []string, extra func(fs *flag.FlagSet)) (*App, error) {
+	fs, l := c.flags(name)
+	if extra != nil {
+		extra(fs)
+	}
+	cfg, log, err := c.parse(fs, l, args)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, cfg, log, Options{HashParams: c.HashParams})
+}
+
+func (c *CLI) migrate(ctx context.Context, args []string) error {
+	a, err := c.open(ctx, "migrate", args, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintln(c.Stdout, "database is up to date")
+	return nil
+}
+
+func (c *CLI) adminCreate(ctx context.Context, args []string) error {
+	var email, password, name string
+	a, err := c.open(ctx, "admin create", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "administrator's email address (required)")
+		fs.StringVar(&password, "password", "", "password, at least 10 characters (required)")
+		fs.StringVar(&name, "name", "", "display name (default: the part of the email before @)")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if name == "" {
+		name, _, _ = strings.Cut(email, "@")
+	}
+	m, err := a.Accounts.CreateAdmin(ctx, email, password, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "administrator %s (%s) is ready; log in at %s/login\n", m.Email, m.ID, a.Config.BaseURL)
+	return nil
+}
+
+func (c *CLI) apikeyCreate(ctx context.Context, args []string) error {
+	var name, scopes string
+	a, err := c.open(ctx, "apikey create", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "what the key is for, e.g. the integration's name (required)")
+		fs.StringVar(&scopes, "scopes", "read", "comma-separated scopes: admin, read, write")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var list []accounts.Scope
+	for s := range strings.SplitSeq(scopes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			list = append(list, accounts.Scope(s))
+		}
+	}
+	raw, key, err := a.Accounts.CreateAPIKey(ctx, accounts.System(), name, list)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "API key %q (%s) with scopes %s; it is shown only once:\n%s\n", key.Name, key.ID, scopes, raw)
+	return nil
+}
+
+// Main is the program: it runs the command line of this process and exits.
+func Main(ctx context.Context) {
+	c := &CLI{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	os.Exit(c.Run(ctx, os.Args[1:]))
+}
+
+func (c *CLI) demo(ctx context.Context, args []string) error {
+	a, err := c.open(ctx, "demo", args, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	res, err := demo.Seed(ctx, a.Accounts, a.Log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "demo community ready: %d accounts created, %d already there\n", res.Created, res.Existing)
+	fmt.Fprintf(c.Stdout, "log in at %s/login as %s (or any demo account) with the password %s\n",
+		a.Config.BaseURL, demo.People[0].Email, demo.Password)
+	return nil
+}
