@@ -177,7 +177,7 @@ func (s *Service) SetRole(ctx context.Context, p Principal, memberID string, rol
 		return err
 	}
 	if !role.Valid() {
-		return errs.Invalid("role", "unknown role %q; roles are %s", role, roleList())
+		return errs.Because(errs.Invalid("role", "unknown role %q; roles are %s", role, roleList()), "role_unknown")
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var old Role
@@ -194,7 +194,7 @@ func (s *Service) SetRole(ctx context.Context, p Principal, memberID string, rol
 				return err
 			}
 			if admins <= 1 {
-				return errs.Conflict("role", "this is the last administrator; make someone else an administrator first")
+				return errs.Because(errs.Conflict("role", "this is the last administrator; make someone else an administrator first"), "last_admin")
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET role = $1, updated_at = $2 WHERE id = $3`,

@@ -37,14 +37,14 @@ func checkScopes(in []Scope) ([]Scope, error) {
 	var out []Scope
 	for _, s := range in {
 		if !slices.Contains(Scopes, s) {
-			return nil, errs.Invalid("scopes", "unknown scope %q; scopes are admin, read, write", s)
+			return nil, errs.Because(errs.Invalid("scopes", "unknown scope %q; scopes are admin, read, write", s), "scope_unknown")
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
 	if len(out) == 0 {
-		return nil, errs.Invalid("scopes", "give at least one scope: admin, read or write")
+		return nil, errs.Because(errs.Invalid("scopes", "give at least one scope: admin, read or write"), "scopes_required")
 	}
 	return out, nil
 }
@@ -65,7 +65,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string, sc
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return "", APIKey{}, errs.Invalid("name", "name is required, at most 100 characters")
+		return "", APIKey{}, errs.Because(errs.Invalid("name", "name is required, at most 100 characters"), "key_name")
 	}
 	scopes, err := checkScopes(scopes)
 	if err != nil {

@@ -41,9 +41,9 @@ func checkPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case n < MinPasswordLen:
-		return errs.Invalid("password", "password must be at least %d characters", MinPasswordLen)
+		return errs.Because(errs.Invalid("password", "password must be at least %d characters", MinPasswordLen), "password_short", MinPasswordLen)
 	case len(pw) > maxPasswordLen:
-		return errs.Invalid("password", "password must be at most %d bytes", maxPasswordLen)
+		return errs.Because(errs.Invalid("password", "password must be at most %d bytes", maxPasswordLen), "password_long")
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ type Client struct {
 	UserAgent string
 }
 
-var errBadLogin = errs.Unauthenticated("the email address or password is wrong")
+var errBadLogin = errs.Because(errs.Unauthenticated("the email address or password is wrong"), "bad_login")
 
 // LogIn checks an email and password and starts a session. Repeated failures for one address or
 // from one client address are refused for a while before any password is checked.
@@ -53,7 +53,7 @@ func (s *Service) LogIn(ctx context.Context, email, password string, c Client) (
 	case hash == "" || !verifyPassword(hash, password):
 		return Session{}, Member{}, s.failed(ctx, email, c.IP)
 	case m.Status != "active":
-		return Session{}, Member{}, errs.Forbidden("this account is suspended")
+		return Session{}, Member{}, errs.Because(errs.Forbidden("this account is suspended"), "suspended")
 	}
 	s.clearFailures(ctx, email)
 	sess, err := s.startSession(ctx, m, c, "password")
@@ -100,7 +100,7 @@ func (s *Service) checkThrottle(ctx context.Context, email, ip string) error {
 		return err
 	}
 	if byEmail >= maxEmailFailures || (ip != "" && byIP >= maxIPFailures) {
-		return errs.TooMany("too many failed log-ins; wait %d minutes or reset your password", int(failureWindow.Minutes()))
+		return errs.Because(errs.TooMany("too many failed log-ins; wait %d minutes or reset your password", int(failureWindow.Minutes())), "throttled", int(failureWindow.Minutes()))
 	}
 	return nil
 }
@@ -139,13 +139,13 @@ func (s *Service) SessionMember(ctx context.Context, token string) (Member, erro
 	err := row.Scan(&m.ID, &m.Email, &m.DisplayName, &m.Role, &m.Locale, &verified, &m.Status, &created, &lastSeen)
 	m.EmailVerified, m.CreatedAt = verified.Valid, db.Time(created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Member{}, errs.Unauthenticated("your session has ended; log in again")
+		return Member{}, errs.Because(errs.Unauthenticated("your session has ended; log in again"), "session_ended")
 	}
 	if err != nil {
 		return Member{}, err
 	}
 	if m.Status != "active" {
-		return Member{}, errs.Unauthenticated("this account is suspended")
+		return Member{}, errs.Because(errs.Unauthenticated("this account is suspended"), "suspended")
 	}
 	if now.Sub(db.Time(lastSeen)) > sessionTouchEvery {
 		if _, err := s.db.W.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3`,

@@ -26,7 +26,7 @@ func (s *Service) SetupToken(ctx context.Context) (string, error) {
 			return err
 		}
 		if n > 0 {
-			return errs.Conflict("", "an administrator already exists")
+			return errs.Because(errs.Conflict("", "an administrator already exists"), "admin_exists")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE kind = $1`, tokenSetup); err != nil {
 			return err

@@ -31,11 +31,11 @@ const maxDisplayName = 50
 func normalizeEmail(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
-		return "", errs.Invalid("email", "email is required")
+		return "", errs.Because(errs.Invalid("email", "email is required"), "email_required")
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.IndexByte(s, '@')+1:], ".") {
-		return "", errs.Invalid("email", "%q is not an email address", s)
+		return "", errs.Because(errs.Invalid("email", "%q is not an email address", s), "email_invalid")
 	}
 	return s, nil
 }
@@ -53,7 +53,7 @@ func (in *SignUpInput) check() error {
 		in.DisplayName, _, _ = strings.Cut(in.Email, "@")
 	}
 	if utf8.RuneCountInString(in.DisplayName) > maxDisplayName {
-		return errs.Invalid("display_name", "display name must be at most %d characters", maxDisplayName)
+		return errs.Because(errs.Invalid("display_name", "display name must be at most %d characters", maxDisplayName), "display_name_long", maxDisplayName)
 	}
 	if in.Locale == "" {
 		in.Locale = Locales[0]
@@ -83,7 +83,7 @@ func (s *Service) CreateMember(ctx context.Context, p Principal, in SignUpInput,
 		return Member{}, err
 	}
 	if !role.Valid() {
-		return Member{}, errs.Invalid("role", "unknown role %q; roles are %s", role, roleList())
+		return Member{}, errs.Because(errs.Invalid("role", "unknown role %q; roles are %s", role, roleList()), "role_unknown")
 	}
 	m, _, err := s.createMember(ctx, in, role, true, func(tx *sql.Tx, m Member) error {
 		return s.Audit(ctx, tx, p, "member.created", m.ID, map[string]any{"email": m.Email, "role": role})
@@ -118,7 +118,7 @@ func (s *Service) createMember(ctx context.Context, in SignUpInput, role Role, v
 			return err
 		}
 		if n == 0 {
-			return errs.Conflict("email", "an account with this email address already exists")
+			return errs.Because(errs.Conflict("email", "an account with this email address already exists"), "email_taken")
 		}
 		if !verified {
 			if token, err = s.newToken(ctx, tx, tokenVerify, m.ID, verifyLifetime); err != nil {
@@ -190,7 +190,7 @@ func (s *Service) newToken(ctx context.Context, tx *sql.Tx, kind, memberID strin
 	return raw, err
 }
 
-var errBadToken = errs.Invalid("token", "this link is invalid or has expired; ask for a new one")
+var errBadToken = errs.Because(errs.Invalid("token", "this link is invalid or has expired; ask for a new one"), "bad_token")
 
 // useToken consumes a one-time token of kind and returns its member id.
 func (s *Service) useToken(ctx context.Context, tx *sql.Tx, kind, raw string) (string, error) {

@@ -157,7 +157,7 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("patch role = %d %+v", code, m)
 		}
 		ae = apiError{}
-		if code, _ := admin.do("PATCH", "/members/"+ids[0], `{"role":"owner"}`, &ae); code != 400 || ae.Error.Field != "role" {
+		if code, _ := admin.do("PATCH", "/members/"+ids[0], `{"role":"owner"}`, &ae); code != 400 || ae.Error.Field != "role" || ae.Error.Reason != "role_unknown" {
 			t.Fatalf("bad role = %d %+v", code, ae)
 		}
 		if code, _ := reader.do("PATCH", "/members/"+ids[0], `{"role":"admin"}`, nil); code != 403 {

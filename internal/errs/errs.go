@@ -47,6 +47,10 @@ type Error struct {
 	Field string // the input field at fault, for KindInvalid; may be empty
 	Msg   string // safe to show to the caller
 	Err   error  // the cause, never shown to the caller
+	// Reason is a stable code for what went wrong (e.g. "password_short"), and Args the values its
+	// message needs, so an edge can word the message in the reader's language.
+	Reason string
+	Args   []any
 }
 
 func (e *Error) Error() string {
@@ -90,6 +94,18 @@ func Unauthenticated(format string, args ...any) error {
 // TooMany reports that the caller is being throttled.
 func TooMany(format string, args ...any) error {
 	return &Error{Kind: KindTooMany, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Because returns a copy of the categorised error err with a stable reason code and the values
+// its message needs. Errors without a category are returned as they are.
+func Because(err error, reason string, args ...any) error {
+	e, ok := As(err)
+	if !ok {
+		return err
+	}
+	c := *e
+	c.Reason, c.Args = reason, args
+	return &c
 }
 
 // KindOf returns the category of err, or KindInternal when err carries none.

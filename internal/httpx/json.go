@@ -25,6 +25,7 @@ type ErrorDetail struct {
 	Code      string `json:"code"` // invalid, unauthenticated, forbidden, not_found, conflict, too_many_requests, too_large, internal
 	Message   string `json:"message"`
 	Field     string `json:"field,omitempty"`
+	Reason    string `json:"reason,omitempty"` // a stable code for the problem, e.g. last_admin
 	RequestID string `json:"request_id"`
 }
 
@@ -78,7 +79,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if msg == "" {
 		msg = strings.ToLower(http.StatusText(status))
 	}
-	writeErrorBody(w, r, status, e.Kind.String(), msg, e.Field)
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{
+		Code: e.Kind.String(), Message: msg, Field: e.Field, Reason: e.Reason, RequestID: RequestIDFrom(r.Context()),
+	}})
 }
 
 func statusOf(k errs.Kind) int {

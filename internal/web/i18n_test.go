@@ -88,6 +88,15 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["admin.nav."+n] = "Web.nav"
 	}
 	delete(used, "admin.nav.") // the prefix itself, from Web.nav
+	// Every reason accounts gives its errors has a message (Web.message).
+	reason := regexp.MustCompile(`errs\.Because\(.*\), "([a-z_]+)"`)
+	srcs, _ := filepath.Glob("../accounts/*.go")
+	for _, p := range srcs {
+		b, _ := os.ReadFile(p)
+		for _, m := range reason.FindAllStringSubmatch(string(b), -1) {
+			used["err."+m[1]] = p
+		}
+	}
 	for lang, c := range cats {
 		for k, where := range used {
 			if _, ok := c[k]; !ok {

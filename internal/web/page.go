@@ -385,54 +385,18 @@ func (s *Web) formFailed(w http.ResponseWriter, r *http.Request, v *view, page s
 	return true
 }
 
-// message translates the safe message of a domain error. Accounts speaks English; known
-// messages are matched here, and anything else is shown as accounts wrote it.
+// message words a domain error in the reader's language by its reason code; an error without a
+// known reason is shown as the domain wrote it.
 func (s *Web) message(v *view, e *errs.Error) string {
-	m := e.Msg
-	var n int
-	switch {
-	case m == "the email address or password is wrong":
-		return v.T("err.bad_login")
-	case strings.HasPrefix(m, "too many failed log-ins"):
-		if _, err := fmt.Sscanf(m, "too many failed log-ins; wait %d minutes", &n); err == nil {
-			return v.T("err.throttled", n)
+	if key := "err." + e.Reason; e.Reason != "" {
+		if _, ok := v.cat[key]; ok {
+			return v.T(key, e.Args...)
 		}
-	case m == "email is required":
-		return v.T("err.email_required")
-	case strings.HasSuffix(m, "is not an email address"):
-		return v.T("err.email_invalid")
-	case strings.HasPrefix(m, "password must be at least"):
-		return v.T("err.password_short", accounts.MinPasswordLen)
-	case strings.HasPrefix(m, "password must be at most"):
-		return v.T("err.password_long")
-	case strings.HasPrefix(m, "display name must be at most"):
-		if _, err := fmt.Sscanf(m, "display name must be at most %d characters", &n); err == nil {
-			return v.T("err.display_name_long", n)
-		}
-	case m == "an account with this email address already exists":
-		return v.T("err.email_taken")
-	case strings.HasPrefix(m, "this link is invalid or has expired"):
-		return v.T("err.bad_token")
-	case strings.HasPrefix(m, "this is the last administrator"):
-		return v.T("err.last_admin")
-	case strings.HasPrefix(m, "name is required"):
-		return v.T("err.key_name")
-	case strings.HasPrefix(m, "give at least one scope"):
-		return v.T("err.scopes_required")
-	case strings.HasPrefix(m, "unknown scope"):
-		return v.T("err.scope_unknown")
-	case strings.HasPrefix(m, "unknown role"):
-		return v.T("err.role_unknown")
-	case m == "this account is suspended":
-		return v.T("err.suspended")
-	case m == "an administrator already exists":
-		return v.T("err.admin_exists")
-	case strings.HasPrefix(m, "your session has ended"):
-		return v.T("err.session_ended")
-	case e.Kind == errs.KindNotFound:
+	}
+	if e.Kind == errs.KindNotFound {
 		return v.T("error.not_found.body")
 	}
-	return m
+	return e.Msg
 }
 
 // errAs returns the categorised domain error in err; internal errors are not categorised.
