@@ -72,10 +72,6 @@ func (s *Service) ListAudit(ctx context.Context, p Principal, before string, lim
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := trimPage(out, limit, func(e AuditEntry) string { return e.ID })
 	return out, next, nil
 }
