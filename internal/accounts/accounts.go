@@ -175,6 +175,16 @@ func trimPage[T any](out []T, limit int, key func(T) string) ([]T, string) {
 	return out[:limit], key(out[limit-1])
 }
 
+// CountMembers returns how many accounts there are. Needs PermViewMembers.
+func (s *Service) CountMembers(ctx context.Context, p Principal) (int, error) {
+	if err := Authorize(p, PermViewMembers); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM members`).Scan(&n)
+	return n, err
+}
+
 // SetRole changes a member's role. Needs PermManageMembers. The last administrator cannot be
 // demoted, so nobody locks the community out of its own admin.
 func (s *Service) SetRole(ctx context.Context, p Principal, memberID string, role Role) error {

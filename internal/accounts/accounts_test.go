@@ -287,6 +287,11 @@ func TestRolesAndLastAdmin(t *testing.T) {
 		if err != nil || staff.Role != accounts.RoleCS || !staff.EmailVerified {
 			t.Fatalf("create member: %+v %v", staff, err)
 		}
+		if n, err := f.acc.CountMembers(ctx, staff.Principal()); n != 3 || err != nil {
+			t.Fatalf("count = %d, %v", n, err)
+		}
+		_, err = f.acc.CountMembers(ctx, m.Principal())
+		wantKind(t, err, errs.KindForbidden, "")
 		wantKind(t, f.acc.SetRole(ctx, admin.Principal(), m.ID, "owner"), errs.KindInvalid, "role")
 		wantKind(t, f.acc.SetRole(ctx, admin.Principal(), admin.ID, accounts.RoleMember), errs.KindConflict, "role")
 		if err := f.acc.SetRole(ctx, admin.Principal(), m.ID, accounts.RoleModerator); err != nil {

@@ -14,9 +14,6 @@ import (
 const (
 	membersPerPage = 50
 	auditPerPage   = 50
-	// memberCountCap bounds the work of counting members for the overview; beyond it the
-	// overview says "1,000+".
-	memberCountCap = 1000
 	recentAudit    = 5
 )
 
@@ -24,7 +21,6 @@ const (
 type overviewData struct {
 	ShowMembers bool
 	Members     int
-	MembersMore bool // there are more than Members
 	ShowKeys    bool
 	ActiveKeys  int
 	ShowAudit   bool
@@ -37,22 +33,10 @@ func (s *Web) adminOverview(w http.ResponseWriter, r *http.Request, v *view) {
 	var d overviewData
 	if accounts.Allowed(p, accounts.PermViewMembers) {
 		d.ShowMembers = true
-		after := ""
-		for {
-			page, next, err := s.acc.ListMembers(r.Context(), p, after, 200)
-			if err != nil {
-				s.fail(w, r, v, err)
-				return
-			}
-			d.Members += len(page)
-			if next == "" {
-				break
-			}
-			if d.Members >= memberCountCap {
-				d.MembersMore = true
-				break
-			}
-			after = next
+		var err error
+		if d.Members, err = s.acc.CountMembers(r.Context(), p); err != nil {
+			s.fail(w, r, v, err)
+			return
 		}
 	}
 	if accounts.Allowed(p, accounts.PermManageAPIKeys) {
