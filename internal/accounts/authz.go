@@ -67,6 +67,7 @@ const (
 	PermManageMarketing Permission = "manage marketing"
 	PermViewAnalytics   Permission = "view analytics"
 	PermManageSettings  Permission = "manage settings"
+	PermActAsMember     Permission = "create content on behalf of a member"
 )
 
 // scopeNeeded is the least API key scope that may use each permission.
@@ -81,6 +82,7 @@ var scopeNeeded = map[Permission]Scope{
 	PermManageMembers:   ScopeAdmin,
 	PermManageAPIKeys:   ScopeAdmin,
 	PermManageSettings:  ScopeAdmin,
+	PermActAsMember:     ScopeAdmin,
 }
 
 // staff permissions every staff role has.

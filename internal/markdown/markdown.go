@@ -10,8 +10,11 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/util"
 )
 
 // Renderer renders and sanitises Markdown. It is safe for concurrent use.
@@ -24,8 +27,9 @@ type Renderer struct {
 func New() *Renderer {
 	md := goldmark.New(
 		goldmark.WithExtensions(extension.GFM),
-		// Raw HTML stays escaped; the sanitiser below is a second wall, not the only one.
-		goldmark.WithRendererOptions(html.WithHardWraps()),
+		// Raw HTML is shown as the text it is; the sanitiser below is a second wall, not the only one.
+		goldmark.WithRendererOptions(html.WithHardWraps(),
+			renderer.WithNodeRenderers(util.Prioritized(rawAsText{}, 100))),
 	)
 	p := bluemonday.UGCPolicy()
 	p.RequireNoFollowOnLinks(true)
@@ -34,6 +38,42 @@ func New() *Renderer {
 	p.AllowURLSchemes("http", "https", "mailto")
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^language-[\w+-]+$`)).OnElements("code")
 	return &Renderer{md: md, policy: p}
+}
+
+// rawAsText renders HTML that members type as visible text rather than dropping it, so pasting
+// "<script>" shows "<script>" instead of making part of the post vanish.
+type rawAsText struct{}
+
+func (rawAsText) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindHTMLBlock, func(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		b := n.(*ast.HTMLBlock)
+		w.WriteString("<p>")
+		for i := 0; i < b.Lines().Len(); i++ {
+			line := b.Lines().At(i)
+			w.WriteString(strings.TrimRight(escape(string(line.Value(src))), "\n"))
+			if i < b.Lines().Len()-1 || b.HasClosure() {
+				w.WriteString("<br>")
+			}
+		}
+		if b.HasClosure() {
+			w.WriteString(escape(strings.TrimRight(string(b.ClosureLine.Value(src)), "\n")))
+		}
+		w.WriteString("</p>\n")
+		return ast.WalkSkipChildren, nil
+	})
+	reg.Register(ast.KindRawHTML, func(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			segs := n.(*ast.RawHTML).Segments
+			for i := 0; i < segs.Len(); i++ {
+				seg := segs.At(i)
+				w.WriteString(escape(string(seg.Value(src))))
+			}
+		}
+		return ast.WalkSkipChildren, nil
+	})
 }
 
 // HTML renders src as sanitised HTML.
