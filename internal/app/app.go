@@ -16,23 +16,30 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/mail"
+	"github.com/kizuna-community/kizuna/internal/markdown"
+	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/stream"
 )
 
 // App holds the open resources and parts of one Kizuna process.
 type App struct {
-	Config   *config.Config
-	Log      *slog.Logger
-	DB       *db.DB // the main database
-	LogDB    *db.DB // the event log database: a second SQLite file, or DB on PostgreSQL
-	Stream   *stream.Stream
-	Backbone *backbone.Backbone
-	Accounts *accounts.Service
-	Mail     mail.Sender // SMTP when configured, else the log
-	Metrics  *prometheus.Registry
+	Config    *config.Config
+	Log       *slog.Logger
+	DB        *db.DB // the main database
+	LogDB     *db.DB // the event log database: a second SQLite file, or DB on PostgreSQL
+	Stream    *stream.Stream
+	Backbone  *backbone.Backbone
+	Accounts  *accounts.Service
+	Notify    *notify.Service
+	Search    *search.Index
+	Community *community.Service
+	Mail      mail.Sender // SMTP when configured, else the log
+	Metrics   *prometheus.Registry
 }
 
 // Options choose what Open starts.
@@ -82,12 +89,18 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log, HashParams: opts.HashParams,
 		Notifier: &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
 	})
+	a.Notify = notify.New(notify.Deps{DB: a.DB})
+	a.Search = search.New(a.DB)
+	md := markdown.New()
+	a.Community = community.New(community.Deps{
+		DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify, Search: a.Search, Markdown: md, Log: log,
+	})
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
-	return []db.Migrations{backbone.Migrations(), accounts.Migrations()}
+	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {
