@@ -328,26 +328,28 @@ func pageSize(limit int) int {
 
 // Excerpt returns the start of a Markdown message as one line of plain text: white space
 // collapsed, the commonest markup (emphasis stars, code ticks, headings, quotes, link targets)
-// dropped, cut to
-// about 100 characters. It is text, not HTML.
+// dropped, cut to about 100 characters. It is text, not HTML.
 func Excerpt(markdown string) string {
 	s := markdown
 	// [text](url) and ![alt](url) keep only their text.
-	for {
-		open := strings.Index(s, "](")
-		if open < 0 {
+	for from := 0; ; {
+		rel := strings.Index(s[from:], "](")
+		if rel < 0 {
 			break
 		}
+		open := from + rel
 		start := strings.LastIndex(s[:open], "[")
 		end := strings.IndexByte(s[open:], ')')
-		if start < 0 || end < 0 {
-			break
+		if start < from || end < 0 {
+			from = open + 2
+			continue
 		}
 		text := s[start+1 : open]
 		if start > 0 && s[start-1] == '!' {
 			start--
 		}
 		s = s[:start] + text + s[open+end+1:]
+		from = start + len(text)
 	}
 	var b strings.Builder
 	space := false

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
@@ -314,12 +315,29 @@ func TestExcerpt(t *testing.T) {
 		"# 見出し\n\n本文の**強調**と`コード`": "見出し 本文の強調とコード",
 		"> 引用\n続き": "引用 続き",
 		"![図](/a.png) と [リンク](https://x.jp)": "図 と リンク",
-		"snake_case と 10~20":                 "snake_case と 10~20",
-		"<b>tags stay text</b>":              "<b>tags stay text</b>",
-		strings.Repeat("あ", 150):             strings.Repeat("あ", 99) + "…",
+		"a](b) [c](d) [e]":       "a](b) c [e]",
+		"snake_case と 10~20":     "snake_case と 10~20",
+		"<b>tags stay text</b>":  "<b>tags stay text</b>",
+		strings.Repeat("あ", 150): strings.Repeat("あ", 99) + "…",
 	} {
 		if got := dm.Excerpt(in); got != want {
 			t.Errorf("Excerpt(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzExcerpt checks that an excerpt is one short line of valid text whatever the Markdown.
+func FuzzExcerpt(f *testing.F) {
+	f.Add("# 見出し\n[a](b) ![c](d) **e**")
+	f.Add("[[[]]]((()))](](")
+	f.Add("\xff\n\n>")
+	f.Fuzz(func(t *testing.T, md string) {
+		out := dm.Excerpt(md)
+		if !utf8.ValidString(out) && utf8.ValidString(md) {
+			t.Fatalf("invalid UTF-8 from valid input: %q", out)
+		}
+		if strings.ContainsAny(out, "\n\r\t") || utf8.RuneCountInString(out) > 100 {
+			t.Fatalf("excerpt %q of %q", out, md)
+		}
+	})
 }
