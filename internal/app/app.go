@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
 	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/mail"
 	"github.com/kizuna-community/kizuna/internal/markdown"
 	"github.com/kizuna-community/kizuna/internal/notify"
@@ -38,6 +39,7 @@ type App struct {
 	Notify    *notify.Service
 	Search    *search.Index
 	Community *community.Service
+	DM        *dm.Service
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -95,12 +97,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Community = community.New(community.Deps{
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify, Search: a.Search, Markdown: md, Log: log,
 	})
+	a.DM = dm.New(dm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify})
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
-	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations()}
+	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

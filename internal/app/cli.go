@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
 	"github.com/kizuna-community/kizuna/internal/demo"
 	"github.com/kizuna-community/kizuna/internal/errs"
@@ -35,6 +37,7 @@ Usage:
   kizuna admin create --email E --password P  create (or promote) an administrator
   kizuna apikey create --name N --scopes S    create an API key; the key is the last line printed
   kizuna demo [flags]                         fill a bilingual demo community
+  kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
   kizuna version                              print the version
 
 Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or
@@ -59,6 +62,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.sub(ctx, "apikey", args, map[string]func(context.Context, []string) error{"create": c.apikeyCreate})
 	case "demo":
 		err = c.demo(ctx, args)
+	case "bench":
+		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed})
 	case "version":
 		v, r, g := BuildInfo()
 		fmt.Fprintf(c.Stdout, "kizuna %s (revision %s, %s)\n", v, r, g)
@@ -218,5 +223,35 @@ func (c *CLI) demo(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.Stdout, "demo community ready: %d accounts created, %d already there\n", res.Created, res.Existing)
 	fmt.Fprintf(c.Stdout, "log in at %s/login as %s (or any demo account) with the password %s\n",
 		a.Config.BaseURL, demo.People[0].Email, demo.Password)
+	return nil
+}
+
+func (c *CLI) benchSeed(ctx context.Context, args []string) error {
+	opts := community.LoadOptions{}
+	a, err := c.open(ctx, "bench seed", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&opts.Posts, "posts", 50_000, "posts to write")
+		fs.IntVar(&opts.Comments, "comments", 950_000, "replies to write, spread over the posts")
+		fs.IntVar(&opts.ThreadSize, "thread", 200, "replies on the one thread the benchmark reads")
+		fs.IntVar(&opts.Spaces, "spaces", 5, "spaces the posts are spread over")
+		fs.IntVar(&opts.Members, "members", 50, "authors")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	switch {
+	case opts.Posts < 1 || opts.Spaces < 1 || opts.Members < 1:
+		return errs.Invalid("posts", "posts, spaces and members must be at least 1")
+	case opts.Comments < opts.ThreadSize:
+		return errs.Invalid("comments", "comments must be at least the thread size (%d)", opts.ThreadSize)
+	}
+	start := time.Now()
+	data, err := a.Community.SeedLoad(ctx, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "wrote %d posts and %d replies in %s; load them with, for example:\n", opts.Posts, opts.Comments, time.Since(start).Round(time.Second))
+	fmt.Fprintf(c.Stdout, "  wrk -t2 -c32 -d30s --latency %s/s/%s\n", a.Config.BaseURL, data.SpaceSlug)
+	fmt.Fprintf(c.Stdout, "  wrk -t2 -c32 -d30s --latency %s/posts/%s\n", a.Config.BaseURL, data.ThreadID)
 	return nil
 }

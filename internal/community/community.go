@@ -10,6 +10,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -73,10 +74,19 @@ func New(d Deps) *Service {
 // Markdown is the renderer the community uses for what members write.
 func (s *Service) Markdown() *markdown.Renderer { return s.md }
 
-// track returns a track event by the principal's member.
+// track returns a track event done by userID: a member id, or, for the system and API keys
+// (see creator), an actor that is not a person, which goes in anonymousId under "kizuna:" so the
+// identity graph never takes it for a member.
 func (s *Service) track(name, userID string, now time.Time, props map[string]any) event.Event {
 	ev := event.New(event.Track, name, event.SourceCommunity, now)
-	ev.UserID = userID
+	switch {
+	case userID == "":
+		ev.AnonymousID = "kizuna:system"
+	case userID == "system" || strings.HasPrefix(userID, "api_key:"):
+		ev.AnonymousID = "kizuna:" + userID
+	default:
+		ev.UserID = userID
+	}
 	ev.Properties = props
 	return ev
 }

@@ -450,3 +450,25 @@ func TestTopicPagesKeepOrder(t *testing.T) {
 		}
 	})
 }
+
+func TestSeedLoad(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		data, err := f.c.SeedLoad(ctx, community.LoadOptions{Spaces: 2, Members: 3, Posts: 41, Comments: 260, ThreadSize: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon := accounts.Principal{}
+		topics, next, err := f.c.Topics(ctx, anon, community.TopicQuery{SpaceID: data.SpaceSlug, Limit: 30})
+		if err != nil || len(topics) != 21 || next != "" || topics[0].ID != data.ThreadID {
+			t.Fatalf("topics %d next %q first %v err %v", len(topics), next, topics[0].ID, err)
+		}
+		comments, _, err := f.c.Comments(ctx, anon, data.ThreadID, "", 500)
+		if err != nil || len(comments) != 200 || comments[0].BodyHTML == "" {
+			t.Fatalf("thread has %d comments: %v", len(comments), err)
+		}
+		if p, _ := f.c.Post(ctx, anon, data.ThreadID); p.CommentCount != 200 {
+			t.Fatalf("comment count %d", p.CommentCount)
+		}
+	})
+}

@@ -292,7 +292,7 @@ func (s *Service) CreateSpace(ctx context.Context, p accounts.Principal, in Spac
 		if err := s.acc.Audit(ctx, tx, p, "space.created", sp.ID, map[string]any{"slug": sp.Slug, "visibility": sp.Visibility}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Space Created", p.MemberID, now, map[string]any{"space_id": sp.ID, "visibility": string(sp.Visibility)}))
+		return s.outbox.Emit(ctx, tx, s.track("Space Created", actorID(p), now, map[string]any{"space_id": sp.ID, "visibility": string(sp.Visibility)}))
 	})
 	if err != nil {
 		return Space{}, err
