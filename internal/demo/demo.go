@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
 )
 
@@ -45,11 +46,12 @@ var People = []Person{
 // Result says what Seed did.
 type Result struct {
 	Created, Existing int
+	Community         bool // the demo spaces and threads were created now
 }
 
 // Seed creates the demo accounts that do not exist yet, with their roles. Running it again
 // changes nothing.
-func Seed(ctx context.Context, acc *accounts.Service, log *slog.Logger) (Result, error) {
+func Seed(ctx context.Context, acc *accounts.Service, c *community.Service, log *slog.Logger) (Result, error) {
 	var res Result
 	for _, p := range People {
 		if _, err := acc.MemberByEmail(ctx, p.Email); err == nil {
@@ -64,6 +66,10 @@ func Seed(ctx context.Context, acc *accounts.Service, log *slog.Logger) (Result,
 		}
 		res.Created++
 	}
-	log.Info("demo community ready", "created", res.Created, "existing", res.Existing)
+	var err error
+	if res.Community, err = seedCommunity(ctx, acc, c); err != nil {
+		return res, err
+	}
+	log.Info("demo community ready", "created", res.Created, "existing", res.Existing, "community", res.Community)
 	return res, nil
 }

@@ -8,22 +8,27 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/demo"
+	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/search"
 )
 
 func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations())
+	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	acc := accounts.New(accounts.Deps{DB: d, Outbox: backbone.NewOutbox(d), Log: log, HashParams: accounts.TestHashParams()})
-	res, err := demo.Seed(ctx, acc, log)
-	if err != nil || res.Created != len(demo.People) || res.Existing != 0 {
+	ob := backbone.NewOutbox(d)
+	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
+	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: acc, Notify: notify.New(notify.Deps{DB: d}), Search: search.New(d), Log: log})
+	res, err := demo.Seed(ctx, acc, c, log)
+	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
 	}
-	res, err = demo.Seed(ctx, acc, log)
-	if err != nil || res.Created != 0 || res.Existing != len(demo.People) {
+	res, err = demo.Seed(ctx, acc, c, log)
+	if err != nil || res.Created != 0 || res.Existing != len(demo.People) || res.Community {
 		t.Fatalf("second seed: %+v %v", res, err)
 	}
 	for _, p := range demo.People {
@@ -34,5 +39,23 @@ func TestSeedIsRepeatable(t *testing.T) {
 	}
 	if _, _, err := acc.LogIn(ctx, demo.People[0].Email, demo.Password, accounts.Client{IP: "127.0.0.1"}); err != nil {
 		t.Fatalf("demo admin cannot log in: %v", err)
+	}
+
+	anon := accounts.Principal{}
+	spaces, _ := c.Spaces(ctx, anon)
+	if len(spaces) != 2 {
+		t.Fatalf("a visitor sees %d demo spaces, want the 2 public ones", len(spaces))
+	}
+	solved, _, _ := c.Topics(ctx, anon, community.TopicQuery{SpaceID: "product-qa", Filter: "solved"})
+	if len(solved) != 2 {
+		t.Fatalf("%d solved demo questions, want 2", len(solved))
+	}
+	ideas, _, _ := c.Topics(ctx, anon, community.TopicQuery{SpaceID: "ideas", Sort: community.SortVotes})
+	if len(ideas) != 3 || ideas[0].VoteCount != 7 || ideas[0].Status != community.IdeaPlanned {
+		t.Fatalf("demo ideas: %+v", ideas)
+	}
+	member, _ := acc.MemberByEmail(ctx, "yui.nakamura@demo.kizuna.example")
+	if _, err := c.Space(ctx, member.Principal(), "advisory-board"); err == nil {
+		t.Fatal("a member outside the advisory board can see it")
 	}
 }
