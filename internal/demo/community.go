@@ -76,7 +76,7 @@ var demoThreads = []demoThread{
 		Replies: []demoReply{{mei, "参考になります！カテゴリで言語を分けるのも良さそうですね。"}}},
 	{Space: "ideas", Author: haruto, Votes: []string{yui, sota, mei, riku, olivia, lucas, priya}, Status: community.IdeaPlanned,
 		Response: "ご要望ありがとうございます。来四半期に対応予定です。Planned for next quarter.",
-		Post: community.PostInput{Kind: community.Idea, Title: "ダークモードに対応してほしい", Body: "夜に管理画面を見ることが多いので、ダークモードがあると目が疲れにくいです。"}},
+		Post:     community.PostInput{Kind: community.Idea, Title: "ダークモードに対応してほしい", Body: "夜に管理画面を見ることが多いので、ダークモードがあると目が疲れにくいです。"}},
 	{Space: "ideas", Author: priya, Votes: []string{olivia, chen, aoi}, Status: community.IdeaUnderReview,
 		Post: community.PostInput{Kind: community.Idea, Title: "Export segments to BigQuery", Body: "A scheduled export of segment membership to BigQuery would let our analysts join it with sales data."}},
 	{Space: "ideas", Author: aoi, Votes: []string{mei},
@@ -86,7 +86,7 @@ var demoThreads = []demoThread{
 			Body: "今回のテーマは「データ活用の第一歩」。登壇者も募集中です！参加登録はイベントページから。"},
 		Replies: []demoReply{{haruto, "参加します！LTで話してもいいですか？"}, {cm, "@haruto ぜひお願いします！"}}},
 	{Space: "advisory-board", Author: pm, Accept: -1,
-		Post: community.PostInput{Kind: community.Discussion, Title: "2027年のロードマップ案（非公開）", Body: "委員の皆さまのご意見をお聞かせください。優先したい3項目を返信で教えてください。"},
+		Post:    community.PostInput{Kind: community.Discussion, Title: "2027年のロードマップ案（非公開）", Body: "委員の皆さまのご意見をお聞かせください。優先したい3項目を返信で教えてください。"},
 		Replies: []demoReply{{olivia, "1) BigQuery export 2) LINE segments 3) SSO audit log"}}},
 }
 
