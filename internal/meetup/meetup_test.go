@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -31,6 +32,7 @@ type fixture struct {
 	search *search.Index
 	c      *community.Service
 	m      *meetup.Service
+	mu     sync.Mutex // guards now while RSVPs race in TestLastSeatGoesToOne
 	now    time.Time
 	seen   int // outbox rows already looked at by events()
 }
@@ -40,7 +42,12 @@ func newFixture(t *testing.T, e db.Engine) *fixture {
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, db: d, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	clock := func() time.Time { f.now = f.now.Add(time.Second); return f.now }
+	clock := func() time.Time {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.now = f.now.Add(time.Second)
+		return f.now
+	}
 	ob := backbone.NewOutbox(d)
 	f.acc = accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams(), Now: clock})
 	f.notify = notify.New(notify.Deps{DB: d, Now: clock})
@@ -632,6 +639,37 @@ func TestICS(t *testing.T) {
 		unfolded = strings.ReplaceAll(string(raw), "\r\n ", "")
 		if !strings.Contains(unfolded, "\r\nLOCATION:https://meet.example.jp/kizuna?room=3\r\nURL:https://meet.example.jp/kizuna?room=3\r\n") {
 			t.Errorf("going: no join address in\n%s", unfolded)
+		}
+	})
+}
+
+func TestLastSeatGoesToOne(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		cm := f.member("cm@example.jp", accounts.RoleCommunityManager)
+		f.space(cm, "tokyo", community.Public)
+		in := f.meetupIn(24 * time.Hour)
+		in.Capacity = 2
+		ev, _ := f.m.Create(ctx, cm, "tokyo", in)
+		var members []accounts.Principal
+		for i := range 8 {
+			members = append(members, f.member(string(rune('a'+i))+"@example.jp", accounts.RoleMember))
+		}
+		errc := make(chan error, len(members))
+		for _, p := range members {
+			go func() {
+				_, err := f.m.RSVP(ctx, p, ev.ID, meetup.Going)
+				errc <- err
+			}()
+		}
+		for range members {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := f.m.Get(ctx, cm, ev.ID)
+		if got.Going != 2 || got.Waitlisted != 6 {
+			t.Fatalf("going %d waitlisted %d, want 2 and 6", got.Going, got.Waitlisted)
 		}
 	})
 }
