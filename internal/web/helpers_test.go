@@ -16,17 +16,25 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/mail"
+	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/web"
 )
 
-// site is the web shell on a loopback server with the real accounts service on SQLite.
+// site is the web shell on a loopback server with the real accounts, notify, search, community
+// and dm services on SQLite.
 type site struct {
 	t     *testing.T
 	acc   *accounts.Service
+	com   *community.Service
+	ntf   *notify.Service
+	dms   *dm.Service
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -34,7 +42,8 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations())
+	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
+		community.Migrations(), dm.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +55,11 @@ func newSite(t *testing.T) *site {
 		DB: d, Outbox: backbone.NewOutbox(d), Log: log, HashParams: accounts.TestHashParams(),
 		Notifier: &accountmail.Mailer{Sender: s.mails, BaseURL: base},
 	})
-	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base})
+	outbox := backbone.NewOutbox(d)
+	s.ntf = notify.New(notify.Deps{DB: d})
+	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Log: log})
+	s.dms = dm.New(dm.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf})
+	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/search"
 )
 
 // keyUse is how templates (.T "key", .V.T "key", $.T "key") and Go code (v.T("key")) name a
@@ -87,11 +90,52 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	for _, n := range []string{"overview", "members", "api_keys", "audit"} {
 		used["admin.nav."+n] = "Web.nav"
 	}
-	delete(used, "admin.nav.") // the prefix itself, from Web.nav
-	// Every reason accounts gives its errors has a message (Web.message).
+	for _, k := range []community.Kind{community.Discussion, community.Question, community.Idea} {
+		used["kind."+string(k)] = "view.KindName"
+		used["compose.kind_desc."+string(k)] = "compose.html"
+	}
+	for _, st := range community.IdeaStatuses {
+		used["idea.status."+st] = "view.StatusName"
+	}
+	for _, vis := range []community.Visibility{community.Public, community.Members, community.Private} {
+		used["visibility."+string(vis)] = "view.VisibilityName"
+	}
+	for _, e := range community.Emojis {
+		used["reaction."+e] = "Web.reactions"
+	}
+	for _, t := range spaceTabs {
+		used["space.tab."+t.key] = "Web.spacePage"
+	}
+	for _, so := range []string{community.SortVotes, community.SortTrending, community.SortNewest} {
+		used["ideas.sort."+so] = "Web.ideas"
+	}
+	for _, k := range []string{search.KindPost, search.KindComment, search.KindMember, search.KindArticle, search.KindEvent} {
+		used["search.kind."+k] = "Web.search"
+	}
+	for _, t := range notify.Types {
+		used["notify.type."+t] = "view.NotifyTypeName"
+		used["notify.desc."+t] = "settings-notifications.html"
+	}
+	// Prefixes of keys built at run time, listed above.
+	for k := range used {
+		if strings.HasSuffix(k, ".") {
+			delete(used, k)
+		}
+	}
+	// Every reason the parts behind the pages give their errors has a message (Web.message).
 	reason := regexp.MustCompile(`errs\.Because\(.*\), "([a-z_]+)"`)
-	srcs, _ := filepath.Glob("../accounts/*.go")
+	var srcs []string
+	for _, part := range []string{"accounts", "community", "notify", "search", "dm"} {
+		ps, _ := filepath.Glob("../" + part + "/*.go")
+		srcs = append(srcs, ps...)
+	}
+	if len(srcs) < 10 {
+		t.Fatalf("found only %d sources to scan for error reasons", len(srcs))
+	}
 	for _, p := range srcs {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
 		b, _ := os.ReadFile(p)
 		for _, m := range reason.FindAllStringSubmatch(string(b), -1) {
 			used["err."+m[1]] = p

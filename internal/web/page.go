@@ -32,6 +32,14 @@ type view struct {
 	Form      *form
 	Notice    string // a translated confirmation shown above the content
 	Data      any    // the page's own data
+	// The signed-in header: which parts exist and the unread badges.
+	HasCommunity bool
+	HasNotify    bool
+	HasDM        bool
+	NotifUnread  int
+	DMUnread     int
+	Query        string // the search box's text
+	Nav2         string // the community section shown: spaces, ideas, search, notifications, messages
 
 	token  string // the session token, for log-out
 	cat    catalog
@@ -201,6 +209,10 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	}
 	s.setLang(v, negotiateLang(r, v.Member))
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
+	v.HasCommunity, v.HasNotify, v.HasDM = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil
+	if v.Member != nil && r.Method == http.MethodGet && !isHTMX(r) && lookupErr == nil {
+		s.countUnread(r, v)
+	}
 	// The switcher returns to this very URL, query included, so a set-up or reset link keeps
 	// working after a language change (the token is already in the address bar; Referrer-Policy
 	// keeps it on this site).
@@ -225,6 +237,37 @@ func localPath(p string) bool {
 	}
 	u, err := url.Parse(p)
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
+}
+
+// countUnread fills the header's badges. A failure only costs the badge, so it is logged and
+// the page goes on.
+func (s *Web) countUnread(r *http.Request, v *view) {
+	var err error
+	if s.ntf != nil {
+		if v.NotifUnread, err = s.ntf.UnreadCount(r.Context(), v.Member.ID); err != nil {
+			s.log.WarnContext(r.Context(), "counting unread notifications", "err", err, "request_id", v.RequestID)
+		}
+	}
+	if v.HasDM {
+		if v.DMUnread, err = s.dms.UnreadTotal(r.Context(), v.principal()); err != nil {
+			s.log.WarnContext(r.Context(), "counting unread messages", "err", err, "request_id", v.RequestID)
+		}
+	}
+}
+
+// signedIn guards a member page: logged-out visitors go to the log-in and come back.
+func (s *Web) signedIn(h pageHandler) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, v *view) {
+		if v.Member == nil {
+			next := "/"
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI()
+			}
+			s.redirect(w, r, loginURL(next))
+			return
+		}
+		h(w, r, v)
+	}
 }
 
 // staff guards an admin page: logged-out visitors go to the log-in, others need perm.

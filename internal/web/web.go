@@ -9,6 +9,10 @@
 // httpx.Recover(log)). Cross-origin protection, security headers and no-store caching are applied
 // per route inside Routes, so they need nothing from the composition root.
 //
+// With Deps.Community and Deps.Notify it also serves the community (spaces, posts, Q&A, the idea
+// board, profiles, search) and the notification inbox; with Deps.DM, direct messages. A nil
+// service leaves its pages out.
+//
 // Dates are shown in Asia/Tokyo to Japanese readers and in UTC to English ones.
 package web
 
@@ -27,7 +31,10 @@ import (
 	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/notify"
 )
 
 //go:embed templates i18n static
@@ -38,11 +45,20 @@ type Deps struct {
 	Accounts *accounts.Service
 	Log      *slog.Logger
 	BaseURL  string // e.g. http://127.0.0.1:8080; cookies get Secure when it starts with https://
+	// Community serves spaces, posts, ideas, profiles and search; nil leaves those pages out.
+	Community *community.Service
+	// Notify serves the inbox and its preferences; nil leaves them out.
+	Notify *notify.Service
+	// DM serves direct messages; nil leaves them out.
+	DM *dm.Service
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
 type Web struct {
 	acc      *accounts.Service
+	com      *community.Service // nil: no community pages
+	ntf      *notify.Service    // nil: no inbox
+	dms      *dm.Service        // nil: no direct messages
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
@@ -71,7 +87,7 @@ func New(d Deps) (*Web, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Web{acc: d.Accounts, log: d.Log, secure: strings.HasPrefix(d.BaseURL, "https://")}
+	s := &Web{acc: d.Accounts, com: d.Community, ntf: d.Notify, dms: d.DM, log: d.Log, secure: strings.HasPrefix(d.BaseURL, "https://")}
 	var err error
 	if s.catalogs, err = loadCatalogs(files); err != nil {
 		return nil, err
@@ -168,6 +184,24 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	handle("POST /admin/api-keys", s.staff(accounts.PermManageAPIKeys, s.createAPIKey))
 	handle("POST /admin/api-keys/{id}/revoke", s.staff(accounts.PermManageAPIKeys, s.revokeAPIKey))
 	handle("GET /admin/audit", s.staff(accounts.PermViewAudit, s.adminAudit))
+
+	if s.com != nil {
+		s.communityRoutes(handle)
+	}
+	if s.ntf != nil {
+		handle("GET /notifications", s.signedIn(s.notifications))
+		handle("POST /notifications/read-all", s.signedIn(s.readAllNotifications))
+		handle("POST /notifications/{id}/open", s.signedIn(s.openNotification))
+		handle("GET /settings/notifications", s.signedIn(s.notificationSettings))
+		handle("POST /settings/notifications", s.signedIn(s.saveNotificationSettings))
+	}
+	if s.dms != nil && s.com != nil { // threads render Markdown with the community's sanitiser
+		handle("GET /messages", s.signedIn(s.conversations))
+		handle("GET /messages/{id}", s.signedIn(s.conversation))
+		handle("POST /messages/{id}", s.signedIn(s.reply))
+		handle("GET /messages/to/{member}", s.signedIn(s.messageTo))
+		handle("POST /messages/to/{member}", s.signedIn(s.sendTo))
+	}
 
 	handle("/", s.notFound)
 }

@@ -98,6 +98,7 @@ try {
   check((await page.textContent(".sidebar")).includes("Audit log"), "English sidebar");
 
   step("log out");
+  await page.click("details.menu summary");
   await Promise.all([page.waitForURL(base + "/"), page.click("form[action='/logout'] button")]);
   check(await page.locator("a[href='/signup']").count() > 0, "landing offers sign-up");
   check(await htmlLang(page) === "en", "still English after log-out");

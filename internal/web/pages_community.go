@@ -1,0 +1,853 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/search"
+)
+
+// topicsPerPage is how many topics a space page or the idea board shows at a time.
+const topicsPerPage = 20
+
+// communityRoutes registers the community pages; Routes calls it when the service is there.
+func (s *Web) communityRoutes(handle func(string, pageHandler)) {
+	handle("GET /spaces", s.spaces)
+	handle("POST /s/{slug}/join", s.signedIn(s.joinSpace))
+	handle("POST /s/{slug}/leave", s.signedIn(s.leaveSpace))
+	handle("GET /s/{slug}", s.spacePage)
+	handle("GET /s/{slug}/new", s.signedIn(s.composeForm))
+	handle("POST /s/{slug}/new", s.signedIn(s.compose))
+	handle("GET /posts/{id}", s.postPage)
+	handle("GET /posts/{id}/edit", s.signedIn(s.editForm))
+	handle("POST /posts/{id}/edit", s.signedIn(s.edit))
+	handle("POST /posts/{id}/comments", s.signedIn(s.addComment))
+	handle("POST /posts/{id}/accept", s.signedIn(s.acceptAnswer))
+	handle("POST /posts/{id}/moderate", s.signedIn(s.moderate))
+	handle("POST /posts/{id}/vote", s.signedIn(s.vote))
+	handle("POST /posts/{id}/status", s.signedIn(s.ideaStatus))
+	handle("POST /comments/{id}/hide", s.signedIn(s.hideComment))
+	handle("POST /react", s.signedIn(s.react))
+	handle("GET /ideas", s.ideas)
+	handle("GET /members/{handle}", s.profile)
+	handle("GET /settings/profile", s.signedIn(s.profileForm))
+	handle("POST /settings/profile", s.signedIn(s.saveProfile))
+	handle("GET /search", s.search)
+}
+
+// ---- view helpers for the community templates ----
+
+// KindName is the translated name of a post kind.
+func (v *view) KindName(k community.Kind) string { return v.cat.text("kind." + string(k)) }
+
+// StatusName is the translated name of an idea status.
+func (v *view) StatusName(st string) string {
+	if st == "" {
+		st = community.IdeaNew
+	}
+	return v.cat.text("idea.status." + st)
+}
+
+// IdeaStatuses lists the idea statuses, for the staff form and the board's chips.
+func (v *view) IdeaStatuses() []string { return community.IdeaStatuses }
+
+// VisibilityName is the translated name of a space's visibility.
+func (v *view) VisibilityName(vis community.Visibility) string {
+	return v.cat.text("visibility." + string(vis))
+}
+
+// Staff reports whether someone with role runs the community, as accounts.Allowed decides: their
+// posts carry a role badge.
+func (v *view) Staff(role accounts.Role) bool {
+	p := accounts.Principal{MemberID: "author", Role: role}
+	return accounts.Allowed(p, accounts.PermModerate) || accounts.Allowed(p, accounts.PermManageCommunity)
+}
+
+// MemberURL is the profile page of an author: by handle, or by id for members without one yet.
+func (v *view) MemberURL(a community.Author) string {
+	if a.Handle != "" {
+		return "/members/" + url.PathEscape(a.Handle)
+	}
+	return "/members/" + url.PathEscape(a.ID)
+}
+
+// safeHTML marks text that a domain service has already sanitised (Markdown output, search
+// snippets) as safe to insert. Never call it on anything a member typed.
+func safeHTML(s string) template.HTML { return template.HTML(s) }
+
+// ---- spaces ----
+
+// spaceCard is one space in the list, with its join button.
+type spaceCard struct {
+	V *view
+	community.Space
+}
+
+func (s *Web) spaces(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Nav2 = v.T("spaces.title"), "spaces"
+	list, err := s.com.Spaces(r.Context(), v.principal())
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	cards := make([]spaceCard, len(list))
+	for i, sp := range list {
+		cards[i] = spaceCard{V: v, Space: sp}
+	}
+	v.Data = cards
+	s.render(w, r, 0, "spaces", v)
+}
+
+func (s *Web) joinSpace(w http.ResponseWriter, r *http.Request, v *view) {
+	s.membership(w, r, v, true)
+}
+
+func (s *Web) leaveSpace(w http.ResponseWriter, r *http.Request, v *view) {
+	s.membership(w, r, v, false)
+}
+
+// membership joins or leaves a space; htmx gets the new button, a plain post goes back.
+func (s *Web) membership(w http.ResponseWriter, r *http.Request, v *view, join bool) {
+	slug := r.PathValue("slug")
+	var err error
+	if join {
+		err = s.com.Join(r.Context(), v.principal(), slug)
+	} else {
+		err = s.com.Leave(r.Context(), v.principal(), slug)
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if !isHTMX(r) {
+		s.redirect(w, r, safeNext(r.PostFormValue("next"), "/s/"+url.PathEscape(slug)))
+		return
+	}
+	sp, err := s.com.Space(r.Context(), v.principal(), slug)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.fragment(w, r, 0, "spaces", "space-join", spaceCard{V: v, Space: sp})
+}
+
+// tab is one link of a tab bar or a chip row.
+type tab struct {
+	Label   string
+	URL     string
+	Current bool
+}
+
+// topicRow is one topic in a list.
+type topicRow struct {
+	V *view
+	community.Post
+	Category  string
+	SpaceName string
+	SpaceSlug string
+}
+
+// spaceData is a space's topic list.
+type spaceData struct {
+	V        *view
+	Space    community.Space
+	Card     spaceCard
+	Tabs     []tab
+	Tab      string
+	Category string
+	Tag      string
+	Topics   []topicRow
+	More     string // URL of the next page, or ""
+	CanPost  bool
+}
+
+// spaceTabs are the space page's tabs: key → kind and question filter.
+var spaceTabs = []struct {
+	key    string
+	kind   community.Kind
+	filter string
+}{
+	{"all", "", ""},
+	{"unsolved", community.Question, "unsolved"},
+	{"solved", community.Question, "solved"},
+	{"unanswered", community.Question, "unanswered"},
+	{"discussions", community.Discussion, ""},
+	{"ideas", community.Idea, ""},
+}
+
+func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	p := v.principal()
+	sp, err := s.com.Space(r.Context(), p, r.PathValue("slug"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	q := r.URL.Query()
+	d := spaceData{V: v, Space: sp, Card: spaceCard{V: v, Space: sp}, Tab: "all", Category: q.Get("category"), Tag: q.Get("tag"),
+		CanPost: v.Member != nil}
+	tq := community.TopicQuery{SpaceID: sp.ID, CategoryID: d.Category, Tag: d.Tag, Cursor: q.Get("cursor"), Limit: topicsPerPage}
+	base := "/s/" + url.PathEscape(sp.Slug)
+	for _, t := range spaceTabs {
+		if q.Get("tab") == t.key {
+			d.Tab, tq.Kind, tq.Filter = t.key, t.kind, t.filter
+		}
+	}
+	for _, t := range spaceTabs {
+		u := url.Values{}
+		if t.key != "all" {
+			u.Set("tab", t.key)
+		}
+		if d.Category != "" {
+			u.Set("category", d.Category)
+		}
+		if d.Tag != "" {
+			u.Set("tag", d.Tag)
+		}
+		d.Tabs = append(d.Tabs, tab{Label: v.T("space.tab." + t.key), URL: withQuery(base, u), Current: t.key == d.Tab})
+	}
+	posts, next, err := s.com.Topics(r.Context(), p, tq)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	cats := categoryNames(sp)
+	for _, post := range posts {
+		d.Topics = append(d.Topics, topicRow{V: v, Post: post, Category: cats[post.CategoryID], SpaceSlug: sp.Slug})
+	}
+	if next != "" {
+		u := url.Values{"cursor": {next}}
+		if d.Tab != "all" {
+			u.Set("tab", d.Tab)
+		}
+		if d.Category != "" {
+			u.Set("category", d.Category)
+		}
+		if d.Tag != "" {
+			u.Set("tag", d.Tag)
+		}
+		d.More = withQuery(base, u)
+	}
+	v.Title = sp.Name
+	v.Data = d
+	if isHTMX(r) {
+		s.fragment(w, r, 0, "space", "topic-page", d)
+		return
+	}
+	s.render(w, r, 0, "space", v)
+}
+
+// withQuery is path with the query u, or path alone when u is empty.
+func withQuery(path string, u url.Values) string {
+	if len(u) == 0 {
+		return path
+	}
+	return path + "?" + u.Encode()
+}
+
+func categoryNames(sp community.Space) map[string]string {
+	out := map[string]string{}
+	for _, c := range sp.Categories {
+		out[c.ID] = c.Name
+	}
+	return out
+}
+
+// ---- compose and edit ----
+
+// composeData is the new-post and edit form.
+type composeData struct {
+	Space  community.Space
+	Edit   bool
+	PostID string
+	Action string
+}
+
+// Kinds lists the post kinds a member may pick.
+func (composeData) Kinds() []community.Kind {
+	return []community.Kind{community.Discussion, community.Question, community.Idea}
+}
+
+func (s *Web) composeForm(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	sp, err := s.com.Space(r.Context(), v.principal(), r.PathValue("slug"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	kind := r.URL.Query().Get("kind")
+	if kind == "" {
+		kind = string(community.Discussion)
+	}
+	v.Form.values = url.Values{"kind": {kind}}
+	v.Title = v.T("compose.title")
+	v.Data = composeData{Space: sp, Action: "/s/" + url.PathEscape(sp.Slug) + "/new"}
+	s.render(w, r, 0, "compose", v)
+}
+
+// splitTags reads the tags field: words separated by commas (also Japanese ones) or spaces.
+func splitTags(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '、' || r == '，' || unicode.IsSpace(r) })
+}
+
+func (s *Web) compose(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	r.ParseForm()
+	v.Form = newForm(r)
+	v.Title = v.T("compose.title")
+	sp, err := s.com.Space(r.Context(), v.principal(), r.PathValue("slug"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Data = composeData{Space: sp, Action: "/s/" + url.PathEscape(sp.Slug) + "/new"}
+	f := r.PostForm
+	post, err := s.com.CreatePost(r.Context(), v.principal(), sp.ID, community.PostInput{Kind: community.Kind(f.Get("kind")),
+		Title: f.Get("title"), Body: f.Get("body"), CategoryID: f.Get("category"), Tags: splitTags(f.Get("tags"))})
+	if s.formFailed(w, r, v, "compose", err) {
+		return
+	}
+	s.redirect(w, r, "/posts/"+post.ID)
+}
+
+func (s *Web) editForm(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	post, sp, ok := s.loadPost(w, r, v)
+	if !ok {
+		return
+	}
+	if !post.CanEdit {
+		s.errorPage(w, r, v, http.StatusForbidden, v.T("error.forbidden.title"), v.T("error.forbidden.body"))
+		return
+	}
+	v.Form.values = url.Values{"kind": {string(post.Kind)}, "title": {post.Title}, "body": {post.Body},
+		"category": {post.CategoryID}, "tags": {strings.Join(post.Tags, ", ")}}
+	v.Title = v.T("compose.edit_title")
+	v.Data = composeData{Space: sp, Edit: true, PostID: post.ID, Action: "/posts/" + post.ID + "/edit"}
+	s.render(w, r, 0, "compose", v)
+}
+
+func (s *Web) edit(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	r.ParseForm()
+	post, sp, ok := s.loadPost(w, r, v)
+	if !ok {
+		return
+	}
+	v.Form = newForm(r)
+	v.Form.values.Set("kind", string(post.Kind))
+	v.Title = v.T("compose.edit_title")
+	v.Data = composeData{Space: sp, Edit: true, PostID: post.ID, Action: "/posts/" + post.ID + "/edit"}
+	f := r.PostForm
+	_, err := s.com.EditPost(r.Context(), v.principal(), post.ID, community.PostInput{Title: f.Get("title"), Body: f.Get("body"),
+		CategoryID: f.Get("category"), Tags: splitTags(f.Get("tags"))})
+	if s.formFailed(w, r, v, "compose", err) {
+		return
+	}
+	s.redirect(w, r, "/posts/"+post.ID)
+}
+
+// loadPost reads the post of the path and its space, or shows why not and reports false.
+func (s *Web) loadPost(w http.ResponseWriter, r *http.Request, v *view) (community.Post, community.Space, bool) {
+	post, err := s.com.Post(r.Context(), v.principal(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return post, community.Space{}, false
+	}
+	sp, err := s.com.Space(r.Context(), v.principal(), post.SpaceID)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return post, sp, false
+	}
+	return post, sp, true
+}
+
+// ---- the post page ----
+
+// reactionItem is one emoji of a reactions bar.
+type reactionItem struct {
+	Emoji string
+	Glyph string
+	Label string
+	Count int
+	Mine  bool
+}
+
+// reactionBar is the reactions under a post or reply.
+type reactionBar struct {
+	V       *view
+	Kind    string // post or comment
+	ID      string
+	Back    string // where a plain form post returns to
+	Items   []reactionItem
+	Enabled bool // the visitor may react
+}
+
+// emojiGlyphs are how the community's reaction names look.
+var emojiGlyphs = map[string]string{"like": "👍", "heart": "❤️", "laugh": "😄", "party": "🎉", "thinking": "🤔", "clap": "👏"}
+
+func (s *Web) reactions(r *http.Request, v *view, kind, id, back string) (reactionBar, error) {
+	counts, mine, err := s.com.Reactions(r.Context(), v.principal(), kind, id)
+	if err != nil {
+		return reactionBar{}, err
+	}
+	bar := reactionBar{V: v, Kind: kind, ID: id, Back: back, Enabled: v.Member != nil}
+	for _, e := range community.Emojis {
+		bar.Items = append(bar.Items, reactionItem{Emoji: e, Glyph: emojiGlyphs[e], Label: v.T("reaction." + e), Count: counts[e], Mine: mine[e]})
+	}
+	return bar, nil
+}
+
+// commentRow is one reply as the post page shows it.
+type commentRow struct {
+	V *view
+	community.Comment
+	BodyHTML    template.HTML
+	Post        community.Post
+	Reactions   reactionBar
+	CanAccept   bool
+	CanModerate bool
+}
+
+// voteBox is an idea's vote button and count.
+type voteBox struct {
+	V       *view
+	PostID  string
+	Count   int
+	Voted   bool
+	Enabled bool // signed in and the idea was not merged
+	Back    string
+}
+
+// postData is the post page.
+type postData struct {
+	Post      community.Post
+	BodyHTML  template.HTML
+	Space     community.Space
+	Category  string
+	Reactions reactionBar
+	Vote      voteBox
+	Accepted  *commentRow
+	Comments  []commentRow
+	CanReply  bool
+	Edited    bool
+}
+
+// postData reads everything the post page shows.
+func (s *Web) postData(r *http.Request, v *view, post community.Post, sp community.Space) (postData, error) {
+	back := "/posts/" + post.ID
+	d := postData{Post: post, BodyHTML: safeHTML(post.BodyHTML), Space: sp, Category: categoryNames(sp)[post.CategoryID],
+		CanReply: v.Member != nil && !post.Locked, Edited: post.UpdatedAt.After(post.CreatedAt.Add(time.Second))}
+	var err error
+	if d.Reactions, err = s.reactions(r, v, "post", post.ID, back); err != nil {
+		return d, err
+	}
+	d.Vote = voteBox{V: v, PostID: post.ID, Count: post.VoteCount, Voted: post.Voted, Enabled: v.Member != nil && post.MergedInto == "", Back: back}
+	comments, _, err := s.com.Comments(r.Context(), v.principal(), post.ID, "", 500)
+	if err != nil {
+		return d, err
+	}
+	for _, c := range comments {
+		row := commentRow{V: v, Comment: c, BodyHTML: safeHTML(c.BodyHTML), Post: post,
+			CanAccept: post.CanAccept && !c.Accepted && !c.Hidden, CanModerate: post.CanModerate}
+		if row.Reactions, err = s.reactions(r, v, "comment", c.ID, back+"#c-"+c.ID); err != nil {
+			return d, err
+		}
+		d.Comments = append(d.Comments, row)
+		if c.Accepted {
+			acc := row
+			d.Accepted = &acc
+		}
+	}
+	return d, nil
+}
+
+func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	post, sp, ok := s.loadPost(w, r, v)
+	if !ok {
+		return
+	}
+	s.showPost(w, r, v, 0, post, sp)
+}
+
+// showPost renders the post page with status (0 for 200), keeping v.Form for a failed form.
+func (s *Web) showPost(w http.ResponseWriter, r *http.Request, v *view, status int, post community.Post, sp community.Space) {
+	d, err := s.postData(r, v, post, sp)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Title, v.Data = post.Title, d
+	switch r.URL.Query().Get("notice") {
+	case "edited":
+		v.Notice = v.T("post.edited")
+	case "accepted":
+		v.Notice = v.T("post.accepted_notice")
+	case "moderated":
+		v.Notice = v.T("post.moderated")
+	case "status":
+		v.Notice = v.T("idea.status_saved")
+	}
+	s.render(w, r, status, "post", v)
+}
+
+// postFormFailed shows a form error on the post page and reports true, or reports false for nil.
+func (s *Web) postFormFailed(w http.ResponseWriter, r *http.Request, v *view, post community.Post, sp community.Space, err error) bool {
+	if err == nil {
+		return false
+	}
+	d, derr := s.postData(r, v, post, sp)
+	if derr != nil {
+		s.fail(w, r, v, derr)
+		return true
+	}
+	v.Title, v.Data = post.Title, d
+	return s.formFailed(w, r, v, "post", err)
+}
+
+func (s *Web) addComment(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	r.ParseForm()
+	post, sp, ok := s.loadPost(w, r, v)
+	if !ok {
+		return
+	}
+	v.Form = newForm(r)
+	c, err := s.com.AddComment(r.Context(), v.principal(), post.ID, community.CommentInput{Body: r.PostForm.Get("body")})
+	if s.postFormFailed(w, r, v, post, sp, err) {
+		return
+	}
+	s.redirect(w, r, "/posts/"+post.ID+"#c-"+c.ID)
+}
+
+func (s *Web) acceptAnswer(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	if err := s.com.AcceptAnswer(r.Context(), v.principal(), id, r.PostFormValue("comment_id")); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.redirect(w, r, "/posts/"+id+"?notice=accepted#answer")
+}
+
+func (s *Web) moderate(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "spaces"
+	r.ParseForm()
+	post, sp, ok := s.loadPost(w, r, v)
+	if !ok {
+		return
+	}
+	v.Form = newForm(r)
+	err := s.com.Moderate(r.Context(), v.principal(), post.ID, r.PostForm.Get("action"), r.PostForm.Get("reason"))
+	if s.postFormFailed(w, r, v, post, sp, err) {
+		return
+	}
+	s.redirect(w, r, "/posts/"+post.ID+"?notice=moderated")
+}
+
+func (s *Web) hideComment(w http.ResponseWriter, r *http.Request, v *view) {
+	r.ParseForm()
+	postID := r.PostForm.Get("post_id")
+	hide := r.PostForm.Get("hide") != "0"
+	err := s.com.HideComment(r.Context(), v.principal(), r.PathValue("id"), hide, r.PostForm.Get("reason"))
+	if e, ok := errAs(err); ok && e.Field == "reason" {
+		post, perr := s.com.Post(r.Context(), v.principal(), postID)
+		if perr != nil {
+			s.fail(w, r, v, perr)
+			return
+		}
+		sp, serr := s.com.Space(r.Context(), v.principal(), post.SpaceID)
+		if serr != nil {
+			s.fail(w, r, v, serr)
+			return
+		}
+		v.Form = newForm(r)
+		// Only the reply that was being hidden shows the message.
+		v.Form.values.Set("comment_id", r.PathValue("id"))
+		s.postFormFailed(w, r, v, post, sp, errsField(e, "hide_reason"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.redirect(w, r, "/posts/"+url.PathEscape(postID)+"?notice=moderated#c-"+r.PathValue("id"))
+}
+
+func (s *Web) vote(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	p := v.principal()
+	var err error
+	if r.PostFormValue("action") == "unvote" {
+		err = s.com.Unvote(r.Context(), p, id)
+	} else {
+		err = s.com.Vote(r.Context(), p, id)
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if !isHTMX(r) {
+		s.redirect(w, r, safeNext(r.PostFormValue("next"), "/posts/"+id))
+		return
+	}
+	post, err := s.com.Post(r.Context(), p, id)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.fragment(w, r, 0, "post", "vote-box", voteBox{V: v, PostID: id, Count: post.VoteCount, Voted: post.Voted,
+		Enabled: post.MergedInto == "", Back: safeNext(r.PostFormValue("next"), "/posts/"+id)})
+}
+
+func (s *Web) ideaStatus(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "ideas"
+	r.ParseForm()
+	post, sp, ok := s.loadPost(w, r, v)
+	if !ok {
+		return
+	}
+	v.Form = newForm(r)
+	err := s.com.SetIdeaStatus(r.Context(), v.principal(), post.ID, r.PostForm.Get("status"), r.PostForm.Get("response"))
+	if s.postFormFailed(w, r, v, post, sp, err) {
+		return
+	}
+	s.redirect(w, r, "/posts/"+post.ID+"?notice=status")
+}
+
+// react adds or takes back a reaction; htmx gets the refreshed bar.
+func (s *Web) react(w http.ResponseWriter, r *http.Request, v *view) {
+	r.ParseForm()
+	f := r.PostForm
+	kind, id, emoji := f.Get("kind"), f.Get("id"), f.Get("emoji")
+	if kind != "post" && kind != "comment" {
+		s.errorPage(w, r, v, http.StatusBadRequest, v.T("error.invalid.title"), v.T("error.not_found.body"))
+		return
+	}
+	var err error
+	if f.Get("on") == "0" {
+		err = s.com.Unreact(r.Context(), v.principal(), kind, id, emoji)
+	} else {
+		err = s.com.React(r.Context(), v.principal(), kind, id, emoji)
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	back := safeNext(f.Get("next"), "/")
+	if !isHTMX(r) {
+		s.redirect(w, r, back)
+		return
+	}
+	bar, err := s.reactions(r, v, kind, id, back)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.fragment(w, r, 0, "post", "reactions", bar)
+}
+
+// ---- the idea board ----
+
+// ideasData is the idea board.
+type ideasData struct {
+	V        *view
+	Sorts    []tab
+	Statuses []tab
+	Ideas    []topicRow
+	More     string
+}
+
+func (s *Web) ideas(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title, v.Nav2 = v.T("ideas.title"), "ideas"
+	q := r.URL.Query()
+	sort := q.Get("sort")
+	if sort != community.SortTrending && sort != community.SortNewest {
+		sort = community.SortVotes
+	}
+	status := q.Get("status")
+	if !slices.Contains(community.IdeaStatuses, status) {
+		status = ""
+	}
+	link := func(sort, status, cursor string) string {
+		u := url.Values{}
+		if sort != community.SortVotes {
+			u.Set("sort", sort)
+		}
+		if status != "" {
+			u.Set("status", status)
+		}
+		if cursor != "" {
+			u.Set("cursor", cursor)
+		}
+		return withQuery("/ideas", u)
+	}
+	d := ideasData{V: v}
+	for _, so := range []string{community.SortVotes, community.SortTrending, community.SortNewest} {
+		d.Sorts = append(d.Sorts, tab{Label: v.T("ideas.sort." + so), URL: link(so, status, ""), Current: so == sort})
+	}
+	d.Statuses = append(d.Statuses, tab{Label: v.T("ideas.status_all"), URL: link(sort, "", ""), Current: status == ""})
+	for _, st := range community.IdeaStatuses {
+		d.Statuses = append(d.Statuses, tab{Label: v.StatusName(st), URL: link(sort, st, ""), Current: st == status})
+	}
+	p := v.principal()
+	spaces, err := s.com.Spaces(r.Context(), p)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	byID := map[string]community.Space{}
+	for _, sp := range spaces {
+		byID[sp.ID] = sp
+	}
+	// The status filter is applied here, as the topic list has none: read on until a page is
+	// full or the ideas run out.
+	cursor := q.Get("cursor")
+	for {
+		posts, next, err := s.com.Topics(r.Context(), p, community.TopicQuery{Kind: community.Idea, Sort: sort, Cursor: cursor, Limit: topicsPerPage})
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		for _, post := range posts {
+			st := post.Status
+			if st == "" {
+				st = community.IdeaNew
+			}
+			if status != "" && st != status {
+				continue
+			}
+			sp := byID[post.SpaceID]
+			d.Ideas = append(d.Ideas, topicRow{V: v, Post: post, SpaceName: sp.Name, SpaceSlug: sp.Slug, Category: categoryNames(sp)[post.CategoryID]})
+		}
+		cursor = next
+		if next == "" || len(d.Ideas) >= topicsPerPage {
+			break
+		}
+	}
+	if cursor != "" {
+		d.More = link(sort, status, cursor)
+	}
+	v.Data = d
+	if isHTMX(r) {
+		s.fragment(w, r, 0, "ideas", "idea-page", d)
+		return
+	}
+	s.render(w, r, 0, "ideas", v)
+}
+
+// ---- profiles ----
+
+// profileData is a member's profile page.
+type profileData struct {
+	community.Profile
+	BioHTML    template.HTML
+	Self       bool
+	MessageURL string // "" when the visitor cannot message this member
+}
+
+func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
+	pr, err := s.com.Profile(r.Context(), r.PathValue("handle"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := profileData{Profile: pr, BioHTML: safeHTML(pr.BioHTML), Self: v.Member != nil && v.Member.ID == pr.MemberID}
+	if s.dms != nil && v.Member != nil && !d.Self {
+		d.MessageURL = "/messages/to/" + url.PathEscape(pr.MemberID)
+	}
+	v.Title, v.Data = pr.DisplayName, d
+	if r.URL.Query().Get("notice") == "saved" && d.Self {
+		v.Notice = v.T("profile.saved")
+	}
+	s.render(w, r, 0, "profile", v)
+}
+
+func (s *Web) profileForm(w http.ResponseWriter, r *http.Request, v *view) {
+	pr, err := s.com.Profile(r.Context(), v.Member.ID)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Title, v.Data = v.T("settings.profile.title"), pr
+	v.Form.values = url.Values{"bio": {pr.Bio}}
+	s.render(w, r, 0, "settings-profile", v)
+}
+
+func (s *Web) saveProfile(w http.ResponseWriter, r *http.Request, v *view) {
+	r.ParseForm()
+	v.Form = newForm(r)
+	v.Title = v.T("settings.profile.title")
+	pr, err := s.com.Profile(r.Context(), v.Member.ID)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Data = pr
+	pr, err = s.com.SetBio(r.Context(), v.principal(), r.PostForm.Get("bio"))
+	if s.formFailed(w, r, v, "settings-profile", err) {
+		return
+	}
+	s.redirect(w, r, "/members/"+url.PathEscape(pr.Handle)+"?notice=saved")
+}
+
+// ---- search ----
+
+// hitRow is one search result.
+type hitRow struct {
+	Kind    string // translated
+	KindKey string
+	Title   string
+	URL     string
+	Snippet template.HTML
+	search.Hit
+}
+
+// searchData is the search page.
+type searchData struct {
+	Q        string
+	Searched bool
+	Hits     []hitRow
+	More     string
+}
+
+func (s *Web) search(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Nav2 = "search"
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	v.Query = q
+	v.Title = v.T("search.title")
+	d := searchData{Q: q}
+	v.Data = d
+	if q == "" {
+		s.render(w, r, 0, "search", v)
+		return
+	}
+	v.Title = v.T("search.title_for", q)
+	hits, next, err := s.com.Search(r.Context(), v.principal(), search.Query{Text: q, Limit: topicsPerPage, After: r.URL.Query().Get("after")})
+	if e, ok := errAs(err); ok && e.Field != "" {
+		v.Form.errors["q"] = s.message(v, e)
+		s.render(w, r, http.StatusUnprocessableEntity, "search", v)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d.Searched = true
+	for _, h := range hits {
+		d.Hits = append(d.Hits, hitRow{Kind: v.T("search.kind." + h.Kind), KindKey: h.Kind, Title: h.Title,
+			URL: safeNext(h.URL, "/"), Snippet: safeHTML(h.Snippet), Hit: h})
+	}
+	if next != "" {
+		d.More = withQuery("/search", url.Values{"q": {q}, "after": {next}})
+	}
+	v.Data = d
+	s.render(w, r, 0, "search", v)
+}
