@@ -96,7 +96,7 @@ func (s *Service) AddComment(ctx context.Context, p accounts.Principal, postID s
 			c.ID, postID, author.ID, c.Body, c.BodyHTML, db.Now(now)); err != nil {
 			return err
 		}
-		q := `UPDATE posts SET comment_count = comment_count + 1, last_activity_at = $1`
+		q := `UPDATE posts SET comment_count = comment_count + 1, thread_version = thread_version + 1, last_activity_at = $1`
 		if firstResponse {
 			q += `, first_response_at = $1`
 		}
@@ -133,40 +133,69 @@ func (s *Service) AddComment(ctx context.Context, p accounts.Principal, postID s
 // Comments returns the replies to a post in order, up to limit after the comment id after, and
 // the id to continue from. Hidden replies are shown to moderators and their authors only.
 func (s *Service) Comments(ctx context.Context, p accounts.Principal, postID, after string, limit int) ([]Comment, string, error) {
+	_, out, next, err := s.Thread(ctx, p, postID, after, limit)
+	return out, next, err
+}
+
+// Thread returns a post and a page of its replies in one go: what a thread page shows.
+func (s *Service) Thread(ctx context.Context, p accounts.Principal, postID, after string, limit int) (Post, []Comment, string, error) {
 	v, err := s.viewer(ctx, p)
 	if err != nil {
-		return nil, "", err
+		return Post{}, nil, "", err
 	}
 	post, _, err := s.post(ctx, v, postID)
 	if err != nil {
-		return nil, "", err
+		return Post{}, nil, "", err
 	}
 	limit = clampLimit(limit, 200, 500)
-	q := `SELECT ` + commentCols + commentFrom + `WHERE c.post_id = $1 AND c.id > $2`
-	args := []any{postID, after, limit + 1}
-	if !post.CanModerate {
-		q += ` AND (c.hidden = 0 OR c.author_id = $4)`
-		args = append(args, v.p.MemberID)
-	}
-	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY c.id LIMIT $3`, args...)
+	all, err := s.threadPage(ctx, post, after, limit)
 	if err != nil {
-		return nil, "", err
+		return Post{}, nil, "", err
 	}
-	defer rows.Close()
-	out := []Comment{}
-	for rows.Next() {
-		c, err := scanComment(rows)
-		if err != nil {
-			return nil, "", err
+	out := make([]Comment, 0, len(all))
+	for _, c := range all {
+		if c.Hidden && !post.CanModerate && (v.p.MemberID == "" || c.Author.ID != v.p.MemberID) {
+			continue
 		}
 		c.Accepted = c.ID == post.AcceptedCommentID
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
 	out, next := trimPage(out, limit, func(c Comment) string { return c.ID })
-	return out, next, nil
+	return post, out, next, nil
+}
+
+// threadPage returns up to limit+1 replies (hidden ones included) after the reply id after, from
+// the cache when the thread has not changed since.
+func (s *Service) threadPage(ctx context.Context, post Post, after string, limit int) ([]Comment, error) {
+	key := threadKey{post: post.ID, after: after, limit: limit}
+	if cs, ok := s.threads.get(key, post.threadVersion, s.now()); ok {
+		return cs, nil
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+commentCols+commentFrom+`WHERE c.post_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
+		post.ID, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Comment, 0, min(limit+1, post.CommentCount+1))
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.threads.put(key, post.threadVersion, s.now(), out)
+	return out, nil
+}
+
+// bumpThread marks a thread's replies as changed, so caches of them are not used again.
+func bumpThread(ctx context.Context, tx *sql.Tx, postID string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE posts SET thread_version = thread_version + 1 WHERE id = $1`, postID)
+	return err
 }
 
 func (s *Service) comment(ctx context.Context, commentID string) (Comment, error) {
@@ -265,6 +294,9 @@ func (s *Service) HideComment(ctx context.Context, p accounts.Principal, comment
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET hidden = $1 WHERE id = $2`, boolInt(hide), commentID); err != nil {
+			return err
+		}
+		if err := bumpThread(ctx, tx, post.ID); err != nil {
 			return err
 		}
 		if s.search != nil {

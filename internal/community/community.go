@@ -52,13 +52,15 @@ type Service struct {
 	notify *notify.Service
 	search *search.Index
 	md     *markdown.Renderer
-	log    *slog.Logger
-	now    func() time.Time
+	log     *slog.Logger
+	now     func() time.Time
+	threads *threadCache
 }
 
 // New returns the community service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, outbox: d.Outbox, acc: d.Accounts, notify: d.Notify, search: d.Search, md: d.Markdown, log: d.Log, now: d.Now}
+	s := &Service{db: d.DB, outbox: d.Outbox, acc: d.Accounts, notify: d.Notify, search: d.Search, md: d.Markdown, log: d.Log, now: d.Now,
+		threads: newThreadCache(threadCacheSize, threadCacheTTL)}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -472,3 +472,50 @@ func TestSeedLoad(t *testing.T) {
 		}
 	})
 }
+
+func TestThreadReadsSeeEveryChange(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		cm := f.member("cm@example.jp", accounts.RoleCommunityManager)
+		a := f.member("aki@example.jp", accounts.RoleMember)
+		b := f.member("ben@example.jp", accounts.RoleMember)
+		f.c.CreateSpace(ctx, cm, community.SpaceInput{Slug: "talk", Name: "雑談"})
+		p, _ := f.c.CreatePost(ctx, a, "talk", community.PostInput{Title: "話題", Body: "本文"})
+		f.c.AddComment(ctx, a, p.ID, community.CommentInput{Body: "一つ目"})
+		count := func(who accounts.Principal) (int, int) {
+			_, cs, _, err := f.c.Thread(ctx, who, p.ID, "", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reactions := 0
+			for _, c := range cs {
+				reactions += c.ReactionCount
+			}
+			return len(cs), reactions
+		}
+		if n, _ := count(accounts.Principal{}); n != 1 {
+			t.Fatalf("%d replies", n)
+		}
+		second, _ := f.c.AddComment(ctx, b, p.ID, community.CommentInput{Body: "二つ目"})
+		if n, _ := count(accounts.Principal{}); n != 2 {
+			t.Fatalf("after a reply: %d replies", n)
+		}
+		if err := f.c.React(ctx, a, "comment", second.ID, "heart"); err != nil {
+			t.Fatal(err)
+		}
+		if _, r := count(accounts.Principal{}); r != 1 {
+			t.Fatalf("after a reaction: %d reactions", r)
+		}
+		if err := f.c.HideComment(ctx, cm, second.ID, true, "spam"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			who  accounts.Principal
+			want int
+		}{{accounts.Principal{}, 1}, {a, 1}, {b, 2}, {cm, 2}} {
+			if n, _ := count(tc.who); n != tc.want {
+				t.Errorf("%+v sees %d replies after the hide, want %d", tc.who, n, tc.want)
+			}
+		}
+	})
+}

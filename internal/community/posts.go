@@ -59,6 +59,7 @@ type Post struct {
 	FirstResponseAt   *time.Time `json:"first_response_at"`
 	SolvedAt          *time.Time `json:"solved_at"`
 	LastActivityAt    time.Time  `json:"last_activity_at"`
+	threadVersion     int64
 	CreatedAt         time.Time  `json:"created_at"`
 	UpdatedAt         time.Time  `json:"updated_at"`
 	// The viewer's relation to the post.
@@ -74,7 +75,7 @@ func (p Post) Solved() bool { return p.AcceptedCommentID != "" }
 const postCols = `p.id, p.space_id, p.author_id, m.display_name, coalesce(pr.handle, ''), m.role, p.kind, p.title, p.body, p.body_html,
 	coalesce(p.category_id, ''), p.status, p.staff_response, coalesce(p.accepted_comment_id, ''), coalesce(p.merged_into, ''),
 	p.pinned, p.locked, p.hidden, p.comment_count, p.reaction_count, p.vote_count, p.first_response_at, p.solved_at,
-	p.last_activity_at, p.created_at, p.updated_at`
+	p.last_activity_at, p.created_at, p.updated_at, p.thread_version`
 
 const postFrom = ` FROM posts p JOIN members m ON m.id = p.author_id LEFT JOIN profiles pr ON pr.member_id = p.author_id `
 
@@ -85,7 +86,7 @@ func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var last, created, updated int64
 	err := row.Scan(&p.ID, &p.SpaceID, &p.Author.ID, &p.Author.Name, &p.Author.Handle, &p.Author.Role, &p.Kind, &p.Title, &p.Body, &p.BodyHTML,
 		&p.CategoryID, &p.Status, &p.StaffResponse, &p.AcceptedCommentID, &p.MergedInto,
-		&pinned, &locked, &hidden, &p.CommentCount, &p.ReactionCount, &p.VoteCount, &first, &solved, &last, &created, &updated)
+		&pinned, &locked, &hidden, &p.CommentCount, &p.ReactionCount, &p.VoteCount, &first, &solved, &last, &created, &updated, &p.threadVersion)
 	p.Pinned, p.Locked, p.Hidden = pinned == 1, locked == 1, hidden == 1
 	p.FirstResponseAt, p.SolvedAt = optTime(first), optTime(solved)
 	p.LastActivityAt, p.CreatedAt, p.UpdatedAt = db.Time(last), db.Time(created), db.Time(updated)
@@ -190,6 +191,9 @@ func (s *Service) CreatePost(ctx context.Context, p accounts.Principal, spaceRef
 	}
 	if !v.canPost(sp) {
 		return Post{}, errs.Forbidden("only members of this space may post in it")
+	}
+	if err := s.withCategories(ctx, &sp); err != nil {
+		return Post{}, err
 	}
 	if in.CategoryID != "" && !hasCategory(sp, in.CategoryID) {
 		return Post{}, errs.Invalid("category_id", "no category %s in this space", in.CategoryID)

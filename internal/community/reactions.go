@@ -80,6 +80,11 @@ func (s *Service) reaction(ctx context.Context, p accounts.Principal, kind, targ
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET reaction_count = reaction_count + $1 WHERE id = $2`, delta, targetID); err != nil {
 			return err
 		}
+		if kind == "comment" {
+			if err := bumpThread(ctx, tx, postID); err != nil {
+				return err
+			}
+		}
 		if authorID != p.MemberID {
 			if err := s.addPoints(ctx, tx, authorID, delta*pointsReactionReceived); err != nil {
 				return err

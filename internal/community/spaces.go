@@ -192,9 +192,14 @@ func (s *Service) Space(ctx context.Context, p accounts.Principal, ref string) (
 	if err != nil {
 		return Space{}, err
 	}
-	return s.space(ctx, v, ref)
+	sp, err := s.space(ctx, v, ref)
+	if err != nil {
+		return sp, err
+	}
+	return sp, s.withCategories(ctx, &sp)
 }
 
+// space loads the space with this id or slug for v, without its categories.
 func (s *Service) space(ctx context.Context, v viewer, ref string) (Space, error) {
 	sp, err := scanSpace(s.db.R.QueryRowContext(ctx, `SELECT `+spaceCols+` FROM spaces WHERE id = $1 OR slug = $1`, ref))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !v.canSee(sp)) {
@@ -204,20 +209,25 @@ func (s *Service) space(ctx context.Context, v viewer, ref string) (Space, error
 		return Space{}, err
 	}
 	v.decorate(&sp)
+	return sp, nil
+}
+
+// withCategories loads the space's categories into sp.
+func (s *Service) withCategories(ctx context.Context, sp *Space) error {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id, name FROM space_categories WHERE space_id = $1 ORDER BY position, name`, sp.ID)
 	if err != nil {
-		return Space{}, err
+		return err
 	}
 	defer rows.Close()
 	sp.Categories = []Category{}
 	for rows.Next() {
 		var c Category
 		if err := rows.Scan(&c.ID, &c.Name); err != nil {
-			return Space{}, err
+			return err
 		}
 		sp.Categories = append(sp.Categories, c)
 	}
-	return sp, rows.Err()
+	return rows.Err()
 }
 
 // SpaceInput is what a space is made of.

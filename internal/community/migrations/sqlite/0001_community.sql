@@ -57,6 +57,7 @@ CREATE TABLE posts (
     comment_count       INTEGER NOT NULL DEFAULT 0,
     reaction_count      INTEGER NOT NULL DEFAULT 0,
     vote_count          INTEGER NOT NULL DEFAULT 0,
+    thread_version      INTEGER NOT NULL DEFAULT 0, -- changes whenever the replies change; thread caches compare it
     first_response_at   INTEGER,
     solved_at           INTEGER,
     last_activity_at    INTEGER NOT NULL,
