@@ -22,6 +22,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/mail"
 	"github.com/kizuna-community/kizuna/internal/markdown"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/stream"
@@ -40,6 +41,7 @@ type App struct {
 	Search    *search.Index
 	Community *community.Service
 	DM        *dm.Service
+	Meetup    *meetup.Service
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -98,12 +100,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify, Search: a.Search, Markdown: md, Log: log,
 	})
 	a.DM = dm.New(dm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify})
+	a.Meetup = meetup.New(meetup.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community,
+		Notify: a.Notify, Search: a.Search, Markdown: md, Log: log})
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
-	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations()}
+	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

@@ -46,12 +46,12 @@ type Deps struct {
 
 // Service is the community part.
 type Service struct {
-	db     *db.DB
-	outbox *backbone.Outbox
-	acc    *accounts.Service
-	notify *notify.Service
-	search *search.Index
-	md     *markdown.Renderer
+	db      *db.DB
+	outbox  *backbone.Outbox
+	acc     *accounts.Service
+	notify  *notify.Service
+	search  *search.Index
+	md      *markdown.Renderer
 	log     *slog.Logger
 	now     func() time.Time
 	threads *threadCache

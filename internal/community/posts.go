@@ -60,8 +60,8 @@ type Post struct {
 	SolvedAt          *time.Time `json:"solved_at"`
 	LastActivityAt    time.Time  `json:"last_activity_at"`
 	threadVersion     int64
-	CreatedAt         time.Time  `json:"created_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 	// The viewer's relation to the post.
 	Voted       bool `json:"voted"`
 	CanModerate bool `json:"can_moderate"`
