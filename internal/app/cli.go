@@ -216,7 +216,7 @@ func (c *CLI) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	res, err := demo.Seed(ctx, a.Accounts, a.Community, a.Log)
+	res, err := demo.Seed(ctx, demo.Parts{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup}, a.Log)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 )
 
 // Password is the password of every demo account, printed by `kizuna demo`.
@@ -49,9 +51,17 @@ type Result struct {
 	Community         bool // the demo spaces and threads were created now
 }
 
-// Seed creates the demo accounts that do not exist yet, with their roles. Running it again
-// changes nothing.
-func Seed(ctx context.Context, acc *accounts.Service, c *community.Service, log *slog.Logger) (Result, error) {
+// Parts are the services the demo fills.
+type Parts struct {
+	Accounts  *accounts.Service
+	Community *community.Service
+	Meetup    *meetup.Service
+}
+
+// Seed creates the demo accounts that do not exist yet, with their roles, and, the first time,
+// the community: spaces, threads, ideas and events. Running it again changes nothing.
+func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
+	acc := parts.Accounts
 	var res Result
 	for _, p := range People {
 		if _, err := acc.MemberByEmail(ctx, p.Email); err == nil {
@@ -67,7 +77,10 @@ func Seed(ctx context.Context, acc *accounts.Service, c *community.Service, log 
 		res.Created++
 	}
 	var err error
-	if res.Community, err = seedCommunity(ctx, acc, c); err != nil {
+	if res.Community, err = seedCommunity(ctx, acc, parts.Community); err != nil || !res.Community {
+		return res, err
+	}
+	if err := seedEvents(ctx, acc, parts.Meetup, time.Now()); err != nil {
 		return res, err
 	}
 	log.Info("demo community ready", "created", res.Created, "existing", res.Existing, "community", res.Community)

@@ -12,22 +12,26 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/demo"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
 )
 
 func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations())
+	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ob := backbone.NewOutbox(d)
 	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
-	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: acc, Notify: notify.New(notify.Deps{DB: d}), Search: search.New(d), Log: log})
-	res, err := demo.Seed(ctx, acc, c, log)
+	nt, ix := notify.New(notify.Deps{DB: d}), search.New(d)
+	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: acc, Notify: nt, Search: ix, Log: log})
+	m := meetup.New(meetup.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c, Notify: nt, Search: ix, Log: log})
+	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m}
+	res, err := demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
 	}
-	res, err = demo.Seed(ctx, acc, c, log)
+	res, err = demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != 0 || res.Existing != len(demo.People) || res.Community {
 		t.Fatalf("second seed: %+v %v", res, err)
 	}
@@ -54,7 +58,17 @@ func TestSeedIsRepeatable(t *testing.T) {
 	if len(ideas) != 3 || ideas[0].VoteCount != 7 || ideas[0].Status != community.IdeaPlanned {
 		t.Fatalf("demo ideas: %+v", ideas)
 	}
+	upcoming, _, err := m.List(ctx, anon, meetup.ListQuery{Upcoming: true})
+	past, _, _ := m.List(ctx, anon, meetup.ListQuery{Past: true})
+	if err != nil || len(upcoming) != 1 || len(past) != 0 {
+		t.Fatalf("a visitor sees %d upcoming and %d past events (%v), want the public webinar only", len(upcoming), len(past), err)
+	}
 	member, _ := acc.MemberByEmail(ctx, "yui.nakamura@demo.kizuna.example")
+	upcoming, _, _ = m.List(ctx, member.Principal(), meetup.ListQuery{Upcoming: true})
+	past, _, _ = m.List(ctx, member.Principal(), meetup.ListQuery{Past: true})
+	if len(upcoming) != 2 || len(past) != 1 || upcoming[0].Going != 4 {
+		t.Fatalf("a member sees %d upcoming (first going %d) and %d past events", len(upcoming), upcoming[0].Going, len(past))
+	}
 	if _, err := c.Space(ctx, member.Principal(), "advisory-board"); err == nil {
 		t.Fatal("a member outside the advisory board can see it")
 	}
