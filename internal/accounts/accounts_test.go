@@ -413,3 +413,38 @@ func TestPermissionTable(t *testing.T) {
 		}
 	}
 }
+
+func TestSuspend(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		admin, _ := f.acc.CreateAdmin(ctx, "admin@example.jp", "admin password", "Admin")
+		mod, _ := f.acc.CreateMember(ctx, admin.Principal(), accounts.SignUpInput{Email: "mod@example.jp", Password: "member password"}, accounts.RoleModerator)
+		cs, _ := f.acc.CreateMember(ctx, admin.Principal(), accounts.SignUpInput{Email: "cs@example.jp", Password: "member password"}, accounts.RoleCS)
+		m, _ := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "troll@example.jp", Password: "member password"})
+		sess, _, err := f.acc.LogIn(ctx, m.Email, "member password", client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, f.acc.Suspend(ctx, m.Principal(), mod.ID, "x"), errs.KindForbidden, "")
+		wantKind(t, f.acc.Suspend(ctx, mod.Principal(), m.ID, ""), errs.KindInvalid, "reason")
+		wantKind(t, f.acc.Suspend(ctx, mod.Principal(), cs.ID, "x"), errs.KindForbidden, "")
+		if err := f.acc.Suspend(ctx, mod.Principal(), m.ID, "spam"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.acc.SessionMember(ctx, sess.Token)
+		wantKind(t, err, errs.KindUnauthenticated, "")
+		_, _, err = f.acc.LogIn(ctx, m.Email, "member password", client)
+		wantKind(t, err, errs.KindForbidden, "")
+		if err := f.acc.Reinstate(ctx, mod.Principal(), m.ID, "appeal accepted"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.acc.LogIn(ctx, m.Email, "member password", client); err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, f.acc.Suspend(ctx, mod.Principal(), admin.ID, "x"), errs.KindForbidden, "")
+		entries, _, _ := f.acc.ListAudit(ctx, accounts.System(), "", 2)
+		if entries[0].Action != "member.reinstated" || entries[1].Action != "member.suspended" || entries[1].Details["reason"] != "spam" {
+			t.Fatalf("audit %+v", entries)
+		}
+	})
+}
