@@ -1,5 +1,5 @@
 // Package api is the admin REST API under /api/v1: Bearer API keys, JSON in and out, errors as
-// {"error":{"code","message","field","request_id"}}, cursor pagination, and an OpenAPI 3.1
+// {"error":{"code","message","field","reason","request_id"}}, cursor pagination, and an OpenAPI 3.1
 // document that a test keeps equal to the routes. Handlers decode, call a part and encode.
 package api
 
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 )
@@ -21,23 +22,28 @@ const Prefix = "/api/v1"
 //go:embed openapi.json
 var openAPI []byte
 
-// Deps are what the API needs.
+// Deps are what the API needs. Parts left nil have no routes: the API serves what was built.
 type Deps struct {
-	Accounts *accounts.Service
-	Log      *slog.Logger
+	Accounts  *accounts.Service
+	Community *community.Service // spaces, posts, comments, ideas, profiles, search
+	Log       *slog.Logger
 }
 
 // API serves /api/v1.
 type API struct {
-	acc *accounts.Service
-	log *slog.Logger
-	mux *http.ServeMux
+	acc       *accounts.Service
+	community *community.Service
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
-// route is one operation. Public routes need no API key.
+// route is one operation. Public routes need no API key. perm, when set, is checked before the
+// handler runs, so a key without the scope is refused (403 naming the scope) before its body is
+// read; the part still checks everything else.
 type route struct {
 	method, path string
 	public       bool
+	perm         accounts.Permission
 	handle       func(w http.ResponseWriter, r *http.Request, p accounts.Principal) error
 }
 
@@ -46,7 +52,7 @@ const maxBody = 1 << 20
 
 // New returns the API.
 func New(d Deps) *API {
-	a := &API{acc: d.Accounts, log: d.Log, mux: http.NewServeMux()}
+	a := &API{acc: d.Accounts, community: d.Community, log: d.Log, mux: http.NewServeMux()}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.method+" "+Prefix+rt.path, a.wrap(rt))
 	}
@@ -54,7 +60,7 @@ func New(d Deps) *API {
 }
 
 func (a *API) routes() []route {
-	return []route{
+	rts := []route{
 		{method: "GET", path: "/openapi.json", public: true, handle: a.openAPI},
 		{method: "GET", path: "/me", handle: a.me},
 		{method: "GET", path: "/members", handle: a.listMembers},
@@ -65,6 +71,10 @@ func (a *API) routes() []route {
 		{method: "DELETE", path: "/api-keys/{id}", handle: a.revokeAPIKey},
 		{method: "GET", path: "/audit-log", handle: a.listAudit},
 	}
+	if a.community != nil {
+		rts = append(rts, a.communityRoutes()...)
+	}
+	return rts
 }
 
 // Routes registers the API on mux. Requests that match no operation get JSON 404 or 405.
@@ -115,6 +125,12 @@ func (a *API) wrap(rt route) http.Handler {
 			if p, err = a.authenticate(r.Context(), r); err != nil {
 				httpx.WriteError(w, r, a.log, err)
 				return
+			}
+			if rt.perm != "" {
+				if err := accounts.Authorize(p, rt.perm); err != nil {
+					httpx.WriteError(w, r, a.log, err)
+					return
+				}
 			}
 		}
 		if err := rt.handle(w, r, p); err != nil {

@@ -130,7 +130,12 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, p accounts.Princ
 
 // parsePage reads ?limit and ?cursor and returns the position the cursor holds.
 func parsePage(r *http.Request) (httpx.Page, string, error) {
-	page, err := httpx.ParsePage(r, defaultLimit, maxLimit)
+	return parsePageSized(r, defaultLimit, maxLimit)
+}
+
+// parsePageSized is parsePage for a list with its own default and largest page.
+func parsePageSized(r *http.Request, def, most int) (httpx.Page, string, error) {
+	page, err := httpx.ParsePage(r, def, most)
 	if err != nil || page.Cursor == "" {
 		return page, "", err
 	}
