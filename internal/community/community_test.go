@@ -519,3 +519,98 @@ func TestThreadReadsSeeEveryChange(t *testing.T) {
 		}
 	})
 }
+
+func TestReportsAndTheModerationQueue(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		cm := f.member("cm@example.jp", accounts.RoleCommunityManager)
+		a := f.member("aki@example.jp", accounts.RoleMember)
+		b := f.member("ben@example.jp", accounts.RoleMember)
+		spaceMod := f.member("smod@example.jp", accounts.RoleMember)
+		f.c.CreateSpace(ctx, cm, community.SpaceInput{Slug: "talk", Name: "雑談"})
+		f.c.CreateSpace(ctx, cm, community.SpaceInput{Slug: "other", Name: "その他"})
+		f.c.AddSpaceMember(ctx, cm, "other", spaceMod.MemberID, community.SpaceModerator)
+		p, _ := f.c.CreatePost(ctx, a, "talk", community.PostInput{Title: "格安商品はこちら", Body: "スパムです"})
+		f.events()
+		_, err := f.c.ReportContent(ctx, b, community.ReportInput{TargetKind: "post", TargetID: p.ID, Reason: "scam"})
+		if e, ok := errs.As(err); !ok || e.Field != "reason" {
+			t.Fatalf("bad reason: %v", err)
+		}
+		for range 2 {
+			if _, err := f.c.ReportContent(ctx, b, community.ReportInput{TargetKind: "post", TargetID: p.ID, Reason: "spam", Note: "宣伝"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.wantEvents("Content Reported")
+		_, _, err = f.c.Reports(ctx, a, "", "", 0)
+		wantKind(t, err, errs.KindForbidden)
+		if rs, _, _ := f.c.Reports(ctx, spaceMod, "", "", 0); len(rs) != 0 {
+			t.Fatalf("a moderator of another space sees %d reports", len(rs))
+		}
+		rs, _, err := f.c.Reports(ctx, cm, "", "", 0)
+		if err != nil || len(rs) != 1 || rs[0].Excerpt == "" || rs[0].PostID != p.ID {
+			t.Fatalf("queue: %+v %v", rs, err)
+		}
+		if err := f.c.ResolveReport(ctx, cm, rs[0].ID, community.ResolveHide, "広告"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.c.Post(ctx, b, p.ID); errs.KindOf(err) != errs.KindNotFound {
+			t.Fatalf("the reported post is still visible: %v", err)
+		}
+		if rs, _, _ := f.c.Reports(ctx, cm, "", "", 0); len(rs) != 0 {
+			t.Fatalf("%d open reports after resolving", len(rs))
+		}
+		wantKind(t, f.c.ResolveReport(ctx, cm, rs[0].ID, community.ResolveDismiss, ""), errs.KindConflict)
+		if got := f.events(); strings.Join(got, "|") != "Post Moderated|Report Resolved" {
+			t.Fatalf("events %v", got)
+		}
+	})
+}
+
+func TestFirstPostApproval(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		cm := f.member("cm@example.jp", accounts.RoleCommunityManager)
+		mod := f.member("mod@example.jp", accounts.RoleModerator)
+		newbie := f.member("new@example.jp", accounts.RoleMember)
+		other := f.member("other@example.jp", accounts.RoleMember)
+		f.c.CreateSpace(ctx, cm, community.SpaceInput{Slug: "talk", Name: "雑談"})
+		wantKind(t, f.c.SetSettings(ctx, mod, community.Settings{FirstPostApproval: true}), errs.KindForbidden)
+		if err := f.c.SetSettings(ctx, cm, community.Settings{FirstPostApproval: true}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.c.CreatePost(ctx, newbie, "talk", community.PostInput{Title: "はじめての投稿", Body: "よろしくお願いします @other"})
+		if err != nil || !p.Pending || !p.Hidden {
+			t.Fatalf("first post: %+v %v", p, err)
+		}
+		if _, err := f.c.Post(ctx, other, p.ID); errs.KindOf(err) != errs.KindNotFound {
+			t.Fatal("a post waiting for approval is visible to others")
+		}
+		if n, _ := f.notify.UnreadCount(ctx, other.MemberID); n != 0 {
+			t.Fatal("a mention in a waiting post notified")
+		}
+		if hits, _, _ := f.c.Search(ctx, other, search.Query{Text: "はじめて"}); len(hits) != 0 {
+			t.Fatal("a waiting post is searchable")
+		}
+		pending, _, err := f.c.PendingPosts(ctx, mod, "", 0)
+		if err != nil || len(pending) != 1 {
+			t.Fatalf("pending: %v %v", pending, err)
+		}
+		f.events()
+		if err := f.c.ApprovePost(ctx, mod, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.wantEvents("Post Approved")
+		if got, err := f.c.Post(ctx, other, p.ID); err != nil || got.Pending {
+			t.Fatalf("approved post: %+v %v", got, err)
+		}
+		if n, _ := f.notify.UnreadCount(ctx, other.MemberID); n != 1 {
+			t.Fatal("approval did not deliver the mention")
+		}
+		second, _ := f.c.CreatePost(ctx, newbie, "talk", community.PostInput{Title: "二回目", Body: "もう承認不要"})
+		if second.Pending {
+			t.Fatal("a member's second post waited for approval")
+		}
+		wantKind(t, f.c.ApprovePost(ctx, mod, second.ID), errs.KindConflict)
+	})
+}

@@ -59,7 +59,9 @@ type Post struct {
 	FirstResponseAt   *time.Time `json:"first_response_at"`
 	SolvedAt          *time.Time `json:"solved_at"`
 	LastActivityAt    time.Time  `json:"last_activity_at"`
+	Pending           bool       `json:"pending"` // waiting for a moderator's approval
 	threadVersion     int64
+	pending           bool
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
 	// The viewer's relation to the post.
@@ -75,19 +77,21 @@ func (p Post) Solved() bool { return p.AcceptedCommentID != "" }
 const postCols = `p.id, p.space_id, p.author_id, m.display_name, coalesce(pr.handle, ''), m.role, p.kind, p.title, p.body, p.body_html,
 	coalesce(p.category_id, ''), p.status, p.staff_response, coalesce(p.accepted_comment_id, ''), coalesce(p.merged_into, ''),
 	p.pinned, p.locked, p.hidden, p.comment_count, p.reaction_count, p.vote_count, p.first_response_at, p.solved_at,
-	p.last_activity_at, p.created_at, p.updated_at, p.thread_version`
+	p.last_activity_at, p.created_at, p.updated_at, p.thread_version, p.pending`
 
 const postFrom = ` FROM posts p JOIN members m ON m.id = p.author_id LEFT JOIN profiles pr ON pr.member_id = p.author_id `
 
 func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var p Post
-	var pinned, locked, hidden int
+	var pinned, locked, hidden, pending int
 	var first, solved sql.NullInt64
 	var last, created, updated int64
 	err := row.Scan(&p.ID, &p.SpaceID, &p.Author.ID, &p.Author.Name, &p.Author.Handle, &p.Author.Role, &p.Kind, &p.Title, &p.Body, &p.BodyHTML,
 		&p.CategoryID, &p.Status, &p.StaffResponse, &p.AcceptedCommentID, &p.MergedInto,
-		&pinned, &locked, &hidden, &p.CommentCount, &p.ReactionCount, &p.VoteCount, &first, &solved, &last, &created, &updated, &p.threadVersion)
+		&pinned, &locked, &hidden, &p.CommentCount, &p.ReactionCount, &p.VoteCount, &first, &solved, &last, &created, &updated, &p.threadVersion, &pending)
 	p.Pinned, p.Locked, p.Hidden = pinned == 1, locked == 1, hidden == 1
+	p.pending = pending == 1
+	p.Pending = p.pending
 	p.FirstResponseAt, p.SolvedAt = optTime(first), optTime(solved)
 	p.LastActivityAt, p.CreatedAt, p.UpdatedAt = db.Time(last), db.Time(created), db.Time(updated)
 	p.Tags = []string{}
@@ -218,9 +222,13 @@ func (s *Service) CreatePost(ctx context.Context, p accounts.Principal, spaceRef
 		if in.CategoryID != "" {
 			category = in.CategoryID
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO posts (id, space_id, author_id, kind, title, body, body_html, category_id, status, last_activity_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)`,
-			postID, sp.ID, author.ID, in.Kind, in.Title, in.Body, html, category, status, db.Now(now)); err != nil {
+		pending, err := needsApproval(ctx, tx, author)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO posts (id, space_id, author_id, kind, title, body, body_html, category_id, status, pending, hidden, last_activity_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $11, $11)`,
+			postID, sp.ID, author.ID, in.Kind, in.Title, in.Body, html, category, status, boolInt(pending), db.Now(now)); err != nil {
 			return err
 		}
 		for _, t := range in.Tags {
@@ -228,15 +236,18 @@ func (s *Service) CreatePost(ctx context.Context, p accounts.Principal, spaceRef
 				return err
 			}
 		}
-		if err := s.indexPost(ctx, tx, postID, sp.ID, author.ID, in.Title, in.Body, now); err != nil {
-			return err
-		}
-		if err := s.notifyMentions(ctx, tx, sp, author, in.Body, in.Title, "/posts/"+postID); err != nil {
-			return err
+		// A post waiting for approval is not searchable and tells nobody yet; ApprovePost does both.
+		if !pending {
+			if err := s.indexPost(ctx, tx, postID, sp.ID, author.ID, in.Title, in.Body, now); err != nil {
+				return err
+			}
+			if err := s.notifyMentions(ctx, tx, sp, author, in.Body, in.Title, "/posts/"+postID); err != nil {
+				return err
+			}
 		}
 		return s.outbox.Emit(ctx, tx, s.track("Post Created", author.ID, now, map[string]any{
 			"post_id": postID, "space_id": sp.ID, "kind": string(in.Kind), "title_length": utf8.RuneCountInString(in.Title),
-			"body_length": utf8.RuneCountInString(in.Body), "tags": in.Tags, "imported": in.AuthorID != "",
+			"body_length": utf8.RuneCountInString(in.Body), "tags": in.Tags, "imported": in.AuthorID != "", "pending": pending,
 		}))
 	})
 	if err != nil {
@@ -463,6 +474,10 @@ func (s *Service) Moderate(ctx context.Context, p accounts.Principal, postID, ac
 				}
 			}
 		case ActionUnhide:
+			// Unhiding also publishes a post that waited for approval.
+			if _, err := tx.ExecContext(ctx, `UPDATE posts SET pending = 0 WHERE id = $1`, postID); err != nil {
+				return err
+			}
 			if err := s.indexPost(ctx, tx, postID, post.SpaceID, post.Author.ID, post.Title, post.Body, post.CreatedAt); err != nil {
 				return err
 			}
