@@ -14,6 +14,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 )
 
 // Prefix is where the API lives.
@@ -26,6 +27,7 @@ var openAPI []byte
 type Deps struct {
 	Accounts  *accounts.Service
 	Community *community.Service // spaces, posts, comments, ideas, profiles, search
+	Meetup    *meetup.Service    // events; needs Community
 	Log       *slog.Logger
 }
 
@@ -33,6 +35,7 @@ type Deps struct {
 type API struct {
 	acc       *accounts.Service
 	community *community.Service
+	meetup    *meetup.Service
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -52,11 +55,53 @@ const maxBody = 1 << 20
 
 // New returns the API.
 func New(d Deps) *API {
-	a := &API{acc: d.Accounts, community: d.Community, log: d.Log, mux: http.NewServeMux()}
-	for _, rt := range a.routes() {
-		a.mux.Handle(rt.method+" "+Prefix+rt.path, a.wrap(rt))
+	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, log: d.Log, mux: http.NewServeMux()}
+	rts := a.routes()
+	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
+	// the route without the ending, which hands the requests that have it on.
+	suffixed := map[string][]route{}
+	for _, rt := range rts {
+		if base, _, _, ok := splitSuffix(rt.path); ok {
+			suffixed[rt.method+" "+base] = append(suffixed[rt.method+" "+base], rt)
+		}
+	}
+	for _, rt := range rts {
+		if _, _, _, ok := splitSuffix(rt.path); ok {
+			continue
+		}
+		h := a.wrap(rt)
+		for _, sr := range suffixed[rt.method+" "+rt.path] {
+			h = bySuffix(sr, a.wrap(sr), h)
+		}
+		a.mux.Handle(rt.method+" "+Prefix+rt.path, h)
 	}
 	return a
+}
+
+// splitSuffix splits a path whose last segment is a wildcard with a literal ending, such as
+// /events/{id}.ics, into the path without it (/events/{id}), the wildcard's name and the ending.
+func splitSuffix(path string) (base, name, suffix string, ok bool) {
+	i := strings.LastIndex(path, "/")
+	seg := path[i+1:]
+	end := strings.Index(seg, "}")
+	if !strings.HasPrefix(seg, "{") || end < 0 || end == len(seg)-1 {
+		return path, "", "", false
+	}
+	return path[:i+1] + seg[:end+1], seg[1:end], seg[end+1:], true
+}
+
+// bySuffix serves requests whose wildcard ends with the route's literal ending with suffixed
+// (the wildcard without the ending), and the rest with next.
+func bySuffix(rt route, suffixed, next http.Handler) http.Handler {
+	_, name, suffix, _ := splitSuffix(rt.path)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v, ok := strings.CutSuffix(r.PathValue(name), suffix); ok && v != "" {
+			r.SetPathValue(name, v)
+			suffixed.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (a *API) routes() []route {
@@ -73,6 +118,9 @@ func (a *API) routes() []route {
 	}
 	if a.community != nil {
 		rts = append(rts, a.communityRoutes()...)
+		if a.meetup != nil {
+			rts = append(rts, a.eventRoutes()...)
+		}
 	}
 	return rts
 }

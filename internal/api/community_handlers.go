@@ -62,10 +62,32 @@ type memberAction struct {
 }
 
 // actingMember returns the principal of the member an API key acts for in a member action. Such
-// actions count as the member's own (their vote, their reaction), so the key itself never takes
-// them: it needs the admin scope (PermActAsMember, as for imports) and must name the member in
-// the body's member_id.
-func (a *API) actingMember(w http.ResponseWriter, r *http.Request, p accounts.Principal) (accounts.Principal, error) {
+// actions count as the member's own (their vote, their reaction, their RSVP), so the key itself
+// never takes them: it needs the admin scope (PermActAsMember, as for imports) and must name the
+// member in the body's member_id.
+func (a *API) actingMember(r *http.Request, p accounts.Principal, memberID string) (accounts.Principal, error) {
+	if err := accounts.Authorize(p, accounts.PermActAsMember); err != nil {
+		return accounts.Principal{}, err
+	}
+	if memberID = strings.TrimSpace(memberID); memberID == "" {
+		return accounts.Principal{}, errs.Invalid("member_id", "this is a member's action: name the member it is for in member_id")
+	}
+	m, err := a.acc.GetMember(r.Context(), memberID)
+	if errs.KindOf(err) == errs.KindNotFound {
+		return accounts.Principal{}, errs.Invalid("member_id", "no member with id %s", memberID)
+	}
+	if err != nil {
+		return accounts.Principal{}, err
+	}
+	if m.Status != "active" {
+		return accounts.Principal{}, errs.Because(errs.Forbidden("this account is suspended"), "suspended")
+	}
+	return m.Principal(), nil
+}
+
+// decodeMemberAction reads a {member_id} body and returns the member's principal. A missing body
+// is a missing member_id, so a DELETE without one is told what it lacks.
+func (a *API) decodeMemberAction(w http.ResponseWriter, r *http.Request, p accounts.Principal) (accounts.Principal, error) {
 	if err := accounts.Authorize(p, accounts.PermActAsMember); err != nil {
 		return accounts.Principal{}, err
 	}
@@ -75,20 +97,7 @@ func (a *API) actingMember(w http.ResponseWriter, r *http.Request, p accounts.Pr
 			return accounts.Principal{}, err
 		}
 	}
-	if in.MemberID = strings.TrimSpace(in.MemberID); in.MemberID == "" {
-		return accounts.Principal{}, errs.Invalid("member_id", "this is a member's action: name the member it is for in member_id")
-	}
-	m, err := a.acc.GetMember(r.Context(), in.MemberID)
-	if errs.KindOf(err) == errs.KindNotFound {
-		return accounts.Principal{}, errs.Invalid("member_id", "no member with id %s", in.MemberID)
-	}
-	if err != nil {
-		return accounts.Principal{}, err
-	}
-	if m.Status != "active" {
-		return accounts.Principal{}, errs.Because(errs.Forbidden("this account is suspended"), "suspended")
-	}
-	return m.Principal(), nil
+	return a.actingMember(r, p, in.MemberID)
 }
 
 func (a *API) listSpaces(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
@@ -326,7 +335,7 @@ type reactionSummary struct {
 // react adds (or removes) a member's reaction to a post or comment.
 func (a *API) react(kind string, add bool) func(http.ResponseWriter, *http.Request, accounts.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
-		mp, err := a.actingMember(w, r, p)
+		mp, err := a.decodeMemberAction(w, r, p)
 		if err != nil {
 			return err
 		}
@@ -357,7 +366,7 @@ func (a *API) react(kind string, add bool) func(http.ResponseWriter, *http.Reque
 // sees it.
 func (a *API) vote(add bool) func(http.ResponseWriter, *http.Request, accounts.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
-		mp, err := a.actingMember(w, r, p)
+		mp, err := a.decodeMemberAction(w, r, p)
 		if err != nil {
 			return err
 		}

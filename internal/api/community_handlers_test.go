@@ -18,6 +18,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
 )
@@ -34,7 +35,7 @@ type world struct {
 
 func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
-	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations())
+	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -43,7 +44,8 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	w.acc = accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams(), Now: clock})
 	nt := notify.New(notify.Deps{DB: d, Now: clock})
 	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: w.acc, Notify: nt, Search: search.New(d), Log: log, Now: clock})
-	w.api = New(Deps{Accounts: w.acc, Community: c, Log: log})
+	m := meetup.New(meetup.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Notify: nt, Search: search.New(d), Log: log, Now: clock})
+	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)
 	srv := httptest.NewServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))
@@ -380,5 +382,94 @@ func TestCommunityScenario(t *testing.T) {
 			}
 		}
 		w.wantEvents("nothing on errors")
+	})
+}
+
+func TestEvents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		w := newWorld(t, e)
+		admin, writer, reader := w.key("migration", accounts.ScopeAdmin), w.key("bot", accounts.ScopeWrite), w.key("bi", accounts.ScopeRead)
+		mio, riku := w.member("mio@example.jp"), w.member("riku@example.jp")
+		writer.do("POST", "/spaces", `{"slug":"tokyo","name":"東京ユーザー会","visibility":"members"}`, nil)
+		w.events()
+
+		webinar := `{"title":"Kizuna 入門ウェビナー","description":"初めての方向け","online":true,"url":"https://meet.example.jp/kizuna",
+			"starts_at":"2026-12-01T19:00:00+09:00","ends_at":"2026-12-01T20:00:00+09:00","time_zone":"Asia/Tokyo","capacity":1}`
+		ae := wantError(t, reader, "POST", "/spaces/tokyo/events", webinar, 403, "")
+		if !strings.Contains(ae.Error.Message, `"write"`) {
+			t.Fatalf("read key creating an event: %+v", ae)
+		}
+		var ev meetup.Event
+		code, h := writer.do("POST", "/spaces/tokyo/events", webinar, &ev)
+		if code != 201 || ev.Title != "Kizuna 入門ウェビナー" || ev.URL == "" || ev.CheckInCode == "" || h.Get("Location") != Prefix+"/events/"+ev.ID {
+			t.Fatalf("create event = %d %+v", code, ev)
+		}
+		w.wantEvents("create", "Event Created")
+		for _, tc := range []struct{ body, field string }{
+			{`{"title":"x","online":true,"url":"https://x.example","starts_at":"2026-12-01T19:00:00Z","ends_at":"2026-12-01T18:00:00Z","time_zone":"Asia/Tokyo"}`, "ends_at"},
+			{`{"title":"x","online":true,"url":"https://x.example","starts_at":"2026-12-01T19:00:00Z","ends_at":"2026-12-01T20:00:00Z","time_zone":"Mars/Olympus"}`, "time_zone"},
+			{`{"title":"x","starts_at":"tomorrow"}`, "starts_at"},
+			{`{"title":"x","venue":"here"}`, "venue"},
+		} {
+			wantError(t, writer, "POST", "/spaces/tokyo/events", tc.body, 400, tc.field)
+		}
+
+		// A read key sees the event but not where to join it or the check-in code.
+		var got meetup.Event
+		if code, _ := reader.do("GET", "/events/"+ev.ID, "", &got); code != 200 || got.ID != ev.ID || got.URL != "" || got.CheckInCode != "" {
+			t.Fatalf("event for a read key = %d %+v", code, got)
+		}
+		var list httpx.List[meetup.Event]
+		if code, _ := reader.do("GET", "/spaces/tokyo/events?when=upcoming", "", &list); code != 200 || len(list.Data) != 1 || list.Data[0].URL != "" {
+			t.Fatalf("events = %d %+v", code, list)
+		}
+		wantError(t, reader, "GET", "/spaces/tokyo/events?when=soon", "", 400, "when")
+		req, _ := http.NewRequest("GET", w.url+Prefix+"/events/"+ev.ID+".ics", nil)
+		req.Header.Set("Authorization", "Bearer "+reader.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") ||
+			!strings.HasPrefix(string(ics), "BEGIN:VCALENDAR") || !strings.Contains(string(ics), "UID:"+ev.ID) || strings.Contains(string(ics), "meet.example.jp") {
+			t.Fatalf("ics = %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), ics)
+		}
+		wantError(t, reader, "GET", "/events/nope.ics", "", 404, "")
+		wantError(t, reader, "GET", "/events/nope", "", 404, "")
+
+		// RSVPs are the member's: an admin key answers for a member it names.
+		wantError(t, writer, "POST", "/events/"+ev.ID+"/rsvp", jsonBody(map[string]any{"status": "going", "member_id": mio}), 403, "")
+		wantError(t, admin, "POST", "/events/"+ev.ID+"/rsvp", `{"status":"going"}`, 400, "member_id")
+		wantError(t, admin, "POST", "/events/"+ev.ID+"/rsvp", jsonBody(map[string]any{"status": "maybe", "member_id": mio}), 400, "status")
+		var mine meetup.Event
+		if code, _ := admin.do("POST", "/events/"+ev.ID+"/rsvp", jsonBody(map[string]any{"status": "going", "member_id": mio}), &mine); code != 200 || mine.MyRSVP != meetup.Going || mine.Going != 1 || mine.URL == "" || mine.CheckInCode != "" {
+			t.Fatalf("rsvp = %d %+v", code, mine)
+		}
+		if code, _ := admin.do("POST", "/events/"+ev.ID+"/rsvp", jsonBody(map[string]any{"status": "going", "member_id": riku}), &mine); code != 200 || mine.MyRSVP != meetup.Waitlisted || mine.URL != "" {
+			t.Fatalf("rsvp to a full event = %d %+v", code, mine)
+		}
+		if got := w.events("status"); strings.Join(got, "|") != `Event RSVP Changed status="going"|Event RSVP Changed status="waitlisted"` {
+			t.Fatalf("rsvp events %q", got)
+		}
+
+		// Those who run the event see attendees, grow it and mark who came.
+		wantError(t, reader, "GET", "/events/"+ev.ID+"/attendees", "", 403, "")
+		var updated meetup.Event
+		if code, _ := writer.do("PATCH", "/events/"+ev.ID, `{"capacity":2}`, &updated); code != 200 || updated.Capacity != 2 || updated.Going != 2 || updated.Title != ev.Title || !updated.StartsAt.Equal(ev.StartsAt) {
+			t.Fatalf("patch = %d %+v", code, updated)
+		}
+		wantError(t, writer, "PATCH", "/events/"+ev.ID, `{"capacity":-1}`, 400, "capacity")
+		if code, _ := writer.do("POST", "/events/"+ev.ID+"/attendance", jsonBody(map[string]any{"member_id": mio}), nil); code != 204 {
+			t.Fatalf("attendance = %d", code)
+		}
+		wantError(t, writer, "POST", "/events/"+ev.ID+"/attendance", `{}`, 400, "member_id")
+		wantError(t, writer, "POST", "/events/"+ev.ID+"/attendance", `{"member_id":"nobody"}`, 400, "member_id")
+		var att httpx.List[meetup.Attendee]
+		if code, _ := writer.do("GET", "/events/"+ev.ID+"/attendees", "", &att); code != 200 || len(att.Data) != 2 || att.Data[0].MemberID != mio || att.Data[0].CheckedInAt == nil || att.Data[1].Status != meetup.Going {
+			t.Fatalf("attendees = %d %+v", code, att)
+		}
+		w.wantEvents("run", "Event Waitlist Promoted", "Event Updated", "Event Attended")
 	})
 }
