@@ -98,6 +98,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	md := markdown.New()
 	a.Community = community.New(community.Deps{
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify, Search: a.Search, Markdown: md, Log: log,
+		Events: a.Backbone,
 	})
 	a.DM = dm.New(dm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify})
 	a.Meetup = meetup.New(meetup.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community,

@@ -40,6 +40,7 @@ type Deps struct {
 	Notify   *notify.Service
 	Search   *search.Index
 	Markdown *markdown.Renderer
+	Events   Appender // where reading events go; none are recorded when nil
 	Log      *slog.Logger
 	Now      func() time.Time // time.Now when nil
 }
@@ -52,6 +53,7 @@ type Service struct {
 	notify  *notify.Service
 	search  *search.Index
 	md      *markdown.Renderer
+	events  Appender
 	log     *slog.Logger
 	now     func() time.Time
 	threads *threadCache
@@ -59,7 +61,7 @@ type Service struct {
 
 // New returns the community service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, outbox: d.Outbox, acc: d.Accounts, notify: d.Notify, search: d.Search, md: d.Markdown, log: d.Log, now: d.Now,
+	s := &Service{db: d.DB, outbox: d.Outbox, acc: d.Accounts, notify: d.Notify, search: d.Search, md: d.Markdown, events: d.Events, log: d.Log, now: d.Now,
 		threads: newThreadCache(threadCacheSize, threadCacheTTL)}
 	if s.now == nil {
 		s.now = time.Now
