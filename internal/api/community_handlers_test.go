@@ -186,6 +186,9 @@ func TestCommunityScenario(t *testing.T) {
 		} {
 			wantError(t, admin, "POST", "/spaces/product-qa/posts", tc.body, 400, tc.field)
 		}
+		if ae := wantError(t, admin, "POST", "/spaces/product-qa/posts", jsonBody(map[string]any{"title": "t", "body": strings.Repeat("あ", maxBody/3+1), "author_id": yui}), 413, ""); ae.Error.Code != "too_large" {
+			t.Fatalf("huge body: %+v", ae)
+		}
 		wantError(t, admin, "POST", "/spaces/no-such-space/posts", jsonBody(map[string]any{"title": "t", "body": "b", "author_id": yui}), 404, "")
 
 		// riku answers; the write key accepts the answer.
