@@ -39,6 +39,17 @@ type Config struct {
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long shutdown waits for in-flight work
 	SMTP            SMTP
+	S3              S3
+}
+
+// S3 is an S3-compatible bucket for uploaded images. With no Bucket, uploads live in DataDir/media.
+type S3 struct {
+	Endpoint  string // https://s3.ap-northeast-1.amazonaws.com, or a MinIO / R2 / Wasabi address
+	Region    string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	PathStyle bool // bucket in the path rather than the host name (MinIO and most self-hosted stores)
 }
 
 // SMTP holds the outgoing mail settings. With no Host, mail is written to the log instead.
@@ -77,6 +88,12 @@ var Settings = []Setting{
 	{"smtp-password", "KIZUNA_SMTP_PASSWORD", "", "SMTP password"},
 	{"smtp-from", "KIZUNA_SMTP_FROM", "Kizuna <no-reply@localhost>", "sender address of outgoing mail"},
 	{"smtp-tls", "KIZUNA_SMTP_TLS", "starttls", "SMTP transport security: starttls, tls or none"},
+	{"s3-bucket", "KIZUNA_S3_BUCKET", "", "S3-compatible bucket for uploaded images (empty: DATA/media)"},
+	{"s3-endpoint", "KIZUNA_S3_ENDPOINT", "", "S3 endpoint URL, e.g. https://s3.ap-northeast-1.amazonaws.com or a MinIO address"},
+	{"s3-region", "KIZUNA_S3_REGION", "us-east-1", "S3 region"},
+	{"s3-access-key", "KIZUNA_S3_ACCESS_KEY", "", "S3 access key id"},
+	{"s3-secret-key", "KIZUNA_S3_SECRET_KEY", "", "S3 secret access key"},
+	{"s3-path-style", "KIZUNA_S3_PATH_STYLE", "false", "put the bucket in the URL path (true for MinIO and most self-hosted stores)"},
 }
 
 // Loader binds the settings to a FlagSet. Call Register, then fs.Parse, then Config.
@@ -116,6 +133,13 @@ func (l *Loader) Config() (*Config, error) {
 			Password: *l.values["smtp-password"],
 			From:     v("smtp-from"),
 			TLS:      strings.ToLower(v("smtp-tls")),
+		},
+		S3: S3{
+			Endpoint:  strings.TrimRight(v("s3-endpoint"), "/"),
+			Region:    v("s3-region"),
+			Bucket:    v("s3-bucket"),
+			AccessKey: v("s3-access-key"),
+			SecretKey: *l.values["s3-secret-key"],
 		},
 	}
 	var errList []error
@@ -176,6 +200,22 @@ func (l *Loader) Config() (*Config, error) {
 	}
 	if !slices.Contains([]string{"starttls", "tls", "none"}, c.SMTP.TLS) {
 		bad("smtp-tls", "%q is not starttls, tls or none", c.SMTP.TLS)
+	}
+	if ps, err := strconv.ParseBool(v("s3-path-style")); err != nil {
+		bad("s3-path-style", "%q is not true or false", v("s3-path-style"))
+	} else {
+		c.S3.PathStyle = ps
+	}
+	if c.S3.Bucket != "" {
+		if u, err := url.Parse(c.S3.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("s3-endpoint", "give the bucket's http(s) endpoint")
+		}
+		if c.S3.AccessKey == "" || c.S3.SecretKey == "" {
+			bad("s3-access-key", "a bucket needs an access key and a secret key")
+		}
+		if c.S3.Region == "" {
+			bad("s3-region", "must not be empty")
+		}
 	}
 	if err := errors.Join(errList...); err != nil {
 		return nil, err

@@ -73,3 +73,17 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestS3NeedsEndpointAndKeys(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	l := Register(fs, func(k string) string { return map[string]string{"KIZUNA_S3_BUCKET": "media"}[k] })
+	if err := fs.Parse([]string{"--s3-path-style", "maybe"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Config()
+	for _, flag := range []string{"--s3-endpoint", "--s3-access-key", "--s3-path-style"} {
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("error %v does not name %s", err, flag)
+		}
+	}
+}
