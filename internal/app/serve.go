@@ -164,12 +164,13 @@ func (a *App) Handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	a.opsRoutes(mux)
 	if a.Config.Has(config.RoleWeb) {
-		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL})
+		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
+			Community: a.Community, Notify: a.Notify, DM: a.DM})
 		if err != nil {
 			return nil, err
 		}
 		w.Routes(mux)
-		api.New(api.Deps{Accounts: a.Accounts, Log: a.Log}).Routes(mux)
+		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup, Log: a.Log}).Routes(mux)
 	}
 	metrics := httpx.NewMetrics(a.Metrics)
 	return httpx.Chain(mux, httpx.RequestID, httpx.AccessLog(a.Log), metrics.Middleware, httpx.Recover(a.Log)), nil
