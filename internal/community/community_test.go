@@ -166,6 +166,15 @@ func TestQuestionAnswerAccept(t *testing.T) {
 		if pr.Points != 15 {
 			t.Fatalf("answerer points = %d", pr.Points)
 		}
+		if byID, err := f.c.Profile(ctx, pr.MemberID); err != nil || byID.Handle != "riku" {
+			t.Fatalf("profile by member id: %+v %v", byID, err)
+		}
+		if quiet, err := f.c.Profile(ctx, cm.MemberID); err != nil || quiet.Handle != "cm" {
+			t.Fatalf("profile of a member who never wrote: %+v %v", quiet, err)
+		}
+		if _, err := f.c.Profile(ctx, "NOBODY"); errs.KindOf(err) != errs.KindNotFound {
+			t.Fatalf("unknown profile: %v", err)
+		}
 		solved, _, _ := f.c.Topics(ctx, accounts.Principal{}, community.TopicQuery{SpaceID: sp.ID, Filter: "solved"})
 		unsolved, _, _ := f.c.Topics(ctx, accounts.Principal{}, community.TopicQuery{SpaceID: sp.ID, Filter: "unsolved"})
 		if len(solved) != 1 || len(unsolved) != 0 {

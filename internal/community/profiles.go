@@ -70,24 +70,34 @@ func (s *Service) indexProfile(ctx context.Context, tx *sql.Tx, m accounts.Membe
 		URL: "/members/" + handle, AuthorID: m.ID, At: m.CreatedAt})
 }
 
-// Profile returns the profile with this handle or member id.
+// Profile returns the profile with this handle or member id. A member who has not written yet
+// gets their profile made on this first look.
 func (s *Service) Profile(ctx context.Context, ref string) (Profile, error) {
+	pr, err := s.profile(ctx, ref)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return pr, err
+	}
+	m, err := s.acc.GetMember(ctx, ref)
+	if err != nil || m.Status != accounts.StatusActive {
+		return Profile{}, errs.NotFound("no member %s", ref)
+	}
+	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { _, err := s.ensureProfile(ctx, tx, m); return err }); err != nil {
+		return Profile{}, err
+	}
+	pr, err = s.profile(ctx, m.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Profile{}, errs.NotFound("no member %s", ref)
+	}
+	return pr, err
+}
+
+// profile reads the profile of an active member by handle (any letter case) or member id.
+func (s *Service) profile(ctx context.Context, ref string) (Profile, error) {
 	var pr Profile
 	var created int64
 	err := s.db.R.QueryRowContext(ctx, `SELECT p.member_id, p.handle, m.display_name, m.role, p.bio, p.bio_html, p.points, m.created_at
-		FROM profiles p JOIN members m ON m.id = p.member_id WHERE (p.handle = $1 OR p.member_id = $1) AND m.status = 'active'`, strings.ToLower(ref)).
+		FROM profiles p JOIN members m ON m.id = p.member_id WHERE (p.handle = $1 OR p.member_id = $2) AND m.status = 'active'`, strings.ToLower(ref), ref).
 		Scan(&pr.MemberID, &pr.Handle, &pr.DisplayName, &pr.Role, &pr.Bio, &pr.BioHTML, &pr.Points, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Members who have not written yet have no profile row; make one on first look.
-		m, merr := s.acc.GetMember(ctx, ref)
-		if merr != nil {
-			return pr, errs.NotFound("no member %s", ref)
-		}
-		if err := s.db.Tx(ctx, func(tx *sql.Tx) error { _, err := s.ensureProfile(ctx, tx, m); return err }); err != nil {
-			return pr, err
-		}
-		return s.Profile(ctx, m.ID)
-	}
 	pr.JoinedAt = db.Time(created)
 	return pr, err
 }
