@@ -4,7 +4,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -37,8 +39,6 @@ func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("POST /react", s.signedIn(s.react))
 	handle("GET /ideas", s.ideas)
 	handle("GET /members/{handle}", s.profile)
-	handle("GET /settings/profile", s.signedIn(s.profileForm))
-	handle("POST /settings/profile", s.signedIn(s.saveProfile))
 	handle("GET /search", s.search)
 }
 
@@ -754,9 +754,22 @@ type profileData struct {
 }
 
 func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
-	pr, err := s.com.Profile(r.Context(), r.PathValue("handle"))
+	ref := r.PathValue("handle")
+	var pr community.Profile
+	var err error
+	if ref == strings.ToLower(ref) {
+		pr, err = s.com.Profile(r.Context(), ref)
+	} else {
+		// A member id (authors without a profile yet). community.Profile lower-cases its argument,
+		// so ids are resolved to a handle here.
+		pr, err = s.profileByID(r, ref)
+	}
 	if err != nil {
 		s.fail(w, r, v, err)
+		return
+	}
+	if pr.Handle != "" && ref != pr.Handle {
+		s.redirect(w, r, "/members/"+url.PathEscape(pr.Handle))
 		return
 	}
 	d := profileData{Profile: pr, BioHTML: safeHTML(pr.BioHTML), Self: v.Member != nil && v.Member.ID == pr.MemberID}
@@ -764,38 +777,48 @@ func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
 		d.MessageURL = "/messages/to/" + url.PathEscape(pr.MemberID)
 	}
 	v.Title, v.Data = pr.DisplayName, d
-	if r.URL.Query().Get("notice") == "saved" && d.Self {
-		v.Notice = v.T("profile.saved")
-	}
 	s.render(w, r, 0, "profile", v)
 }
 
-func (s *Web) profileForm(w http.ResponseWriter, r *http.Request, v *view) {
-	pr, err := s.com.Profile(r.Context(), v.Member.ID)
+// profileByID returns the profile of the member with id: found by the handle the community
+// derives from the email address (community.Profile cannot look ids up), or, for a member who
+// has not written anything yet and so has no profile, made from the account alone.
+func (s *Web) profileByID(r *http.Request, id string) (community.Profile, error) {
+	m, err := s.acc.GetMember(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, v, err)
-		return
+		return community.Profile{}, err
 	}
-	v.Title, v.Data = v.T("settings.profile.title"), pr
-	v.Form.values = url.Values{"bio": {pr.Bio}}
-	s.render(w, r, 0, "settings-profile", v)
+	if h := s.handleFor(r, m); h != "" {
+		return s.com.Profile(r.Context(), h)
+	}
+	return community.Profile{MemberID: m.ID, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.CreatedAt}, nil
 }
 
-func (s *Web) saveProfile(w http.ResponseWriter, r *http.Request, v *view) {
-	r.ParseForm()
-	v.Form = newForm(r)
-	v.Title = v.T("settings.profile.title")
-	pr, err := s.com.Profile(r.Context(), v.Member.ID)
-	if err != nil {
-		s.fail(w, r, v, err)
-		return
+// handleChars are the characters a community handle keeps.
+var handleChars = regexp.MustCompile(`[^a-z0-9_.-]+`)
+
+// handleFor finds m's handle among the few the community could have given them, or "".
+func (s *Web) handleFor(r *http.Request, m accounts.Member) string {
+	local, _, _ := strings.Cut(m.Email, "@")
+	base := strings.Trim(handleChars.ReplaceAllString(strings.ToLower(local), ""), ".-")
+	if base == "" {
+		base = "member"
 	}
-	v.Data = pr
-	pr, err = s.com.SetBio(r.Context(), v.principal(), r.PostForm.Get("bio"))
-	if s.formFailed(w, r, v, "settings-profile", err) {
-		return
+	base = base[:min(len(base), 30)]
+	for i := 1; i <= 10; i++ {
+		h := base
+		if i > 1 {
+			h += strconv.Itoa(i)
+		}
+		pr, err := s.com.Profile(r.Context(), h)
+		if err != nil {
+			return ""
+		}
+		if pr.MemberID == m.ID {
+			return h
+		}
 	}
-	s.redirect(w, r, "/members/"+url.PathEscape(pr.Handle)+"?notice=saved")
+	return ""
 }
 
 // ---- search ----

@@ -199,7 +199,9 @@ func (s *Web) showThread(w http.ResponseWriter, r *http.Request, v *view, status
 		v.DMUnread = max(0, v.DMUnread-c.Unread)
 	}
 	d := threadData{ID: id, Other: c.Other, OtherName: s.memberName(v, c.Other), Older: older, Action: "/messages/" + url.PathEscape(id)}
-	d.Handle = s.handleOf(r, c.Other.ID)
+	if c.Other.ID != "" {
+		d.Handle = s.handleFor(r, c.Other)
+	}
 	md := s.com.Markdown()
 	// Newest first from the service; a thread reads oldest first.
 	for i := len(msgs) - 1; i >= 0; i-- {
@@ -208,18 +210,6 @@ func (s *Web) showThread(w http.ResponseWriter, r *http.Request, v *view, status
 	}
 	v.Title, v.Data = v.T("messages.with", d.OtherName), d
 	s.render(w, r, status, "conversation", v)
-}
-
-// handleOf is a member's profile path segment: the handle, or the id when the profile is missing.
-func (s *Web) handleOf(r *http.Request, memberID string) string {
-	if memberID == "" {
-		return ""
-	}
-	pr, err := s.com.Profile(r.Context(), memberID)
-	if err != nil {
-		return memberID
-	}
-	return pr.Handle
 }
 
 func (s *Web) reply(w http.ResponseWriter, r *http.Request, v *view) {
@@ -271,7 +261,7 @@ func (s *Web) messageTo(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (s *Web) newThread(w http.ResponseWriter, r *http.Request, v *view, status int) {
-	pr, err := s.com.Profile(r.Context(), r.PathValue("member"))
+	pr, err := s.profileByID(r, r.PathValue("member"))
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
@@ -297,7 +287,7 @@ func (s *Web) newThread(w http.ResponseWriter, r *http.Request, v *view, status 
 func (s *Web) sendTo(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Nav2 = "messages"
 	r.ParseForm()
-	pr, err := s.com.Profile(r.Context(), r.PathValue("member"))
+	pr, err := s.profileByID(r, r.PathValue("member"))
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
