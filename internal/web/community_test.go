@@ -277,3 +277,64 @@ func TestModeration(t *testing.T) {
 	sp := s.postAs("admin@example.com", "guide", community.PostInput{Title: "お知らせ", Body: "メンテナンスのお知らせ"})
 	m.get("/posts/"+sp.ID).expect(t, http.StatusOK, `<span class="badge badge-role">管理者</span>`)
 }
+
+// named signs up a member with a display name and returns their principal.
+func (s *site) named(email, name string) accounts.Principal {
+	s.t.Helper()
+	s.browser("ja").post("/signup", url.Values{"email": {email}, "password": {"correct horse battery"}, "display_name": {name}}).
+		redirectsTo(s.t, "/?notice=welcome")
+	m, err := s.acc.GetMember(context.Background(), s.memberID(email))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return m.Principal()
+}
+
+// seedCommunity fills the guide space for the browser test and its screenshots, and returns the
+// id of an idea with three votes.
+func (s *site) seedCommunity() string {
+	s.t.Helper()
+	ctx := context.Background()
+	s.admin("ja")
+	admin, err := s.acc.GetMember(ctx, s.memberID("admin@example.com"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	staff := admin.Principal()
+	sato := s.named("sato@example.com", "佐藤 健")
+	lee := s.named("lee@example.com", "李 美玲")
+	yamada := s.named("yamada@example.com", "山田 太郎")
+	sp, err := s.com.Space(ctx, staff, "guide")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	must := func(err error) {
+		s.t.Helper()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	post := func(p accounts.Principal, in community.PostInput) community.Post {
+		s.t.Helper()
+		out, err := s.com.CreatePost(ctx, p, "guide", in)
+		must(err)
+		return out
+	}
+	welcome := post(staff, community.PostInput{Title: "コミュニティへようこそ！はじめにお読みください", Body: "質問・アイデア・ノウハウを気軽に共有してください。", CategoryID: sp.Categories[0].ID, Tags: []string{"お知らせ"}})
+	must(s.com.Moderate(ctx, staff, welcome.ID, community.ActionPin, ""))
+	q := post(sato, community.PostInput{Kind: community.Question, Title: "Slack 連携の通知が届きません", Body: "連携を設定しましたが、チャンネルに何も届きません。", CategoryID: sp.Categories[1].ID, Tags: []string{"slack"}})
+	c, err := s.com.AddComment(ctx, lee, q.ID, community.CommentInput{Body: "Slack 側でアプリをチャンネルに招待する必要があります。"})
+	must(err)
+	must(s.com.AcceptAnswer(ctx, sato, q.ID, c.ID))
+	post(lee, community.PostInput{Kind: community.Question, Title: "API のレート制限はいくつですか？", Body: "1 分あたりのリクエスト数を知りたいです。", Tags: []string{"api"}})
+	post(yamada, community.PostInput{Title: "週次のユーザー会、参加者募集中です", Body: "毎週木曜 19 時からオンラインで開催しています。", Tags: []string{"イベント"}})
+	idea := post(sato, community.PostInput{Kind: community.Idea, Title: "ダッシュボードをダークモードに対応してほしい", Body: "夜間の作業で画面がまぶしいです。"})
+	for _, p := range []accounts.Principal{staff, lee, yamada} {
+		must(s.com.Vote(ctx, p, idea.ID))
+	}
+	must(s.com.SetIdeaStatus(ctx, staff, idea.ID, community.IdeaPlanned, "次の四半期に対応予定です。ご要望ありがとうございます！"))
+	other := post(lee, community.PostInput{Kind: community.Idea, Title: "CSV エクスポートで列を選べるようにしたい", Body: "不要な列が多く、毎回削除しています。"})
+	must(s.com.Vote(ctx, yamada, other.ID))
+	must(s.com.SetIdeaStatus(ctx, staff, other.ID, community.IdeaUnderReview, ""))
+	return idea.ID
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/community"
 )
 
 // playwrightVersion is the pinned driver of the browser test.
@@ -33,7 +34,7 @@ func TestBrowserFlow(t *testing.T) {
 		_, err = os.Stat(chromiumPath)
 	}
 	if err != nil {
-		msg := "browser test needs node and " + chromiumPath + " (apt-get install -y chromium fonts-noto-cjk nodejs npm): " + err.Error()
+		msg := "browser test needs node and " + chromiumPath + " (apt-get install -y chromium fonts-noto-cjk fonts-noto-color-emoji nodejs npm): " + err.Error()
 		if os.Getenv("KIZUNA_E2E") == "required" {
 			t.Fatal(msg)
 		}
@@ -80,6 +81,57 @@ func TestBrowserFlow(t *testing.T) {
 	admin, err := s.acc.GetMember(context.Background(), s.memberID("aiko@example.com"))
 	if err != nil || admin.Role != accounts.RoleAdmin || admin.Locale != "en" {
 		t.Fatalf("admin after the flow (switched to English): %+v, %v", admin, err)
+	}
+}
+
+// TestBrowserCommunity drives two members through the community in headless Chromium: a
+// question asked, answered and accepted, an idea voted through htmx, direct messages, and markup
+// typed into every form that never opens a dialog. KIZUNA_SCREENSHOTS=DIR writes its PNGs too.
+func TestBrowserCommunity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(chromiumPath)
+	}
+	if err != nil {
+		msg := "browser test needs node and " + chromiumPath + ": " + err.Error()
+		if os.Getenv("KIZUNA_E2E") == "required" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	modules := installPlaywright(t)
+	s := newSite(t)
+	s.spaces()
+	idea := s.seedCommunity()
+	shots := os.Getenv("KIZUNA_SCREENSHOTS")
+	if shots != "" {
+		if shots, err = filepath.Abs(shots); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "community.mjs"), s.URL, idea)
+	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath, "KIZUNA_SCREENSHOTS="+shots)
+	out, err := cmd.CombinedOutput()
+	t.Logf("flow output:\n%s", out)
+	if err != nil {
+		t.Fatalf("browser flow failed: %v", err)
+	}
+	// What the browser did, as the community sees it.
+	posts, _, err := s.com.Topics(context.Background(), accounts.System(), community.TopicQuery{SpaceID: "guide", Filter: "solved"})
+	if err != nil || len(posts) != 2 { // the seeded one and the browser's
+		t.Fatalf("solved questions after the flow: %d, %v", len(posts), err)
+	}
+	p, err := s.com.Post(context.Background(), accounts.System(), idea)
+	if err != nil || p.VoteCount != 4 {
+		t.Fatalf("idea after the vote: %d votes, %v", p.VoteCount, err)
 	}
 }
 

@@ -1,0 +1,161 @@
+// Community browser flow, driven by e2e_test.go: node community.mjs BASE_URL IDEA_ID
+// Two members in two browser contexts: a question answered and accepted, an idea voted through
+// htmx, a direct message, and markup typed into every form never running (no dialog ever opens).
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
+const { chromium } = require("playwright-core");
+
+const [base, ideaID] = process.argv.slice(2);
+const shots = process.env.KIZUNA_SCREENSHOTS || "";
+const payload = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))";
+
+function check(cond, msg) {
+  if (!cond) throw new Error("check failed: " + msg);
+}
+function step(name) { console.log("step: " + name); }
+
+async function shot(page, name, fullPage = false) {
+  if (!shots) return;
+  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
+  await page.screenshot({ path: path.join(shots, name), fullPage });
+  console.log("screenshot: " + name);
+}
+
+const errors = [];
+function watch(page) {
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("dialog", (d) => { errors.push("a dialog opened: " + d.message()); d.dismiss(); });
+}
+
+async function signUp(page, name, email) {
+  await page.goto(base + "/signup");
+  await page.fill("#display_name", name);
+  await page.fill("#email", email);
+  await page.fill("#password", "a long enough password");
+  await Promise.all([page.waitForURL(base + "/?notice=welcome"), page.click("form.form button[type=submit]")]);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+    "--no-first-run", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const ctxA = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });
+  const ctxB = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });
+  ctxA.setDefaultTimeout(15000);
+  ctxB.setDefaultTimeout(15000);
+  const a = await ctxA.newPage();
+  const b = await ctxB.newPage();
+  watch(a);
+  watch(b);
+
+  step("member A signs up and asks a question");
+  await signUp(a, "田中 美咲", "misaki@example.com");
+  await a.click(".main-link[href='/spaces']");
+  await a.click(".space-card h2 a[href='/s/guide']");
+  await a.waitForURL(base + "/s/guide");
+  await a.click(".space-head-actions a.btn-primary");
+  await a.waitForURL(base + "/s/guide/new");
+  await a.check("input[name=kind][value=question]");
+  await a.fill("#title", "CSV 取り込みで文字化けします");
+  await a.fill("#body", "Excel で保存した **CSV** を取り込むと、日本語の列が文字化けします。\n\n- 件数: 約 3,000 行\n- 形式: Shift_JIS");
+  await a.fill("#tags", "csv、取り込み");
+  await Promise.all([a.waitForURL(/\/posts\/[^/]+$/), a.click("form.form button[type=submit]")]);
+  const questionURL = a.url();
+  check((await a.textContent(".post-title")).includes("文字化け"), "question shown");
+
+  step("markup typed into the compose form stays text");
+  await a.goto(base + "/s/guide/new");
+  await a.fill("#title", "<img src=x onerror=alert(1)>");
+  await a.fill("#body", payload);
+  await Promise.all([a.waitForURL(/\/posts\/[^/]+$/), a.click("form.form button[type=submit]")]);
+  check((await a.locator(".prose img[onerror], .prose script, a[href^='javascript:']").count()) === 0, "no executable markup in the post");
+
+  step("member B signs up and answers");
+  await signUp(b, "Ken Suzuki", "ken@example.com");
+  await b.goto(questionURL);
+  await b.fill("#reply-body", "文字コードを **UTF-8** にして保存し直すと直ります。\n\n`ファイル > 名前を付けて保存 > CSV UTF-8` を選んでください。");
+  await Promise.all([b.waitForURL(/#c-/), b.click(".reply-box button[type=submit]")]);
+  await b.fill("#reply-body", payload);
+  await Promise.all([b.waitForURL(/#c-/), b.click(".reply-box button[type=submit]")]);
+  check((await b.locator(".comment").count()) === 2, "two replies");
+
+  step("A accepts the answer and the question is solved");
+  await a.goto(questionURL);
+  check((await a.locator("#notif-count").textContent()).trim().startsWith("2"), "A has two unread notifications");
+  await Promise.all([a.waitForURL(/notice=accepted/), a.locator(".comment").first().locator(".accept-btn").click()]);
+  await a.locator(".accepted-box").waitFor();
+  check((await a.textContent(".topic-badges")).includes("解決済み"), "solved badge");
+  await shot(a, "post-solved-ja.png", true);
+
+  step("B sees the acceptance in the inbox");
+  await b.click("a.icon-link[href='/notifications']");
+  await b.waitForURL(base + "/notifications");
+  check((await b.textContent(".inbox")).includes("ベストアンサー"), "answer accepted notification");
+  await shot(b, "notifications-ja.png");
+
+  step("vote on an idea through htmx");
+  await a.goto(base + "/posts/" + ideaID);
+  const before = Number((await a.textContent(".vote-count")).trim());
+  await a.click(".vote-btn");
+  await a.waitForFunction((n) => Number(document.querySelector(".vote-count").textContent.trim()) === n + 1, before);
+  check(a.url() === base + "/posts/" + ideaID, "htmx kept the page");
+  check(await a.getAttribute(".vote-btn", "aria-pressed") === "true", "vote pressed");
+
+  step("idea board, space page and search");
+  await a.goto(base + "/ideas");
+  await shot(a, "ideas-ja.png");
+  await a.goto(base + "/s/guide");
+  await shot(a, "space-ja.png");
+  await a.fill("#header-q", "文字化け");
+  await Promise.all([a.waitForURL(/\/search\?q=/), a.press("#header-q", "Enter")]);
+  check((await a.locator(".hit mark").count()) > 0, "highlighted Japanese hit");
+  await shot(a, "search-ja.png");
+
+  step("A messages B from B's profile");
+  await a.goto(questionURL);
+  await Promise.all([a.waitForURL(/\/members\//), a.locator(".comment .byline-author").first().click()]);
+  await Promise.all([a.waitForURL(/\/messages\/to\//), a.click(".profile-actions a.btn-primary")]);
+  await a.fill("#dm-body", "ありがとうございました！ **助かりました**。");
+  await Promise.all([a.waitForURL(/\/messages\/[^/]+#latest$/), a.click(".composer button")]);
+  await a.fill("#dm-body", payload);
+  await Promise.all([a.waitForURL(/#latest$/), a.click(".composer button")]);
+  const thread = a.url().replace(/#latest$/, "");
+  await b.goto(thread);
+  await b.fill("#dm-body", "どういたしまして。また何かあればどうぞ。");
+  await Promise.all([b.waitForURL(/#latest$/), b.click(".composer button")]);
+  check((await b.locator(".bubble-row").count()) === 3, "three messages");
+  check((await b.locator(".bubble img[onerror], .bubble script, .bubble a[href^='javascript:']").count()) === 0, "no executable markup in messages");
+  await a.goto(thread);
+  await shot(a, "dm-ja.png");
+
+  step("the question in English, logged out");
+  const en = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "en-US" });
+  const e = await en.newPage();
+  watch(e);
+  await e.goto(questionURL);
+  check(await e.evaluate(() => document.documentElement.lang) === "en", "English page");
+  check((await e.textContent(".topic-badges")).includes("Solved"), "English solved badge");
+  await shot(e, "post-en.png");
+  await en.close();
+
+  if (shots) {
+    step("space page on a phone");
+    const mobile = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "ja-JP", deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const m = await mobile.newPage();
+    watch(m);
+    await m.goto(base + "/s/guide");
+    await m.evaluate(() => document.fonts.ready);
+    await m.screenshot({ path: path.join(shots, "space-mobile-ja.png") });
+    console.log("screenshot: space-mobile-ja.png");
+    await mobile.close();
+  }
+  check(errors.length === 0, "browser errors: " + errors.join(" | "));
+  console.log("ok");
+} finally {
+  await browser.close();
+}
