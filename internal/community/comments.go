@@ -96,7 +96,7 @@ func (s *Service) AddComment(ctx context.Context, p accounts.Principal, postID s
 			c.ID, postID, author.ID, c.Body, c.BodyHTML, db.Now(now)); err != nil {
 			return err
 		}
-		q := `UPDATE posts SET comment_count = comment_count + 1, thread_version = thread_version + 1, last_activity_at = $1`
+		q := `UPDATE posts SET version = version + 1, comment_count = comment_count + 1, last_activity_at = $1`
 		if firstResponse {
 			q += `, first_response_at = $1`
 		}
@@ -168,7 +168,7 @@ func (s *Service) Thread(ctx context.Context, p accounts.Principal, postID, afte
 // the cache when the thread has not changed since.
 func (s *Service) threadPage(ctx context.Context, post Post, after string, limit int) ([]Comment, error) {
 	key := threadKey{post: post.ID, after: after, limit: limit}
-	if cs, ok := s.threads.get(key, post.threadVersion, s.now()); ok {
+	if cs, ok := s.threads.get(key, post.Version, s.now()); ok {
 		return cs, nil
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+commentCols+commentFrom+`WHERE c.post_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3`,
@@ -188,13 +188,13 @@ func (s *Service) threadPage(ctx context.Context, post Post, after string, limit
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	s.threads.put(key, post.threadVersion, s.now(), out)
+	s.threads.put(key, post.Version, s.now(), out)
 	return out, nil
 }
 
-// bumpThread marks a thread's replies as changed, so caches of them are not used again.
+// bumpThread marks a post's page as changed, so caches of it are not used again.
 func bumpThread(ctx context.Context, tx *sql.Tx, postID string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE posts SET thread_version = thread_version + 1 WHERE id = $1`, postID)
+	_, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1 WHERE id = $1`, postID)
 	return err
 }
 
@@ -238,7 +238,7 @@ func (s *Service) AcceptAnswer(ctx context.Context, p accounts.Principal, postID
 	}
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		q := `UPDATE posts SET accepted_comment_id = $1, last_activity_at = $2`
+		q := `UPDATE posts SET version = version + 1, accepted_comment_id = $1, last_activity_at = $2`
 		if post.SolvedAt == nil {
 			q += `, solved_at = $2`
 		}

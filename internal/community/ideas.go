@@ -65,7 +65,7 @@ func (s *Service) Vote(ctx context.Context, p accounts.Principal, postID string)
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // already voted: no change, no event
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET vote_count = vote_count + 1, last_activity_at = $1 WHERE id = $2`, db.Now(now), postID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, vote_count = vote_count + 1, last_activity_at = $1 WHERE id = $2`, db.Now(now), postID); err != nil {
 			return err
 		}
 		return s.outbox.Emit(ctx, tx, s.track("Idea Voted", p.MemberID, now, map[string]any{"post_id": postID, "space_id": sp.ID, "status": post.Status}))
@@ -87,7 +87,7 @@ func (s *Service) Unvote(ctx context.Context, p accounts.Principal, postID strin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET vote_count = vote_count - 1 WHERE id = $1`, postID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, vote_count = vote_count - 1 WHERE id = $1`, postID); err != nil {
 			return err
 		}
 		return s.outbox.Emit(ctx, tx, s.track("Idea Unvoted", p.MemberID, now, map[string]any{"post_id": postID, "space_id": sp.ID}))
@@ -113,7 +113,7 @@ func (s *Service) SetIdeaStatus(ctx context.Context, p accounts.Principal, postI
 	}
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET status = $1, staff_response = $2, last_activity_at = $3, updated_at = $3 WHERE id = $4`,
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, status = $1, staff_response = $2, last_activity_at = $3, updated_at = $3 WHERE id = $4`,
 			status, response, db.Now(now), postID); err != nil {
 			return err
 		}
@@ -174,11 +174,11 @@ func (s *Service) MergeIdea(ctx context.Context, p accounts.Principal, fromID, i
 		if _, err := tx.ExecContext(ctx, `DELETE FROM idea_votes WHERE post_id = $1`, fromID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET vote_count = (SELECT count(*) FROM idea_votes WHERE post_id = $1), last_activity_at = $2 WHERE id = $1`,
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, vote_count = (SELECT count(*) FROM idea_votes WHERE post_id = $1), last_activity_at = $2 WHERE id = $1`,
 			intoID, db.Now(now)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET vote_count = 0, merged_into = $1, locked = 1, updated_at = $2 WHERE id = $3`, intoID, db.Now(now), fromID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, vote_count = 0, merged_into = $1, locked = 1, updated_at = $2 WHERE id = $3`, intoID, db.Now(now), fromID); err != nil {
 			return err
 		}
 		if err := s.acc.Audit(ctx, tx, p, "idea.merged", fromID, map[string]any{"into": intoID}); err != nil {

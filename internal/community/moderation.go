@@ -388,7 +388,7 @@ func (s *Service) decidePending(ctx context.Context, p accounts.Principal, postI
 		name, action := "Post Rejected", "post.rejected"
 		if approve {
 			name, action = "Post Approved", "post.approved"
-			if _, err := tx.ExecContext(ctx, `UPDATE posts SET pending = 0, hidden = 0, last_activity_at = $1 WHERE id = $2`, db.Now(now), postID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, pending = 0, hidden = 0, last_activity_at = $1 WHERE id = $2`, db.Now(now), postID); err != nil {
 				return err
 			}
 			if err := s.indexPost(ctx, tx, postID, sp.ID, author.ID, post.Title, post.Body, post.CreatedAt); err != nil {
@@ -397,7 +397,7 @@ func (s *Service) decidePending(ctx context.Context, p accounts.Principal, postI
 			if err := s.notifyMentions(ctx, tx, sp, author, post.Body, post.Title, "/posts/"+postID); err != nil {
 				return err
 			}
-		} else if _, err := tx.ExecContext(ctx, `UPDATE posts SET pending = 0 WHERE id = $1`, postID); err != nil {
+		} else if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, pending = 0 WHERE id = $1`, postID); err != nil {
 			return err
 		}
 		if err := s.acc.Audit(ctx, tx, p, action, postID, map[string]any{"reason": reason, "author_id": author.ID}); err != nil {

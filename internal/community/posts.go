@@ -60,10 +60,12 @@ type Post struct {
 	SolvedAt          *time.Time `json:"solved_at"`
 	LastActivityAt    time.Time  `json:"last_activity_at"`
 	Pending           bool       `json:"pending"` // waiting for a moderator's approval
-	threadVersion     int64
-	pending           bool
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	// Version changes with every change to the post or its replies: caches of the post's page
+	// (and HTTP ETags) compare it.
+	Version   int64 `json:"version"`
+	pending   bool
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// The viewer's relation to the post.
 	Voted       bool `json:"voted"`
 	CanModerate bool `json:"can_moderate"`
@@ -77,7 +79,7 @@ func (p Post) Solved() bool { return p.AcceptedCommentID != "" }
 const postCols = `p.id, p.space_id, p.author_id, m.display_name, coalesce(pr.handle, ''), m.role, p.kind, p.title, p.body, p.body_html,
 	coalesce(p.category_id, ''), p.status, p.staff_response, coalesce(p.accepted_comment_id, ''), coalesce(p.merged_into, ''),
 	p.pinned, p.locked, p.hidden, p.comment_count, p.reaction_count, p.vote_count, p.first_response_at, p.solved_at,
-	p.last_activity_at, p.created_at, p.updated_at, p.thread_version, p.pending`
+	p.last_activity_at, p.created_at, p.updated_at, p.version, p.pending`
 
 const postFrom = ` FROM posts p JOIN members m ON m.id = p.author_id LEFT JOIN profiles pr ON pr.member_id = p.author_id `
 
@@ -88,7 +90,7 @@ func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	var last, created, updated int64
 	err := row.Scan(&p.ID, &p.SpaceID, &p.Author.ID, &p.Author.Name, &p.Author.Handle, &p.Author.Role, &p.Kind, &p.Title, &p.Body, &p.BodyHTML,
 		&p.CategoryID, &p.Status, &p.StaffResponse, &p.AcceptedCommentID, &p.MergedInto,
-		&pinned, &locked, &hidden, &p.CommentCount, &p.ReactionCount, &p.VoteCount, &first, &solved, &last, &created, &updated, &p.threadVersion, &pending)
+		&pinned, &locked, &hidden, &p.CommentCount, &p.ReactionCount, &p.VoteCount, &first, &solved, &last, &created, &updated, &p.Version, &pending)
 	p.Pinned, p.Locked, p.Hidden = pinned == 1, locked == 1, hidden == 1
 	p.pending = pending == 1
 	p.Pending = p.pending
@@ -355,7 +357,7 @@ func (s *Service) EditPost(ctx context.Context, p accounts.Principal, postID str
 			id.New(now), postID, creator(p), old.Title, old.Body, db.Now(now)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE posts SET title = $1, body = $2, body_html = $3, updated_at = $4 WHERE id = $5`,
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, title = $1, body = $2, body_html = $3, updated_at = $4 WHERE id = $5`,
 			in.Title, in.Body, s.md.HTML(in.Body), db.Now(now), postID); err != nil {
 			return err
 		}
@@ -463,7 +465,7 @@ func (s *Service) Moderate(ctx context.Context, p accounts.Principal, postID, ac
 	}
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE posts SET %s = $1 WHERE id = $2`, col), val, postID); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE posts SET version = version + 1, %s = $1 WHERE id = $2`, col), val, postID); err != nil {
 			return err
 		}
 		switch action {
@@ -475,7 +477,7 @@ func (s *Service) Moderate(ctx context.Context, p accounts.Principal, postID, ac
 			}
 		case ActionUnhide:
 			// Unhiding also publishes a post that waited for approval.
-			if _, err := tx.ExecContext(ctx, `UPDATE posts SET pending = 0 WHERE id = $1`, postID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, pending = 0 WHERE id = $1`, postID); err != nil {
 				return err
 			}
 			if err := s.indexPost(ctx, tx, postID, post.SpaceID, post.Author.ID, post.Title, post.Body, post.CreatedAt); err != nil {

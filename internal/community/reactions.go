@@ -80,10 +80,8 @@ func (s *Service) reaction(ctx context.Context, p accounts.Principal, kind, targ
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET reaction_count = reaction_count + $1 WHERE id = $2`, delta, targetID); err != nil {
 			return err
 		}
-		if kind == "comment" {
-			if err := bumpThread(ctx, tx, postID); err != nil {
-				return err
-			}
+		if err := bumpThread(ctx, tx, postID); err != nil {
+			return err
 		}
 		if authorID != p.MemberID {
 			if err := s.addPoints(ctx, tx, authorID, delta*pointsReactionReceived); err != nil {
@@ -116,6 +114,33 @@ func (s *Service) Reactions(ctx context.Context, p accounts.Principal, kind, tar
 		if m == p.MemberID && m != "" {
 			mine[e] = true
 		}
+	}
+	return counts, mine, rows.Err()
+}
+
+// ThreadReactions counts the reactions on a post and all its replies in one query, by target id
+// and emoji, and says which of them p gave.
+func (s *Service) ThreadReactions(ctx context.Context, p accounts.Principal, postID string) (map[string]map[string]int, map[string]map[string]bool, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT r.target_id, r.emoji, count(*), max(CASE WHEN r.member_id = $2 THEN 1 ELSE 0 END) FROM reactions r
+		WHERE (r.target_kind = 'post' AND r.target_id = $1)
+		   OR (r.target_kind = 'comment' AND r.target_id IN (SELECT c.id FROM comments c WHERE c.post_id = $1))
+		GROUP BY r.target_id, r.emoji`, postID, p.MemberID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	counts, mine := map[string]map[string]int{}, map[string]map[string]bool{}
+	for rows.Next() {
+		var target, emoji string
+		var n, me int
+		if err := rows.Scan(&target, &emoji, &n, &me); err != nil {
+			return nil, nil, err
+		}
+		if counts[target] == nil {
+			counts[target], mine[target] = map[string]int{}, map[string]bool{}
+		}
+		counts[target][emoji] = n
+		mine[target][emoji] = me == 1 && p.MemberID != ""
 	}
 	return counts, mine, rows.Err()
 }

@@ -7,7 +7,7 @@ import (
 
 // Thread cache bounds. A popular thread is read far more often than it changes; reading its
 // replies from the database is most of the cost of a thread page. Entries are checked against the
-// post's thread_version on every read, so a node never serves replies older than what the
+// post's version on every read, so a node never serves replies older than what the
 // database says; the time to live only bounds how long a renamed author keeps their old name.
 const (
 	threadCacheSize = 512

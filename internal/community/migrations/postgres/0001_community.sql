@@ -57,7 +57,7 @@ CREATE TABLE posts (
     comment_count       BIGINT NOT NULL DEFAULT 0,
     reaction_count      BIGINT NOT NULL DEFAULT 0,
     vote_count          BIGINT NOT NULL DEFAULT 0,
-    thread_version      BIGINT NOT NULL DEFAULT 0, -- changes whenever the replies change; thread caches compare it
+    version             BIGINT NOT NULL DEFAULT 0, -- changes with every change to the post or its replies; page caches compare it
     first_response_at   BIGINT,
     solved_at           BIGINT,
     last_activity_at    BIGINT NOT NULL,

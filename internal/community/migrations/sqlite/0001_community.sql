@@ -57,7 +57,7 @@ CREATE TABLE posts (
     comment_count       INTEGER NOT NULL DEFAULT 0,
     reaction_count      INTEGER NOT NULL DEFAULT 0,
     vote_count          INTEGER NOT NULL DEFAULT 0,
-    thread_version      INTEGER NOT NULL DEFAULT 0, -- changes whenever the replies change; thread caches compare it
+    version             INTEGER NOT NULL DEFAULT 0, -- changes with every change to the post or its replies; page caches compare it
     first_response_at   INTEGER,
     solved_at           INTEGER,
     last_activity_at    INTEGER NOT NULL,
