@@ -338,3 +338,23 @@ func (s *site) seedCommunity() string {
 	must(s.com.SetIdeaStatus(ctx, staff, other.ID, community.IdeaUnderReview, ""))
 	return idea.ID
 }
+
+// TestAnonymousThreadPagesStayCurrent checks that the page visitors who are not logged in get
+// (rendered once and reused) changes as soon as the post or its replies do.
+func TestAnonymousThreadPagesStayCurrent(t *testing.T) {
+	s := newSite(t)
+	s.spaces()
+	author := s.member("author@example.com", "ja")
+	p := s.postAs("author@example.com", "guide", community.PostInput{Kind: community.Question, Title: "キャッシュの確認", Body: "最初の本文"})
+	visitor := s.browser("ja-JP,ja;q=0.9")
+	visitor.get("/posts/"+p.ID).expect(t, http.StatusOK, "最初の本文", "まだ回答はありません")
+	visitor.get("/posts/"+p.ID).expect(t, http.StatusOK, "最初の本文")
+	author.post("/posts/"+p.ID+"/comments", url.Values{"body": {"自己解決しました"}})
+	visitor.get("/posts/"+p.ID).expect(t, http.StatusOK, "自己解決しました")
+	author.post("/posts/"+p.ID+"/edit", url.Values{"title": {"キャッシュの確認"}, "body": {"書き直した本文"}})
+	visitor.get("/posts/"+p.ID).expect(t, http.StatusOK, "書き直した本文")
+	english := s.browser("en-US,en;q=0.9")
+	if body := english.get("/posts/" + p.ID).Body; htmlLang(body) != "en" {
+		t.Fatal("the English visitor got the cached Japanese page")
+	}
+}

@@ -398,11 +398,17 @@ func (s *Web) reactions(r *http.Request, v *view, kind, id, back string) (reacti
 	if err != nil {
 		return reactionBar{}, err
 	}
+	return newReactionBar(v, kind, id, back, counts, mine), nil
+}
+
+// newReactionBar builds the bar of one post or reply from its counts and the viewer's reactions.
+func newReactionBar(v *view, kind, id, back string, counts map[string]int, mine map[string]bool) reactionBar {
 	bar := reactionBar{V: v, Kind: kind, ID: id, Back: back, Enabled: v.Member != nil}
+	bar.Items = make([]reactionItem, 0, len(community.Emojis))
 	for _, e := range community.Emojis {
 		bar.Items = append(bar.Items, reactionItem{Emoji: e, Glyph: emojiGlyphs[e], Label: v.T("reaction." + e), Count: counts[e], Mine: mine[e]})
 	}
-	return bar, nil
+	return bar
 }
 
 // commentRow is one reply as the post page shows it.
@@ -445,21 +451,22 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 	back := "/posts/" + post.ID
 	d := postData{Post: post, BodyHTML: safeHTML(post.BodyHTML), Space: sp, Category: categoryNames(sp)[post.CategoryID],
 		CanReply: v.Member != nil && !post.Locked, Edited: post.UpdatedAt.After(post.CreatedAt.Add(time.Second))}
-	var err error
-	if d.Reactions, err = s.reactions(r, v, "post", post.ID, back); err != nil {
+	// The whole thread's reactions come in one query, not one per reply.
+	counts, mine, err := s.com.ThreadReactions(r.Context(), v.principal(), post.ID)
+	if err != nil {
 		return d, err
 	}
+	d.Reactions = newReactionBar(v, "post", post.ID, back, counts[post.ID], mine[post.ID])
 	d.Vote = voteBox{V: v, PostID: post.ID, Count: post.VoteCount, Voted: post.Voted, Enabled: v.Member != nil && post.MergedInto == "", Back: back}
 	comments, _, err := s.com.Comments(r.Context(), v.principal(), post.ID, "", 500)
 	if err != nil {
 		return d, err
 	}
+	d.Comments = make([]commentRow, 0, len(comments))
 	for _, c := range comments {
 		row := commentRow{V: v, Comment: c, BodyHTML: safeHTML(c.BodyHTML), Post: post,
-			CanAccept: post.CanAccept && !c.Accepted && !c.Hidden, CanModerate: post.CanModerate}
-		if row.Reactions, err = s.reactions(r, v, "comment", c.ID, back+"#c-"+c.ID); err != nil {
-			return d, err
-		}
+			CanAccept: post.CanAccept && !c.Accepted && !c.Hidden, CanModerate: post.CanModerate,
+			Reactions: newReactionBar(v, "comment", c.ID, back+"#c-"+c.ID, counts[c.ID], mine[c.ID])}
 		d.Comments = append(d.Comments, row)
 		if c.Accepted {
 			acc := row
@@ -473,6 +480,28 @@ func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Nav2 = "spaces"
 	post, sp, ok := s.loadPost(w, r, v)
 	if !ok {
+		return
+	}
+	// Visitors who are not logged in all see the same page until the post or its replies change.
+	if v.Member == nil && r.URL.RawQuery == "" {
+		key := v.Lang + "|" + post.ID
+		if body, ok := s.anon.get(key, post.Version, time.Now()); ok {
+			writeHTML(w, 0, body)
+			return
+		}
+		d, err := s.postData(r, v, post, sp)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		v.Title, v.Data = post.Title, d
+		body, err := s.renderBytes("post", "layout", v)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.anon.put(key, post.Version, time.Now(), body)
+		writeHTML(w, 0, body)
 		return
 	}
 	s.showPost(w, r, v, 0, post, sp)

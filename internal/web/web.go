@@ -66,6 +66,7 @@ type Web struct {
 	assets   map[string]string             // static file name → URL with a content version
 	static   fs.FS
 	cop      *http.CrossOriginProtection
+	anon     *pageCache // pages as visitors who are not logged in see them
 }
 
 // contentSecurityPolicy allows only our own files: no inline script or style anywhere.
@@ -101,6 +102,7 @@ func New(d Deps) (*Web, error) {
 	if s.pages, err = parsePages(files); err != nil {
 		return nil, err
 	}
+	s.anon = newPageCache()
 	s.cop = http.NewCrossOriginProtection()
 	if u, err := url.Parse(d.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy the Host header may differ from the public origin; trust the public one.
@@ -230,26 +232,37 @@ func (s *Web) fragment(w http.ResponseWriter, r *http.Request, status int, page,
 }
 
 func (s *Web) execute(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
-	t, ok := s.pages[page]
-	var buf bytes.Buffer
-	var err error
-	if !ok {
-		err = fmt.Errorf("no page %q", page)
-	} else {
-		err = t.ExecuteTemplate(&buf, name, data)
-	}
+	body, err := s.renderBytes(page, name, data)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "rendering a page", "page", page, "template", name, "err", err,
 			"request_id", httpx.RequestIDFrom(r.Context()))
 		http.Error(w, "internal error; request id "+httpx.RequestIDFrom(r.Context()), http.StatusInternalServerError)
 		return
 	}
+	writeHTML(w, status, body)
+}
+
+// renderBytes runs the named template of a page's set with data.
+func (s *Web) renderBytes(page, name string, data any) ([]byte, error) {
+	t, ok := s.pages[page]
+	if !ok {
+		return nil, fmt.Errorf("no page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeHTML writes a rendered page with status, or 200 for 0.
+func writeHTML(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if status == 0 {
 		status = http.StatusOK
 	}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
 
 // templateFuncs are the few template helpers that need no request; per-request ones are view
