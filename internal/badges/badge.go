@@ -144,7 +144,7 @@ func (s *Service) CreateBadge(ctx context.Context, p accounts.Principal, in Badg
 			return err
 		}
 		if n > 0 {
-			return errs.Because(errs.Conflict("slug", "a badge with slug %q exists", b.Slug), "slug_taken")
+			return errs.Because(errs.Conflict("slug", "a badge with slug %q exists", b.Slug), "badge_slug_taken")
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO badges (id, slug, name, description, kind, rule, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			b.ID, b.Slug, b.Name, b.Description, b.Kind, b.Rule, db.Now(now)); err != nil {

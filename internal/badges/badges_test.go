@@ -385,7 +385,7 @@ func TestCreateBadge(t *testing.T) {
 			wantErr(t, err, errs.KindInvalid, c.field, c.reason)
 		}
 		_, err = f.b.CreateBadge(ctx, cm, badges.BadgeInput{Slug: "staff", Name: "運営", Kind: badges.KindManual})
-		wantErr(t, err, errs.KindConflict, "slug", "slug_taken")
+		wantErr(t, err, errs.KindConflict, "slug", "badge_slug_taken")
 		b, err := f.b.CreateBadge(ctx, cm, badges.BadgeInput{Slug: "speaker", Name: "登壇者", Description: "ミートアップで登壇", Kind: badges.KindManual})
 		if err != nil || b.ID == "" || b.Rule != "" {
 			t.Fatalf("created: %+v %v", b, err)

@@ -377,7 +377,7 @@ func (s *Service) checkSlug(ctx context.Context, tx *sql.Tx, slug, self string) 
 		return err
 	}
 	if n > 0 {
-		return errs.Because(errs.Conflict("slug", "an article with slug %q exists", slug), "slug_taken")
+		return errs.Because(errs.Conflict("slug", "an article with slug %q exists", slug), "article_slug_taken")
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func (s *Service) CreateCategory(ctx context.Context, p accounts.Principal, name
 			return err
 		}
 		if taken > 0 {
-			return errs.Because(errs.Conflict("slug", "a category with slug %q exists", slug), "slug_taken")
+			return errs.Because(errs.Conflict("slug", "a category with slug %q exists", slug), "category_slug_taken")
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(position), -1) + 1 FROM kb_categories`).Scan(&c.Position); err != nil {
 			return err

@@ -168,7 +168,7 @@ func TestArticleLifecycle(t *testing.T) {
 			t.Fatalf("second category: %+v %v", setup, err)
 		}
 		_, err = f.kb.CreateCategory(ctx, cm, "別の請求", "billing")
-		wantErr(t, err, errs.KindConflict, "slug", "slug_taken")
+		wantErr(t, err, errs.KindConflict, "slug", "category_slug_taken")
 		f.wantEvents([]string{`Article Category Created slug="billing"`, `Article Category Created slug="setup"`}, "slug")
 
 		_, err = f.kb.CreateArticle(ctx, reader, kb.ArticleInput{Title: "x", Body: "y"})
@@ -254,7 +254,7 @@ func TestArticleLifecycle(t *testing.T) {
 		}
 		f.wantEvents([]string{"Article Created published=true", "Article Published"}, "published")
 		_, err = f.kb.UpdateArticle(ctx, cm, other.ID, kb.ArticleInput{Slug: "invoice", Title: "x", Body: "y"})
-		wantErr(t, err, errs.KindConflict, "slug", "slug_taken")
+		wantErr(t, err, errs.KindConflict, "slug", "article_slug_taken")
 		_, err = f.kb.UpdateArticle(ctx, cm, "missing", kb.ArticleInput{Title: "x", Body: "y"})
 		if errs.KindOf(err) != errs.KindNotFound {
 			t.Fatalf("update of a missing article: %v", err)
