@@ -18,7 +18,7 @@ const (
 	WebP = "image/webp"
 )
 
-// extensions maps an accepted content type to the extension of its key and URL.
+// extension maps an accepted content type to the extension of its key and URL.
 func extension(contentType string) string {
 	switch contentType {
 	case PNG:
