@@ -16,16 +16,21 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
 	"github.com/kizuna-community/kizuna/internal/markdown"
+	"github.com/kizuna-community/kizuna/internal/media"
+	"github.com/kizuna-community/kizuna/internal/media/s3store"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/stream"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 // App holds the open resources and parts of one Kizuna process.
@@ -42,6 +47,10 @@ type App struct {
 	Community *community.Service
 	DM        *dm.Service
 	Meetup    *meetup.Service
+	KB        *kb.Service
+	Badges    *badges.Service
+	Survey    *survey.Service
+	Media     *media.Service
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -103,12 +112,22 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.DM = dm.New(dm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify})
 	a.Meetup = meetup.New(meetup.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community,
 		Notify: a.Notify, Search: a.Search, Markdown: md, Log: log})
+	a.KB = kb.New(kb.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community, Search: a.Search, Markdown: md})
+	a.Badges = badges.New(badges.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts})
+	a.Backbone.Register(a.Badges.Consumer())
+	a.Survey = survey.New(survey.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community})
+	store, err := mediaStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Media = media.New(media.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Store: store})
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
-	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations()}
+	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {
@@ -128,6 +147,19 @@ func (a *App) openDatabases(ctx context.Context) error {
 		return err
 	}
 	return a.Migrate(ctx)
+}
+
+// mediaStore is where uploaded images go: the configured S3-compatible bucket, or DATA/media.
+func mediaStore(cfg *config.Config) (media.Store, error) {
+	if cfg.S3.Bucket == "" {
+		return media.DirStore{Root: filepath.Join(cfg.DataDir, "media")}, nil
+	}
+	st, err := s3store.New(s3store.Config{Endpoint: cfg.S3.Endpoint, Region: cfg.S3.Region, Bucket: cfg.S3.Bucket,
+		AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey, PathStyle: cfg.S3.PathStyle})
+	if err != nil {
+		return nil, fmt.Errorf("configuring the media bucket: %w", err)
+	}
+	return st, nil
 }
 
 // Migrate applies every part's pending migrations.
