@@ -358,3 +358,21 @@ func TestAnonymousThreadPagesStayCurrent(t *testing.T) {
 		t.Fatal("the English visitor got the cached Japanese page")
 	}
 }
+
+// TestAnonymousTopicListsStayCurrent checks that the shared rendering of a space's first page
+// follows new topics and replies.
+func TestAnonymousTopicListsStayCurrent(t *testing.T) {
+	s := newSite(t)
+	s.spaces()
+	author := s.member("author@example.com", "ja")
+	first := s.postAs("author@example.com", "guide", community.PostInput{Title: "最初の話題", Body: "本文"})
+	visitor := s.browser("ja-JP,ja;q=0.9")
+	visitor.get("/s/guide").expect(t, http.StatusOK, "最初の話題")
+	s.postAs("author@example.com", "guide", community.PostInput{Title: "二つ目の話題", Body: "本文"})
+	visitor.get("/s/guide").expect(t, http.StatusOK, "最初の話題", "二つ目の話題")
+	before := visitor.get("/s/guide").Body
+	author.post("/posts/"+first.ID+"/comments", url.Values{"body": {"返信です"}})
+	if after := visitor.get("/s/guide").Body; after == before {
+		t.Fatal("the topic list did not change after a reply moved a topic")
+	}
+}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,10 +38,11 @@ type view struct {
 	HasCommunity bool
 	HasNotify    bool
 	HasDM        bool
+	HasEvents    bool
 	NotifUnread  int
 	DMUnread     int
 	Query        string // the search box's text
-	Nav2         string // the community section shown: spaces, ideas, search, notifications, messages
+	Nav2         string // the community section shown: spaces, ideas, events, search, notifications, messages
 
 	token  string // the session token, for log-out
 	cat    catalog
@@ -209,7 +212,7 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	}
 	s.setLang(v, negotiateLang(r, v.Member))
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
-	v.HasCommunity, v.HasNotify, v.HasDM = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil
+	v.HasCommunity, v.HasNotify, v.HasDM, v.HasEvents = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil, s.mtp != nil
 	if v.Member != nil && r.Method == http.MethodGet && !isHTMX(r) && lookupErr == nil {
 		s.countUnread(r, v)
 	}
@@ -371,6 +374,11 @@ func (s *Web) errorPage(w http.ResponseWriter, r *http.Request, v *view, status 
 // fail shows err as a page: the one place where errs kinds become statuses for the web shell.
 // Internal errors are logged with the request id and shown only as that id.
 func (s *Web) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The visitor went away; there is nobody to answer and nothing wrong.
+		s.log.DebugContext(r.Context(), "request abandoned", "path", r.URL.Path, "request_id", v.RequestID)
+		return
+	}
 	e, ok := errs.As(err)
 	if !ok || e.Kind == errs.KindInternal {
 		s.log.ErrorContext(r.Context(), "web request failed", "err", err, "path", r.URL.Path,

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -166,6 +169,26 @@ type spaceData struct {
 	Topics   []topicRow
 	More     string // URL of the next page, or ""
 	CanPost  bool
+	// EventsURL is the space's events tab ("" without the meetup service); EventsTab says it is shown.
+	EventsURL string
+	EventsTab bool
+}
+
+// spaceHead is the header and tab bar of a space's pages, with tab current ("all" … or "events").
+func (s *Web) spaceHead(v *view, sp community.Space, current string) spaceData {
+	d := spaceData{V: v, Space: sp, Card: spaceCard{V: v, Space: sp}, Tab: current, CanPost: v.Member != nil}
+	base := "/s/" + url.PathEscape(sp.Slug)
+	for _, t := range spaceTabs {
+		u := url.Values{}
+		if t.key != "all" {
+			u.Set("tab", t.key)
+		}
+		d.Tabs = append(d.Tabs, tab{Label: v.T("space.tab." + t.key), URL: withQuery(base, u), Current: t.key == current})
+	}
+	if s.mtp != nil {
+		d.EventsURL, d.EventsTab = base+"/events", current == "events"
+	}
+	return d
 }
 
 // spaceTabs are the space page's tabs: key → kind and question filter.
@@ -191,8 +214,8 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	q := r.URL.Query()
-	d := spaceData{V: v, Space: sp, Card: spaceCard{V: v, Space: sp}, Tab: "all", Category: q.Get("category"), Tag: q.Get("tag"),
-		CanPost: v.Member != nil}
+	d := s.spaceHead(v, sp, "all")
+	d.Tabs, d.Category, d.Tag = nil, q.Get("category"), q.Get("tag")
 	tq := community.TopicQuery{SpaceID: sp.ID, CategoryID: d.Category, Tag: d.Tag, Cursor: q.Get("cursor"), Limit: topicsPerPage}
 	base := "/s/" + url.PathEscape(sp.Slug)
 	for _, t := range spaceTabs {
@@ -241,7 +264,39 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fragment(w, r, 0, "space", "topic-page", d)
 		return
 	}
+	// Visitors who are not logged in share one rendering of the first page while the space and
+	// the topics on it are unchanged: the key holds what the page shows.
+	if v.Member == nil && r.URL.RawQuery == "" {
+		key := topicListKey(v.Lang, sp, posts, next)
+		if body, ok := s.anon.get(key, 0, time.Now()); ok {
+			writeHTML(w, 0, body)
+			return
+		}
+		body, err := s.renderBytes("space", "layout", v)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.anon.put(key, 0, time.Now(), body)
+		writeHTML(w, 0, body)
+		return
+	}
 	s.render(w, r, 0, "space", v)
+}
+
+// topicListKey identifies a rendering of a space's first page: the reader's language, the
+// space as shown, and each topic with its version (which every change to a post bumps).
+func topicListKey(lang string, sp community.Space, posts []community.Post, next string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "space|%s|%s|%s|%s|%s|%d|%s", lang, sp.ID, sp.Name, sp.Description, sp.Visibility, len(sp.Categories), next)
+	for _, c := range sp.Categories {
+		b.WriteString("|" + c.ID + "=" + c.Name)
+	}
+	for _, p := range posts {
+		fmt.Fprintf(&b, "|%s:%d", p.ID, p.Version)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
 }
 
 // withQuery is path with the query u, or path alone when u is empty.
