@@ -175,6 +175,22 @@ func TestQuestionAnswerAccept(t *testing.T) {
 		if _, err := f.c.Profile(ctx, "NOBODY"); errs.KindOf(err) != errs.KindNotFound {
 			t.Fatalf("unknown profile: %v", err)
 		}
+		open, _ := f.c.CreatePost(ctx, asker, "product-qa", community.PostInput{Kind: community.Question, Title: "誰か教えて", Body: "まだ回答なし"})
+		waiting := func(d time.Duration) int {
+			ps, _, err := f.c.Topics(ctx, accounts.Principal{}, community.TopicQuery{SpaceID: sp.ID, Filter: "unanswered", UnansweredFor: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ps)
+		}
+		if waiting(0) != 1 || waiting(time.Hour) != 0 {
+			t.Fatalf("unanswered: %d now, %d for an hour", waiting(0), waiting(time.Hour))
+		}
+		f.now = f.now.Add(2 * time.Hour)
+		if waiting(time.Hour) != 1 {
+			t.Fatal("a question waiting two hours is not in the unanswered-for-an-hour list")
+		}
+		f.c.Moderate(ctx, cm, open.ID, community.ActionHide, "test done")
 		solved, _, _ := f.c.Topics(ctx, accounts.Principal{}, community.TopicQuery{SpaceID: sp.ID, Filter: "solved"})
 		unsolved, _, _ := f.c.Topics(ctx, accounts.Principal{}, community.TopicQuery{SpaceID: sp.ID, Filter: "unsolved"})
 		if len(solved) != 1 || len(unsolved) != 0 {

@@ -496,6 +496,9 @@ type TopicQuery struct {
 	SpaceID    string // "" for every space the reader may see
 	Kind       Kind   // "" for every kind
 	Filter     string // questions: solved, unsolved, unanswered
+	// UnansweredFor narrows the unanswered filter to questions waiting at least this long: the
+	// "unanswered for N hours" list customer success watches.
+	UnansweredFor time.Duration
 	CategoryID string
 	Tag        string
 	Sort       string // activity (default), newest, votes, trending
@@ -559,6 +562,9 @@ func (s *Service) Topics(ctx context.Context, p accounts.Principal, q TopicQuery
 		where = append(where, "p.kind = 'question' AND p.accepted_comment_id IS NULL")
 	case "unanswered":
 		where = append(where, "p.kind = 'question' AND p.first_response_at IS NULL")
+		if q.UnansweredFor > 0 {
+			where = append(where, "p.created_at <= "+arg(db.Now(s.now().Add(-q.UnansweredFor))))
+		}
 	default:
 		return nil, "", errs.Invalid("filter", "filter must be solved, unsolved or unanswered")
 	}
