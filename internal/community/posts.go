@@ -493,17 +493,17 @@ func (s *Service) Moderate(ctx context.Context, p accounts.Principal, postID, ac
 
 // TopicQuery selects a topic list.
 type TopicQuery struct {
-	SpaceID    string // "" for every space the reader may see
-	Kind       Kind   // "" for every kind
-	Filter     string // questions: solved, unsolved, unanswered
+	SpaceID string // "" for every space the reader may see
+	Kind    Kind   // "" for every kind
+	Filter  string // questions: solved, unsolved, unanswered
 	// UnansweredFor narrows the unanswered filter to questions waiting at least this long: the
 	// "unanswered for N hours" list customer success watches.
 	UnansweredFor time.Duration
-	CategoryID string
-	Tag        string
-	Sort       string // activity (default), newest, votes, trending
-	Cursor     string
-	Limit      int
+	CategoryID    string
+	Tag           string
+	Sort          string // activity (default), newest, votes, trending
+	Cursor        string
+	Limit         int
 }
 
 // Sorts of a topic list.
