@@ -13,6 +13,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 )
 
 // playwrightVersion is the pinned driver of the browser test.
@@ -85,8 +86,8 @@ func TestBrowserFlow(t *testing.T) {
 }
 
 // TestBrowserCommunity drives two members through the community in headless Chromium: a
-// question asked, answered and accepted, an idea voted through htmx, direct messages, and markup
-// typed into every form that never opens a dialog. KIZUNA_SCREENSHOTS=DIR writes its PNGs too.
+// question asked, answered and accepted, an idea voted through htmx, an RSVP to an event through
+// htmx, direct messages, and markup typed into every form that never opens a dialog. KIZUNA_SCREENSHOTS=DIR writes its PNGs too.
 func TestBrowserCommunity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
@@ -106,6 +107,7 @@ func TestBrowserCommunity(t *testing.T) {
 	s := newSite(t)
 	s.spaces()
 	idea := s.seedCommunity()
+	event := s.seedEvents()
 	shots := os.Getenv("KIZUNA_SCREENSHOTS")
 	if shots != "" {
 		if shots, err = filepath.Abs(shots); err != nil {
@@ -117,7 +119,7 @@ func TestBrowserCommunity(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "community.mjs"), s.URL, idea)
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "community.mjs"), s.URL, idea, event)
 	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath, "KIZUNA_SCREENSHOTS="+shots)
 	out, err := cmd.CombinedOutput()
 	t.Logf("flow output:\n%s", out)
@@ -133,6 +135,43 @@ func TestBrowserCommunity(t *testing.T) {
 	if err != nil || p.VoteCount != 4 {
 		t.Fatalf("idea after the vote: %d votes, %v", p.VoteCount, err)
 	}
+	m, err := s.acc.GetMember(context.Background(), s.memberID("misaki@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.mtp.Get(context.Background(), m.Principal(), event)
+	if err != nil || e.MyRSVP != meetup.Going || e.Going != 4 {
+		t.Fatalf("event after the RSVP: %q, %d going, %v", e.MyRSVP, e.Going, err)
+	}
+}
+
+// seedEvents schedules the events of the browser test and its screenshots and returns the id of
+// the Tokyo meetup, which three members are going to.
+func (s *site) seedEvents() string {
+	s.t.Helper()
+	ctx := context.Background()
+	start := nextWeek()
+	tokyo := s.event("guide", meetup.EventInput{Title: "Kizuna 東京ユーザー会 #12 — 連携活用 LT 大会",
+		Description: "ユーザー同士で Slack・Salesforce 連携の活用事例を共有する LT 大会です。\n\n" +
+			"## タイムテーブル\n\n- 19:00 開場・受付（チェックインコードを会場で案内します）\n- 19:15 LT（5 分 × 6 本）\n- 20:15 懇親会\n\n" +
+			"初めての方も歓迎です。登壇希望の方はコメントでお知らせください。",
+		Place: "東京都渋谷区 渋谷スクランブルスクエア 15F イベントスペース", StartsAt: start, EndsAt: start.Add(2 * time.Hour), TimeZone: "Asia/Tokyo", Capacity: 40})
+	s.event("guide", meetup.EventInput{Title: "新機能ウェビナー：ダッシュボードの使いこなし", Online: true, URL: "https://meet.example.com/kizuna-webinar",
+		StartsAt: start.Add(50 * time.Hour), EndsAt: start.Add(51 * time.Hour), TimeZone: "Asia/Tokyo"})
+	s.event("guide", meetup.EventInput{Title: "Global community office hours", Online: true, URL: "https://meet.example.com/office-hours",
+		StartsAt: start.Add(7*24*time.Hour + 5*time.Hour), EndsAt: start.Add(7*24*time.Hour + 6*time.Hour), TimeZone: "America/Los_Angeles", Capacity: 100})
+	s.event("guide", meetup.EventInput{Title: "大阪もくもく勉強会", Place: "大阪市北区 梅田コワーキング", StartsAt: start.AddDate(0, 0, -20),
+		EndsAt: start.AddDate(0, 0, -20).Add(3 * time.Hour), TimeZone: "Asia/Tokyo"})
+	for _, email := range []string{"sato@example.com", "lee@example.com", "yamada@example.com"} {
+		m, err := s.acc.GetMember(ctx, s.memberID(email))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if _, err := s.mtp.RSVP(ctx, m.Principal(), tokyo.ID, meetup.Going); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return tokyo.ID
 }
 
 // installPlaywright makes sure the pinned playwright-core is in a cache directory outside the

@@ -22,19 +22,21 @@ import (
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/mail"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/web"
 )
 
-// site is the web shell on a loopback server with the real accounts, notify, search, community
-// and dm services on SQLite.
+// site is the web shell on a loopback server with the real accounts, notify, search, community,
+// dm and meetup services on SQLite.
 type site struct {
 	t     *testing.T
 	acc   *accounts.Service
 	com   *community.Service
 	ntf   *notify.Service
 	dms   *dm.Service
+	mtp   *meetup.Service
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -43,7 +45,7 @@ type site struct {
 func newSite(t *testing.T) *site {
 	t.Helper()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
-		community.Migrations(), dm.Migrations())
+		community.Migrations(), dm.Migrations(), meetup.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,7 +61,8 @@ func newSite(t *testing.T) *site {
 	s.ntf = notify.New(notify.Deps{DB: d})
 	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Log: log})
 	s.dms = dm.New(dm.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf})
-	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms})
+	s.mtp = meetup.New(meetup.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Notify: s.ntf, Search: search.New(d), Log: log})
+	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp})
 	if err != nil {
 		t.Fatal(err)
 	}

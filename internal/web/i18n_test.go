@@ -11,6 +11,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
 )
@@ -94,6 +95,9 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["kind."+string(k)] = "view.KindName"
 		used["compose.kind_desc."+string(k)] = "compose.html"
 	}
+	for _, st := range []string{meetup.Going, meetup.Waitlisted, meetup.Interested, meetup.Cancelled} {
+		used["event.rsvp."+st] = "view.RSVPName"
+	}
 	for _, st := range community.IdeaStatuses {
 		used["idea.status."+st] = "view.StatusName"
 	}
@@ -125,7 +129,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	// Every reason the parts behind the pages give their errors has a message (Web.message).
 	reason := regexp.MustCompile(`errs\.Because\(.*\), "([a-z_]+)"`)
 	var srcs []string
-	for _, part := range []string{"accounts", "community", "notify", "search", "dm"} {
+	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup"} {
 		ps, _ := filepath.Glob("../" + part + "/*.go")
 		srcs = append(srcs, ps...)
 	}

@@ -10,8 +10,8 @@
 // per route inside Routes, so they need nothing from the composition root.
 //
 // With Deps.Community and Deps.Notify it also serves the community (spaces, posts, Q&A, the idea
-// board, profiles, search) and the notification inbox; with Deps.DM, direct messages. A nil
-// service leaves its pages out.
+// board, profiles, search) and the notification inbox; with Deps.DM, direct messages; with
+// Deps.Meetup, community events. A nil service leaves its pages out.
 //
 // Dates are shown in Asia/Tokyo to Japanese readers and in UTC to English ones.
 package web
@@ -29,11 +29,13 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 )
 
@@ -51,6 +53,8 @@ type Deps struct {
 	Notify *notify.Service
 	// DM serves direct messages; nil leaves them out.
 	DM *dm.Service
+	// Meetup serves community events (with Community); nil leaves them out.
+	Meetup *meetup.Service
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
@@ -59,6 +63,7 @@ type Web struct {
 	com      *community.Service // nil: no community pages
 	ntf      *notify.Service    // nil: no inbox
 	dms      *dm.Service        // nil: no direct messages
+	mtp      *meetup.Service    // nil: no events
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
@@ -89,6 +94,9 @@ func New(d Deps) (*Web, error) {
 		d.Log = slog.Default()
 	}
 	s := &Web{acc: d.Accounts, com: d.Community, ntf: d.Notify, dms: d.DM, log: d.Log, secure: strings.HasPrefix(d.BaseURL, "https://")}
+	if d.Community != nil { // events live in spaces
+		s.mtp = d.Meetup
+	}
 	var err error
 	if s.catalogs, err = loadCatalogs(files); err != nil {
 		return nil, err
@@ -190,6 +198,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	if s.com != nil {
 		s.communityRoutes(handle)
 	}
+	if s.mtp != nil {
+		s.eventRoutes(handle)
+	}
 	if s.ntf != nil {
 		handle("GET /notifications", s.signedIn(s.notifications))
 		handle("POST /notifications/read-all", s.signedIn(s.readAllNotifications))
@@ -283,6 +294,15 @@ func templateFuncs() template.FuncMap {
 			}
 			return "?"
 		},
+		// deref reads an optional time that the template already checked is set.
+		"deref": func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Time{}
+			}
+			return *t
+		},
+		"seatsLeft": func(capacity, going int) int { return max(capacity-going, 0) },
+		"fieldOf":   fieldOf,
 		"join": func(sep string, xs []accounts.Scope) string {
 			s := make([]string, len(xs))
 			for i, x := range xs {

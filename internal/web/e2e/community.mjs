@@ -1,4 +1,4 @@
-// Community browser flow, driven by e2e_test.go: node community.mjs BASE_URL IDEA_ID
+// Community browser flow, driven by e2e_test.go: node community.mjs BASE_URL IDEA_ID EVENT_ID
 // Two members in two browser contexts: a question answered and accepted, an idea voted through
 // htmx, a direct message, and markup typed into every form never running (no dialog ever opens).
 import { createRequire } from "node:module";
@@ -7,7 +7,7 @@ import path from "node:path";
 const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
 const { chromium } = require("playwright-core");
 
-const [base, ideaID] = process.argv.slice(2);
+const [base, ideaID, eventID] = process.argv.slice(2);
 const shots = process.env.KIZUNA_SCREENSHOTS || "";
 const payload = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))";
 
@@ -105,6 +105,23 @@ try {
   await a.waitForFunction((n) => Number(document.querySelector(".vote-count").textContent.trim()) === n + 1, before);
   check(a.url() === base + "/posts/" + ideaID, "htmx kept the page");
   check(await a.getAttribute(".vote-btn", "aria-pressed") === "true", "vote pressed");
+
+  step("RSVP going to an event through htmx");
+  await a.click(".main-link[href='/events']");
+  await a.waitForURL(base + "/events");
+  check((await a.locator(".event-card").count()) >= 3, "upcoming events listed");
+  await a.setViewportSize({ width: 1280, height: 800 });
+  await shot(a, "events-ja.png");
+  await a.click(`.event-card a.topic-title[href='/events/${eventID}']`);
+  await a.waitForURL(base + "/events/" + eventID);
+  check((await a.locator(".join-url").count()) === 0, "no join link before going");
+  await a.click(".rsvp-going");
+  await a.locator(".rsvp-state.is-going").waitFor();
+  check(a.url() === base + "/events/" + eventID, "htmx kept the page");
+  check((await a.textContent(".rsvp-counts .rsvp-n")).trim().startsWith("4"), "four going");
+  check((await a.textContent(".rsvp-message")).includes("参加登録しました"), "RSVP message");
+  await shot(a, "event-ja.png");
+  await a.setViewportSize({ width: 1280, height: 860 });
 
   step("idea board, space page and search");
   await a.goto(base + "/ideas");
