@@ -202,6 +202,7 @@ func TestTypedMarkupNeverRuns(t *testing.T) {
 		t.Fatalf("sending a message: %d\n%s", res.StatusCode, excerpt(res.Body))
 	}
 	conv := strings.TrimSuffix(strings.TrimPrefix(res.Header.Get("Location"), "/messages/"), "#latest")
+	a.post("/settings/profile", url.Values{"bio": {xssPayload}}).redirectsTo(t, "/settings/profile?notice=saved")
 	// The message reached the recipient: the header's badge.
 	b.get("/spaces").expect(t, http.StatusOK, `id="dm-count">1`)
 	for _, path := range []string{"/posts/" + id, "/members/mallory", "/messages/" + conv, "/messages", "/s/guide", "/search?q=alert", "/notifications"} {
@@ -213,6 +214,10 @@ func TestTypedMarkupNeverRuns(t *testing.T) {
 	}
 	b.get("/posts/"+id).expect(t, http.StatusOK, "&lt;script&gt;alert(1)&lt;/script&gt;", "終わり")
 	b.get("/messages/"+conv).expect(t, http.StatusOK, "終わり", "Test mallory@example.com")
+	b.get("/members/mallory").expect(t, http.StatusOK, "&lt;script&gt;alert(1)&lt;/script&gt;", "終わり")
+	if p := a.get("/settings/profile"); executable.MatchString(mainPart(p.Body)) {
+		t.Errorf("the profile form has executable markup:\n%s", excerpt(p.Body))
+	}
 }
 
 func TestProfilesMessagesAndSettings(t *testing.T) {
@@ -221,11 +226,23 @@ func TestProfilesMessagesAndSettings(t *testing.T) {
 	ja := s.member("yui@example.com", "ja")
 	en := s.member("tom@example.com", "en")
 	yui := s.memberID("yui@example.com")
-	// Before writing anything a member has no profile row: the page comes from the account.
-	ja.get("/members/"+yui).expect(t, http.StatusOK, "Test yui@example.com", "ポイント", "自己紹介はまだありません")
-	s.postAs("yui@example.com", "guide", community.PostInput{Title: "はじめまして", Body: "よろしくお願いします"})
+	// A member id leads to the handle, also before the member wrote anything.
 	ja.get("/members/"+yui).redirectsTo(t, "/members/yui")
+	ja.get("/members/yui").expect(t, http.StatusOK, "Test yui@example.com", "@yui", "ポイント", "自己紹介はまだありません", `href="/settings/profile"`)
+	ja.get("/members/YUI").redirectsTo(t, "/members/yui")
+	s.postAs("yui@example.com", "guide", community.PostInput{Title: "はじめまして", Body: "よろしくお願いします"})
 	ja.get("/members/yui").expect(t, http.StatusOK, "Test yui@example.com", "@yui", "ポイント")
+
+	// The bio: Markdown, saved through the settings form, shown on the profile.
+	ja.get("/settings/profile").expect(t, http.StatusOK, "プロフィールの編集", `name="bio"`)
+	ja.post("/settings/profile", url.Values{"bio": {strings.Repeat("長", 2001)}}).expect(t, http.StatusUnprocessableEntity, `id="bio-error">自己紹介は 2,000 文字以内にしてください。`)
+	ja.post("/settings/profile", url.Values{"bio": {"Go と **SQLite** が好きです。"}}).redirectsTo(t, "/settings/profile?notice=saved")
+	ja.get("/settings/profile?notice=saved").expect(t, http.StatusOK, "プロフィールを保存しました", "Go と **SQLite** が好きです。")
+	en.get("/members/yui").expect(t, http.StatusOK, "About", "<strong>SQLite</strong>")
+	if strings.Contains(en.get("/members/yui").Body, `class="btn btn-secondary" href="/settings/profile"`) {
+		t.Fatal("another member is offered to edit the profile")
+	}
+	s.browser("en").get("/settings/profile").redirectsTo(t, "/login?next=%2Fsettings%2Fprofile")
 	en.get("/members/yui").expect(t, http.StatusOK, "Points", "Message", "/messages/to/"+yui)
 	s.browser("en").get("/members/nobody").expect(t, http.StatusNotFound)
 

@@ -7,9 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -42,6 +40,8 @@ func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("POST /react", s.signedIn(s.react))
 	handle("GET /ideas", s.ideas)
 	handle("GET /members/{handle}", s.profile)
+	handle("GET /settings/profile", s.signedIn(s.profileSettings))
+	handle("POST /settings/profile", s.signedIn(s.saveProfileSettings))
 	handle("GET /search", s.search)
 }
 
@@ -839,19 +839,12 @@ type profileData struct {
 
 func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
 	ref := r.PathValue("handle")
-	var pr community.Profile
-	var err error
-	if ref == strings.ToLower(ref) {
-		pr, err = s.com.Profile(r.Context(), ref)
-	} else {
-		// A member id (authors without a profile yet). community.Profile lower-cases its argument,
-		// so ids are resolved to a handle here.
-		pr, err = s.profileByID(r, ref)
-	}
+	pr, err := s.com.Profile(r.Context(), ref)
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
+	// Member ids and other letter cases lead to the one address of the profile.
 	if pr.Handle != "" && ref != pr.Handle {
 		s.redirect(w, r, "/members/"+url.PathEscape(pr.Handle))
 		return
@@ -864,45 +857,40 @@ func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
 	s.render(w, r, 0, "profile", v)
 }
 
-// profileByID returns the profile of the member with id: found by the handle the community
-// derives from the email address (community.Profile cannot look ids up), or, for a member who
-// has not written anything yet and so has no profile, made from the account alone.
-func (s *Web) profileByID(r *http.Request, id string) (community.Profile, error) {
-	m, err := s.acc.GetMember(r.Context(), id)
-	if err != nil {
-		return community.Profile{}, err
-	}
-	if h := s.handleFor(r, m); h != "" {
-		return s.com.Profile(r.Context(), h)
-	}
-	return community.Profile{MemberID: m.ID, DisplayName: m.DisplayName, Role: m.Role, JoinedAt: m.CreatedAt}, nil
+// profileSettingsData is the profile form; Saved shows the confirmation inside it.
+type profileSettingsData struct {
+	community.Profile
+	Saved bool
 }
 
-// handleChars are the characters a community handle keeps.
-var handleChars = regexp.MustCompile(`[^a-z0-9_.-]+`)
+// profileSettings is the form that edits the visitor's own profile text.
+func (s *Web) profileSettings(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title = v.T("settings.profile.title")
+	pr, err := s.com.Profile(r.Context(), v.Member.ID)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	v.Form.values = url.Values{"bio": {pr.Bio}}
+	v.Data = profileSettingsData{Profile: pr, Saved: r.URL.Query().Get("notice") == "saved"}
+	s.render(w, r, 0, "settings-profile", v)
+}
 
-// handleFor finds m's handle among the few the community could have given them, or "".
-func (s *Web) handleFor(r *http.Request, m accounts.Member) string {
-	local, _, _ := strings.Cut(m.Email, "@")
-	base := strings.Trim(handleChars.ReplaceAllString(strings.ToLower(local), ""), ".-")
-	if base == "" {
-		base = "member"
+func (s *Web) saveProfileSettings(w http.ResponseWriter, r *http.Request, v *view) {
+	v.Title = v.T("settings.profile.title")
+	r.ParseForm()
+	v.Form = newForm(r)
+	if _, err := s.com.SetBio(r.Context(), v.principal(), r.PostForm.Get("bio")); err != nil {
+		pr, perr := s.com.Profile(r.Context(), v.Member.ID)
+		if perr != nil {
+			s.fail(w, r, v, perr)
+			return
+		}
+		v.Data = profileSettingsData{Profile: pr}
+		s.formFailed(w, r, v, "settings-profile", withFieldReason(err, "profile_"))
+		return
 	}
-	base = base[:min(len(base), 30)]
-	for i := 1; i <= 10; i++ {
-		h := base
-		if i > 1 {
-			h += strconv.Itoa(i)
-		}
-		pr, err := s.com.Profile(r.Context(), h)
-		if err != nil {
-			return ""
-		}
-		if pr.MemberID == m.ID {
-			return h
-		}
-	}
-	return ""
+	s.redirect(w, r, "/settings/profile?notice=saved")
 }
 
 // ---- search ----

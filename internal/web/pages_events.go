@@ -487,15 +487,15 @@ func eventInput(f url.Values) (meetup.EventInput, error) {
 	return in, nil
 }
 
-// withFieldReason gives a field error without a reason code one named after the field, so the
-// event form words every message in the reader's language (err.event_<field>).
-func withFieldReason(err error) error {
+// withFieldReason gives a field error without a reason code one named after the field, so a form
+// words every message in the reader's language (err.<prefix><field>, e.g. err.event_place).
+func withFieldReason(err error, prefix string) error {
 	e, ok := errAs(err)
 	if !ok || e.Reason != "" || e.Field == "" {
 		return err
 	}
 	c := *e
-	c.Reason = "event_" + e.Field
+	c.Reason = prefix + e.Field
 	return &c
 }
 
@@ -516,7 +516,7 @@ func (s *Web) eventCreate(w http.ResponseWriter, r *http.Request, v *view) {
 	if err == nil {
 		e, err = s.mtp.Create(r.Context(), v.principal(), sp.ID, in)
 	}
-	if s.formFailed(w, r, v, "event-form", withFieldReason(err)) {
+	if s.formFailed(w, r, v, "event-form", withFieldReason(err, "event_")) {
 		return
 	}
 	s.redirect(w, r, "/events/"+url.PathEscape(e.ID))
@@ -554,7 +554,7 @@ func (s *Web) eventEdit(w http.ResponseWriter, r *http.Request, v *view) {
 	if err == nil {
 		_, err = s.mtp.Update(r.Context(), v.principal(), e.ID, in)
 	}
-	if s.formFailed(w, r, v, "event-form", withFieldReason(err)) {
+	if s.formFailed(w, r, v, "event-form", withFieldReason(err, "event_")) {
 		return
 	}
 	s.redirect(w, r, "/events/"+url.PathEscape(e.ID)+"?notice=saved")

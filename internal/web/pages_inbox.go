@@ -200,7 +200,10 @@ func (s *Web) showThread(w http.ResponseWriter, r *http.Request, v *view, status
 	}
 	d := threadData{ID: id, Other: c.Other, OtherName: s.memberName(v, c.Other), Older: older, Action: "/messages/" + url.PathEscape(id)}
 	if c.Other.ID != "" {
-		d.Handle = s.handleFor(r, c.Other)
+		// Only the link to the profile needs it: a member without one (suspended) gets none.
+		if pr, err := s.com.Profile(r.Context(), c.Other.ID); err == nil {
+			d.Handle = pr.Handle
+		}
 	}
 	md := s.com.Markdown()
 	// Newest first from the service; a thread reads oldest first.
@@ -261,7 +264,7 @@ func (s *Web) messageTo(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (s *Web) newThread(w http.ResponseWriter, r *http.Request, v *view, status int) {
-	pr, err := s.profileByID(r, r.PathValue("member"))
+	pr, err := s.com.Profile(r.Context(), r.PathValue("member"))
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
@@ -287,7 +290,7 @@ func (s *Web) newThread(w http.ResponseWriter, r *http.Request, v *view, status 
 func (s *Web) sendTo(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Nav2 = "messages"
 	r.ParseForm()
-	pr, err := s.profileByID(r, r.PathValue("member"))
+	pr, err := s.com.Profile(r.Context(), r.PathValue("member"))
 	if err != nil {
 		s.fail(w, r, v, err)
 		return

@@ -150,6 +150,21 @@ try {
   await a.goto(thread);
   await shot(a, "dm-ja.png");
 
+  step("A writes a profile bio; typed markup in it stays text");
+  await a.click("summary.who");
+  await Promise.all([a.waitForURL(base + "/settings/profile"), a.click(".menu-list a[href='/settings/profile']")]);
+  await a.fill("#bio", "カスタマーサクセス担当の田中です。\n\n- **CSV 取り込み**と Slack 連携が得意です\n- 東京ユーザー会によく参加しています\n\nお気軽にメッセージください！");
+  await Promise.all([a.waitForURL(/notice=saved/), a.click("form.form button[type=submit]")]);
+  await shot(a, "settings-profile-ja.png");
+  await a.fill("#bio", payload);
+  await Promise.all([a.waitForURL(/notice=saved/), a.click("form.form button[type=submit]")]);
+  await a.click(".form-actions a.btn-ghost");
+  await a.waitForURL(/\/members\//);
+  const profileURL = a.url();
+  check((await a.textContent(".profile-bio")).includes("<script>alert(1)</script>"), "bio markup shown as text");
+  await b.goto(profileURL);
+  check((await b.locator(".profile-bio img[onerror], .profile-bio script, .profile-bio a[href^='javascript:']").count()) === 0, "no executable markup in the bio");
+
   step("the question in English, logged out");
   const en = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "en-US" });
   const e = await en.newPage();
