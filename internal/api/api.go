@@ -11,10 +11,14 @@ import (
 	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/kb"
+	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 // Prefix is where the API lives.
@@ -28,6 +32,10 @@ type Deps struct {
 	Accounts  *accounts.Service
 	Community *community.Service // spaces, posts, comments, ideas, profiles, search
 	Meetup    *meetup.Service    // events; needs Community
+	KB        *kb.Service        // knowledge base; its answer routes need Community
+	Badges    *badges.Service    // badges; the expert lists need Community
+	Survey    *survey.Service    // polls and surveys; needs Community
+	Media     *media.Service     // image uploads
 	Log       *slog.Logger
 }
 
@@ -36,6 +44,10 @@ type API struct {
 	acc       *accounts.Service
 	community *community.Service
 	meetup    *meetup.Service
+	kb        *kb.Service
+	badges    *badges.Service
+	survey    *survey.Service
+	media     *media.Service
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -55,7 +67,8 @@ const maxBody = 1 << 20
 
 // New returns the API.
 func New(d Deps) *API {
-	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, log: d.Log, mux: http.NewServeMux()}
+	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
+		log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -118,9 +131,22 @@ func (a *API) routes() []route {
 	}
 	if a.community != nil {
 		rts = append(rts, a.communityRoutes()...)
+		rts = append(rts, a.moderationRoutes()...)
 		if a.meetup != nil {
 			rts = append(rts, a.eventRoutes()...)
 		}
+		if a.survey != nil {
+			rts = append(rts, a.surveyRoutes()...)
+		}
+	}
+	if a.kb != nil {
+		rts = append(rts, a.kbRoutes()...)
+	}
+	if a.badges != nil {
+		rts = append(rts, a.badgeRoutes()...)
+	}
+	if a.media != nil {
+		rts = append(rts, a.mediaRoutes()...)
 	}
 	return rts
 }

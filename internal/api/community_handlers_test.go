@@ -14,28 +14,34 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/kb"
+	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 // world is the API with every part it can serve, on real services over a test database.
 type world struct {
-	t    *testing.T
-	db   *db.DB
-	acc  *accounts.Service
-	api  *API
-	url  string
-	seen int // outbox rows already looked at by events()
+	t     *testing.T
+	db    *db.DB
+	acc   *accounts.Service
+	api   *API
+	url   string
+	seen  int            // outbox rows already looked at by events()
+	media media.DirStore // where uploaded images go
 }
 
 func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
-	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations())
+	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -45,7 +51,12 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	nt := notify.New(notify.Deps{DB: d, Now: clock})
 	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: w.acc, Notify: nt, Search: search.New(d), Log: log, Now: clock})
 	m := meetup.New(meetup.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Notify: nt, Search: search.New(d), Log: log, Now: clock})
-	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, Log: log})
+	k := kb.New(kb.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Search: search.New(d), Now: clock})
+	b := badges.New(badges.Deps{DB: d, Outbox: ob, Accounts: w.acc, Now: clock})
+	sv := survey.New(survey.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Now: clock})
+	w.media = media.DirStore{Root: t.TempDir()}
+	md := media.New(media.Deps{DB: d, Outbox: ob, Store: w.media, Now: clock})
+	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md, Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)
 	srv := httptest.NewServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))
