@@ -44,6 +44,12 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
+	return newSiteWith(t, nil)
+}
+
+// newSiteWith is newSite whose community sends reading events to events.
+func newSiteWith(t *testing.T, events community.Appender) *site {
+	t.Helper()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -59,7 +65,7 @@ func newSite(t *testing.T) *site {
 	})
 	outbox := backbone.NewOutbox(d)
 	s.ntf = notify.New(notify.Deps{DB: d})
-	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Log: log})
+	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log})
 	s.dms = dm.New(dm.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf})
 	s.mtp = meetup.New(meetup.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Notify: s.ntf, Search: search.New(d), Log: log})
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp})

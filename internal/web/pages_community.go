@@ -29,6 +29,7 @@ func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("GET /s/{slug}/new", s.signedIn(s.composeForm))
 	handle("POST /s/{slug}/new", s.signedIn(s.compose))
 	handle("GET /posts/{id}", s.postPage)
+	handle("POST /posts/{id}/read", s.recordReading)
 	handle("GET /posts/{id}/edit", s.signedIn(s.editForm))
 	handle("POST /posts/{id}/edit", s.signedIn(s.edit))
 	handle("POST /posts/{id}/comments", s.signedIn(s.addComment))
@@ -539,6 +540,8 @@ func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	// Visitors who are not logged in all see the same page until the post or its replies change.
 	if v.Member == nil && r.URL.RawQuery == "" {
+		// The cookie is a header, outside the shared body: the reading reports of app.js carry it.
+		s.anonymousID(w, r)
 		key := v.Lang + "|" + post.ID
 		if body, ok := s.anon.get(key, post.Version, time.Now()); ok {
 			writeHTML(w, 0, body)

@@ -68,6 +68,37 @@
     showToast((toast && toast.getAttribute("data-offline")) || "Network error");
   });
 
+  // Reading time on post pages: one view when the page opens, then every 15 s while it is
+  // visible the seconds read, and what is left when it is hidden or closed. The post comes from a
+  // data attribute, so the page itself stays the same for every visitor (and cacheable).
+  var reading = document.querySelector("[data-read]");
+  if (reading && navigator.sendBeacon) {
+    var readURL = reading.getAttribute("data-read");
+    var beacon = function (fields) { navigator.sendBeacon(readURL, new URLSearchParams(fields)); };
+    var since = document.visibilityState === "visible" ? Date.now() : 0;
+    var flush = function (min) {
+      if (!since) return;
+      var now = Date.now();
+      var secs = Math.round((now - since) / 1000);
+      if (secs < min) return;
+      since = now;
+      beacon({ seconds: String(Math.min(secs, 60)) });
+    };
+    beacon({ view: "1", referrer: document.referrer || "" });
+    setInterval(function () {
+      if (document.visibilityState === "visible") flush(15);
+    }, 15000);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") {
+        flush(1);
+        since = 0;
+      } else if (!since) {
+        since = Date.now();
+      }
+    });
+    window.addEventListener("pagehide", function () { flush(1); since = 0; });
+  }
+
   // After htmx shows a new API key, move focus to it so keyboard and screen-reader users find it.
   document.addEventListener("htmx:afterSettle", function (ev) {
     var secret = ev.detail.target && ev.detail.target.querySelector && ev.detail.target.querySelector(".secret-panel");
