@@ -36,6 +36,7 @@ type world struct {
 	url   string
 	seen  int            // outbox rows already looked at by events()
 	media media.DirStore // where uploaded images go
+	com   *community.Service
 }
 
 func newWorld(t *testing.T, e db.Engine) *world {
@@ -51,6 +52,7 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	nt := notify.New(notify.Deps{DB: d, Now: clock})
 	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: w.acc, Notify: nt, Search: search.New(d), Log: log, Now: clock})
 	m := meetup.New(meetup.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Notify: nt, Search: search.New(d), Log: log, Now: clock})
+	w.com = c
 	k := kb.New(kb.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Search: search.New(d), Now: clock})
 	b := badges.New(badges.Deps{DB: d, Outbox: ob, Accounts: w.acc, Now: clock})
 	sv := survey.New(survey.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Now: clock})
