@@ -170,7 +170,8 @@ func (a *App) Handler() (http.Handler, error) {
 			return nil, err
 		}
 		w.Routes(mux)
-		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup, Log: a.Log}).Routes(mux)
+		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
+			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Log: a.Log}).Routes(mux)
 	}
 	metrics := httpx.NewMetrics(a.Metrics)
 	return httpx.Chain(mux, httpx.RequestID, httpx.AccessLog(a.Log), metrics.Middleware, httpx.Recover(a.Log)), nil

@@ -561,10 +561,16 @@ func TestReportsAndTheModerationQueue(t *testing.T) {
 		if e, ok := errs.As(err); !ok || e.Field != "reason" {
 			t.Fatalf("bad reason: %v", err)
 		}
+		var ids []string
 		for range 2 {
-			if _, err := f.c.ReportContent(ctx, b, community.ReportInput{TargetKind: "post", TargetID: p.ID, Reason: "spam", Note: "宣伝"}); err != nil {
+			r, err := f.c.ReportContent(ctx, b, community.ReportInput{TargetKind: "post", TargetID: p.ID, Reason: "spam", Note: "宣伝"})
+			if err != nil {
 				t.Fatal(err)
 			}
+			ids = append(ids, r.ID)
+		}
+		if ids[0] != ids[1] {
+			t.Fatalf("reporting again made a second report: %v", ids)
 		}
 		f.wantEvents("Content Reported")
 		_, _, err = f.c.Reports(ctx, a, "", "", 0)

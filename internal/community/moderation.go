@@ -107,7 +107,12 @@ func (s *Service) ReportContent(ctx context.Context, p accounts.Principal, in Re
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // already reported and still open
+			// Already reported and still open: answer with that report.
+			var created int64
+			err := tx.QueryRowContext(ctx, `SELECT id, reason, note, created_at FROM reports WHERE target_kind = $1 AND target_id = $2 AND reporter_id = $3 AND status = 'open'`,
+				r.TargetKind, r.TargetID, r.ReporterID).Scan(&r.ID, &r.Reason, &r.Note, &created)
+			r.CreatedAt = db.Time(created)
+			return err
 		}
 		return s.outbox.Emit(ctx, tx, s.track("Content Reported", p.MemberID, now, map[string]any{
 			"report_id": r.ID, "target_kind": r.TargetKind, "target_id": r.TargetID, "space_id": spaceID, "reason": r.Reason}))
