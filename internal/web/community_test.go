@@ -283,7 +283,7 @@ func TestModeration(t *testing.T) {
 		t.Fatal("a member sees the moderation panel")
 	}
 	admin.get("/posts/"+p.ID).expect(t, http.StatusOK, "Moderation", "Update status (staff)", "Test kai@example.com")
-	admin.post("/posts/"+p.ID+"/moderate", url.Values{"action": {"hide"}}).expect(t, http.StatusUnprocessableEntity, "Say why it is hidden.")
+	admin.post("/posts/"+p.ID+"/moderate", url.Values{"action": {"hide"}}).expect(t, http.StatusUnprocessableEntity, "Give a reason.")
 	admin.post("/posts/"+p.ID+"/moderate", url.Values{"action": {"lock"}}).redirectsTo(t, "/posts/"+p.ID+"?notice=moderated")
 	m.get("/posts/"+p.ID).expect(t, http.StatusOK, "このスレッドはロックされています", "ロック中")
 	admin.post("/posts/"+p.ID+"/status", url.Values{"status": {"planned"}, "response": {"次のリリースで対応します"}}).redirectsTo(t, "/posts/"+p.ID+"?notice=status")

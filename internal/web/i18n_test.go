@@ -88,12 +88,21 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["scope."+string(sc)] = "view.ScopeName"
 		used["scope."+string(sc)+".desc"] = "admin-api-keys.html"
 	}
-	for _, n := range []string{"overview", "members", "api_keys", "audit"} {
+	for _, n := range []string{"overview", "members", "api_keys", "audit", "moderation"} {
 		used["admin.nav."+n] = "Web.nav"
 	}
 	for _, k := range []community.Kind{community.Discussion, community.Question, community.Idea} {
 		used["kind."+string(k)] = "view.KindName"
 		used["compose.kind_desc."+string(k)] = "compose.html"
+	}
+	for _, r := range community.ReportReasons {
+		used["report.reason."+r] = "view.ReportReasonName"
+	}
+	for _, k := range []string{"post", "comment", "member"} {
+		used["report.kind."+k] = "admin-moderation.html"
+	}
+	for _, t := range []string{community.ReportOpen, "pending", community.ReportResolved, community.ReportDismissed} {
+		used["moderation.tab."+t] = "Web.moderation"
 	}
 	for _, st := range []string{meetup.Going, meetup.Waitlisted, meetup.Interested, meetup.Cancelled} {
 		used["event.rsvp."+st] = "view.RSVPName"

@@ -304,9 +304,13 @@ func (s *Web) nav(v *view) []navItem {
 		{"members", "/admin/members", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"audit", "/admin/audit", accounts.PermViewAudit},
+		{"moderation", "/admin/moderation", accounts.PermModerate},
 	}
 	var out []navItem
 	for _, it := range all {
+		if it.key == "moderation" && s.com == nil {
+			continue
+		}
 		if accounts.Allowed(v.principal(), it.perm) {
 			out = append(out, navItem{Key: it.key, Label: v.T("admin.nav." + it.key), URL: it.url})
 		}

@@ -75,14 +75,23 @@ type membersData struct {
 	First   bool   // this is the first page
 }
 
-// memberRow is one member in the list, with the outcome of a role change when there was one.
+// memberRow is one member in the list, with the outcome of a role or status change when there was one.
 type memberRow struct {
 	V *view
 	accounts.Member
-	CanManage bool
-	Saved     bool
-	Error     string
-	Self      bool
+	CanManage   bool
+	CanModerate bool // may suspend and reinstate
+	Saved       bool
+	Error       string
+	StatusSaved bool
+	StatusError string
+	Self        bool
+}
+
+// memberRow is m as the member list shows it to v.
+func (s *Web) memberRow(v *view, m accounts.Member) memberRow {
+	return memberRow{V: v, Member: m, CanManage: accounts.Allowed(v.principal(), accounts.PermManageMembers),
+		CanModerate: accounts.Allowed(v.principal(), accounts.PermModerate), Self: m.ID == v.Member.ID}
 }
 
 func (s *Web) adminMembers(w http.ResponseWriter, r *http.Request, v *view) {
@@ -101,12 +110,11 @@ func (s *Web) adminMembers(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d := membersData{First: after == ""}
-	canManage := accounts.Allowed(v.principal(), accounts.PermManageMembers)
 	if next != "" {
 		d.Next = httpx.EncodeCursor(next)
 	}
 	for _, m := range members {
-		d.Members = append(d.Members, memberRow{V: v, Member: m, CanManage: canManage, Self: m.ID == v.Member.ID})
+		d.Members = append(d.Members, s.memberRow(v, m))
 	}
 	v.Data = d
 	s.render(w, r, 0, "admin-members", v)
@@ -131,7 +139,8 @@ func (s *Web) setRole(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, gerr)
 		return
 	}
-	row := memberRow{V: v, Member: m, CanManage: true, Saved: err == nil, Self: m.ID == v.Member.ID}
+	row := s.memberRow(v, m)
+	row.Saved = err == nil
 	status := http.StatusOK
 	if err != nil {
 		row.Error, status = s.message(v, e), http.StatusUnprocessableEntity

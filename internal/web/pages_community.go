@@ -476,6 +476,7 @@ type commentRow struct {
 	Reactions   reactionBar
 	CanAccept   bool
 	CanModerate bool
+	Report      *reportForm // nil when the visitor may not report it (logged out, or their own)
 }
 
 // voteBox is an idea's vote button and count.
@@ -500,6 +501,7 @@ type postData struct {
 	Comments  []commentRow
 	CanReply  bool
 	Edited    bool
+	Report    *reportForm
 }
 
 // postData reads everything the post page shows.
@@ -513,6 +515,13 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 		return d, err
 	}
 	d.Reactions = newReactionBar(v, "post", post.ID, back, counts[post.ID], mine[post.ID])
+	reportable := func(kind, id, author, back string) *reportForm {
+		if v.Member == nil || v.Member.ID == author {
+			return nil
+		}
+		return &reportForm{V: v, Kind: kind, ID: id, Back: back}
+	}
+	d.Report = reportable("post", post.ID, post.Author.ID, back)
 	d.Vote = voteBox{V: v, PostID: post.ID, Count: post.VoteCount, Voted: post.Voted, Enabled: v.Member != nil && post.MergedInto == "", Back: back}
 	comments, _, err := s.com.Comments(r.Context(), v.principal(), post.ID, "", 500)
 	if err != nil {
@@ -522,7 +531,8 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 	for _, c := range comments {
 		row := commentRow{V: v, Comment: c, BodyHTML: safeHTML(c.BodyHTML), Post: post,
 			CanAccept: post.CanAccept && !c.Accepted && !c.Hidden, CanModerate: post.CanModerate,
-			Reactions: newReactionBar(v, "comment", c.ID, back+"#c-"+c.ID, counts[c.ID], mine[c.ID])}
+			Reactions: newReactionBar(v, "comment", c.ID, back+"#c-"+c.ID, counts[c.ID], mine[c.ID]),
+			Report:    reportable("comment", c.ID, c.Author.ID, back+"#c-"+c.ID)}
 		d.Comments = append(d.Comments, row)
 		if c.Accepted {
 			acc := row
@@ -582,6 +592,8 @@ func (s *Web) showPost(w http.ResponseWriter, r *http.Request, v *view, status i
 		v.Notice = v.T("post.moderated")
 	case "status":
 		v.Notice = v.T("idea.status_saved")
+	case "reported":
+		v.Notice = v.T("report.thanks")
 	}
 	s.render(w, r, status, "post", v)
 }
@@ -838,6 +850,7 @@ type profileData struct {
 	BioHTML    template.HTML
 	Self       bool
 	MessageURL string // "" when the visitor cannot message this member
+	Report     *reportForm
 }
 
 func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
@@ -855,6 +868,12 @@ func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
 	d := profileData{Profile: pr, BioHTML: safeHTML(pr.BioHTML), Self: v.Member != nil && v.Member.ID == pr.MemberID}
 	if s.dms != nil && v.Member != nil && !d.Self {
 		d.MessageURL = "/messages/to/" + url.PathEscape(pr.MemberID)
+	}
+	if v.Member != nil && !d.Self {
+		d.Report = &reportForm{V: v, Kind: "member", ID: pr.MemberID, Back: "/members/" + url.PathEscape(pr.Handle)}
+	}
+	if r.URL.Query().Get("notice") == "reported" {
+		v.Notice = v.T("report.thanks")
 	}
 	v.Title, v.Data = pr.DisplayName, d
 	s.render(w, r, 0, "profile", v)

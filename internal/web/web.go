@@ -197,6 +197,7 @@ func (s *Web) Routes(mux *http.ServeMux) {
 
 	if s.com != nil {
 		s.communityRoutes(handle)
+		s.moderationRoutes(handle)
 	}
 	if s.mtp != nil {
 		s.eventRoutes(handle)
