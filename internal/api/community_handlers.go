@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"strconv"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -166,8 +167,16 @@ func (a *API) listTopics(w http.ResponseWriter, r *http.Request, p accounts.Prin
 	if kind != "" && kind != community.Discussion && kind != community.Question && kind != community.Idea {
 		return errs.Invalid("kind", "kind must be discussion, question or idea")
 	}
+	var waiting time.Duration
+	if h := q.Get("unanswered_for_hours"); h != "" {
+		n, err := strconv.Atoi(h)
+		if err != nil || n < 1 || n > 8760 {
+			return errs.Invalid("unanswered_for_hours", "must be a whole number of hours from 1 to 8760")
+		}
+		waiting = time.Duration(n) * time.Hour
+	}
 	list, next, err := a.community.Topics(r.Context(), p, community.TopicQuery{
-		SpaceID: r.PathValue("ref"), Kind: kind, Filter: q.Get("filter"), CategoryID: q.Get("category_id"),
+		SpaceID: r.PathValue("ref"), Kind: kind, Filter: q.Get("filter"), UnansweredFor: waiting, CategoryID: q.Get("category_id"),
 		Tag: q.Get("tag"), Sort: q.Get("sort"), Cursor: pos, Limit: page.Limit,
 	})
 	if err != nil {
