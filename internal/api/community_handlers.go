@@ -3,8 +3,8 @@ package api
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
