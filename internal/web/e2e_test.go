@@ -108,6 +108,7 @@ func TestBrowserCommunity(t *testing.T) {
 	s.spaces()
 	idea := s.seedCommunity()
 	event := s.seedEvents()
+	s.seedReports()
 	shots := os.Getenv("KIZUNA_SCREENSHOTS")
 	if shots != "" {
 		if shots, err = filepath.Abs(shots); err != nil {
@@ -132,6 +133,9 @@ func TestBrowserCommunity(t *testing.T) {
 		t.Fatalf("solved questions after the flow: %d, %v", len(posts), err)
 	}
 	p, err := s.com.Post(context.Background(), accounts.System(), idea)
+	if reports, _, err := s.com.Reports(context.Background(), accounts.System(), community.ReportDismissed, "", 10); err != nil || len(reports) != 1 {
+		t.Fatalf("dismissed reports after the flow: %d, %v", len(reports), err)
+	}
 	if err != nil || p.VoteCount != 4 {
 		t.Fatalf("idea after the vote: %d votes, %v", p.VoteCount, err)
 	}
@@ -142,6 +146,32 @@ func TestBrowserCommunity(t *testing.T) {
 	e, err := s.mtp.Get(context.Background(), m.Principal(), event)
 	if err != nil || e.MyRSVP != meetup.Going || e.Going != 4 {
 		t.Fatalf("event after the RSVP: %q, %d going, %v", e.MyRSVP, e.Going, err)
+	}
+}
+
+// seedReports files reports for the moderation screenshot.
+func (s *site) seedReports() {
+	s.t.Helper()
+	ctx := context.Background()
+	spammer := s.named("deals@example.com", "激安ショップ")
+	spam, err := s.com.CreatePost(ctx, spammer, "guide", community.PostInput{Title: "【期間限定】フォロワーが 1 日で 1 万人増える方法", Body: "今すぐこちらのリンクから登録してください！"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, r := range []struct {
+		email string
+		in    community.ReportInput
+	}{
+		{"sato@example.com", community.ReportInput{TargetKind: "post", TargetID: spam.ID, Reason: "spam", Note: "外部サイトへの誘導です"}},
+		{"lee@example.com", community.ReportInput{TargetKind: "member", TargetID: s.memberID("deals@example.com"), Reason: "abuse", Note: "同じ宣伝を何度も投稿しています"}},
+	} {
+		m, err := s.acc.GetMember(ctx, s.memberID(r.email))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if _, err := s.com.ReportContent(ctx, m.Principal(), r.in); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 }
 

@@ -175,6 +175,24 @@ try {
   await shot(e, "post-en.png");
   await en.close();
 
+  step("staff dismisses a report in the moderation queue through htmx");
+  const staff = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "ja-JP" });
+  const st = await staff.newPage();
+  watch(st);
+  await st.goto(base + "/login");
+  await st.fill("#email", "admin@example.com");
+  await st.fill("#password", "admin password 1");
+  await Promise.all([st.waitForURL((u) => !u.pathname.startsWith("/login")), st.click("form.form button[type=submit]")]);
+  await st.goto(base + "/admin");
+  await Promise.all([st.waitForURL(base + "/admin/moderation"), st.click(".sidebar-link[href='/admin/moderation']")]);
+  check((await st.locator("tr[id^=report-]").count()) === 2, "two open reports");
+  await shot(st, "admin-moderation-ja.png");
+  const memberRow = st.locator("tr[id^=report-]").filter({ hasText: "激安ショップ" }).filter({ hasNotText: "期間限定" });
+  await memberRow.locator("button[value=dismiss]").click();
+  await st.locator("tr.is-done").waitFor();
+  check(st.url() === base + "/admin/moderation", "htmx kept the page");
+  await staff.close();
+
   if (shots) {
     step("space page on a phone");
     const mobile = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "ja-JP", deviceScaleFactor: 2, isMobile: true, hasTouch: true });
