@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Event times are shown and validated in IANA zones (Asia/Tokyo…); embedding the zone database
+	// keeps them right on hosts and containers that have none.
+	_ "time/tzdata"
 
 	"github.com/kizuna-community/kizuna/internal/app"
 )

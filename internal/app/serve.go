@@ -165,7 +165,7 @@ func (a *App) Handler() (http.Handler, error) {
 	a.opsRoutes(mux)
 	if a.Config.Has(config.RoleWeb) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
-			Community: a.Community, Notify: a.Notify, DM: a.DM})
+			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup})
 		if err != nil {
 			return nil, err
 		}
