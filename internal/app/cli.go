@@ -216,7 +216,8 @@ func (c *CLI) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	res, err := demo.Seed(ctx, demo.Parts{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup}, a.Log)
+	res, err := demo.Seed(ctx, demo.Parts{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
+		KB: a.KB, Badges: a.Badges, Survey: a.Survey}, a.Log)
 	if err != nil {
 		return err
 	}

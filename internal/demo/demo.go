@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 // Password is the password of every demo account, printed by `kizuna demo`.
@@ -56,6 +59,9 @@ type Parts struct {
 	Accounts  *accounts.Service
 	Community *community.Service
 	Meetup    *meetup.Service
+	KB        *kb.Service
+	Badges    *badges.Service
+	Survey    *survey.Service
 }
 
 // Seed creates the demo accounts that do not exist yet, with their roles, and, the first time,
@@ -81,6 +87,9 @@ func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 		return res, err
 	}
 	if err := seedEvents(ctx, acc, parts.Meetup, time.Now()); err != nil {
+		return res, err
+	}
+	if err := seedExtras(ctx, acc, parts.Community, parts.KB, parts.Badges, parts.Survey); err != nil {
 		return res, err
 	}
 	log.Info("demo community ready", "created", res.Created, "existing", res.Existing, "community", res.Community)

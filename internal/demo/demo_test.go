@@ -8,25 +8,32 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/demo"
+	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations())
+	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
+		kb.Migrations(), badges.Migrations(), survey.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ob := backbone.NewOutbox(d)
 	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
 	nt, ix := notify.New(notify.Deps{DB: d}), search.New(d)
 	c := community.New(community.Deps{DB: d, Outbox: ob, Accounts: acc, Notify: nt, Search: ix, Log: log})
 	m := meetup.New(meetup.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c, Notify: nt, Search: ix, Log: log})
-	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m}
+	k := kb.New(kb.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c, Search: ix})
+	bd := badges.New(badges.Deps{DB: d, Outbox: ob, Accounts: acc})
+	sv := survey.New(survey.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c})
+	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv}
 	res, err := demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
@@ -62,6 +69,14 @@ func TestSeedIsRepeatable(t *testing.T) {
 	past, _, _ := m.List(ctx, anon, meetup.ListQuery{Past: true})
 	if err != nil || len(upcoming) != 1 || len(past) != 0 {
 		t.Fatalf("a visitor sees %d upcoming and %d past events (%v), want the public webinar only", len(upcoming), len(past), err)
+	}
+	articles, _, err := k.Articles(ctx, anon, "", "", 20)
+	if err != nil || len(articles) != 3 {
+		t.Fatalf("a visitor sees %d help articles (%v), want the 3 published", len(articles), err)
+	}
+	qa, _ := c.Space(ctx, anon, "product-qa")
+	if experts, _ := bd.Experts(ctx, qa.ID); len(experts) != 2 {
+		t.Fatalf("%d experts in product Q&A, want 2", len(experts))
 	}
 	member, _ := acc.MemberByEmail(ctx, "yui.nakamura@demo.kizuna.example")
 	upcoming, _, _ = m.List(ctx, member.Principal(), meetup.ListQuery{Upcoming: true})
