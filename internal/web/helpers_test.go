@@ -16,20 +16,24 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
+	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/survey"
 	"github.com/kizuna-community/kizuna/internal/web"
 )
 
 // site is the web shell on a loopback server with the real accounts, notify, search, community,
-// dm and meetup services on SQLite.
+// dm, meetup, kb, badges, survey and media services on SQLite (media in a temporary directory).
 type site struct {
 	t     *testing.T
 	acc   *accounts.Service
@@ -37,6 +41,10 @@ type site struct {
 	ntf   *notify.Service
 	dms   *dm.Service
 	mtp   *meetup.Service
+	kbs   *kb.Service
+	bdg   *badges.Service
+	svy   *survey.Service
+	med   *media.Service
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -51,7 +59,8 @@ func newSite(t *testing.T) *site {
 func newSiteWith(t *testing.T, events community.Appender) *site {
 	t.Helper()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
-		community.Migrations(), dm.Migrations(), meetup.Migrations())
+		community.Migrations(), dm.Migrations(), meetup.Migrations(),
+		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,7 +77,12 @@ func newSiteWith(t *testing.T, events community.Appender) *site {
 	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log})
 	s.dms = dm.New(dm.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf})
 	s.mtp = meetup.New(meetup.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Notify: s.ntf, Search: search.New(d), Log: log})
-	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp})
+	s.kbs = kb.New(kb.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Search: search.New(d)})
+	s.bdg = badges.New(badges.Deps{DB: d, Outbox: outbox, Accounts: s.acc})
+	s.svy = survey.New(survey.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com})
+	s.med = media.New(media.Deps{DB: d, Outbox: outbox, Store: media.DirStore{Root: t.TempDir()}})
+	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
+		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,8 @@ type view struct {
 	HasNotify    bool
 	HasDM        bool
 	HasEvents    bool
+	HasKB        bool // the help center
+	HasMedia     bool // image uploads in the composers
 	NotifUnread  int
 	DMUnread     int
 	Query        string // the search box's text
@@ -135,11 +137,12 @@ func (v *view) Can(perm string) bool {
 // permissionNames are the permissions templates may ask about with .Can.
 func permissionNames() map[string]accounts.Permission {
 	return map[string]accounts.Permission{
-		"view_admin":      accounts.PermViewAdmin,
-		"view_members":    accounts.PermViewMembers,
-		"manage_members":  accounts.PermManageMembers,
-		"manage_api_keys": accounts.PermManageAPIKeys,
-		"view_audit":      accounts.PermViewAudit,
+		"view_admin":       accounts.PermViewAdmin,
+		"view_members":     accounts.PermViewMembers,
+		"manage_members":   accounts.PermManageMembers,
+		"manage_api_keys":  accounts.PermManageAPIKeys,
+		"view_audit":       accounts.PermViewAudit,
+		"manage_community": accounts.PermManageCommunity,
 	}
 }
 
@@ -213,6 +216,7 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	s.setLang(v, negotiateLang(r, v.Member))
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
 	v.HasCommunity, v.HasNotify, v.HasDM, v.HasEvents = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil, s.mtp != nil
+	v.HasKB, v.HasMedia = s.kbs != nil, s.med != nil
 	if v.Member != nil && r.Method == http.MethodGet && !isHTMX(r) && lookupErr == nil {
 		s.countUnread(r, v)
 	}
@@ -305,13 +309,20 @@ func (s *Web) nav(v *view) []navItem {
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"audit", "/admin/audit", accounts.PermViewAudit},
 		{"moderation", "/admin/moderation", accounts.PermModerate},
+		{"badges", "/admin/badges", accounts.PermManageCommunity},
+		{"surveys", "/admin/surveys", accounts.PermManageCommunity},
 	}
 	var out []navItem
 	for _, it := range all {
-		if it.key == "moderation" && s.com == nil {
+		switch {
+		case it.key == "moderation" && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil:
 			continue
 		}
-		if accounts.Allowed(v.principal(), it.perm) {
+		allowed := accounts.Allowed(v.principal(), it.perm)
+		if it.key == "surveys" { // marketers run surveys too
+			allowed = allowed || accounts.Allowed(v.principal(), accounts.PermManageMarketing)
+		}
+		if allowed {
 			out = append(out, navItem{Key: it.key, Label: v.T("admin.nav." + it.key), URL: it.url})
 		}
 	}

@@ -11,7 +11,9 @@
 //
 // With Deps.Community and Deps.Notify it also serves the community (spaces, posts, Q&A, the idea
 // board, profiles, search) and the notification inbox; with Deps.DM, direct messages; with
-// Deps.Meetup, community events. A nil service leaves its pages out.
+// Deps.Meetup, community events; with Deps.KB, the help center; with Deps.Badges, badges and
+// experts; with Deps.Survey, polls and surveys; with Deps.Media, image uploads. A nil service
+// leaves its pages out.
 //
 // Dates are shown in Asia/Tokyo to Japanese readers and in UTC to English ones.
 package web
@@ -32,11 +34,15 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/kb"
+	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 //go:embed templates i18n static
@@ -55,6 +61,15 @@ type Deps struct {
 	DM *dm.Service
 	// Meetup serves community events (with Community); nil leaves them out.
 	Meetup *meetup.Service
+	// KB serves the help center (with Community); nil leaves it out.
+	KB *kb.Service
+	// Badges shows badges on profiles, the experts of a space and the badge admin (with
+	// Community); nil leaves them out.
+	Badges *badges.Service
+	// Survey serves polls on posts and standalone surveys (with Community); nil leaves them out.
+	Survey *survey.Service
+	// Media serves uploaded images and the composer's image upload; nil leaves them out.
+	Media *media.Service
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
@@ -64,6 +79,10 @@ type Web struct {
 	ntf      *notify.Service    // nil: no inbox
 	dms      *dm.Service        // nil: no direct messages
 	mtp      *meetup.Service    // nil: no events
+	kbs      *kb.Service        // nil: no help center
+	bdg      *badges.Service    // nil: no badges
+	srv      *survey.Service    // nil: no polls or surveys
+	med      *media.Service     // nil: no image uploads
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
@@ -95,8 +114,9 @@ func New(d Deps) (*Web, error) {
 	}
 	s := &Web{acc: d.Accounts, com: d.Community, ntf: d.Notify, dms: d.DM, log: d.Log, secure: strings.HasPrefix(d.BaseURL, "https://")}
 	if d.Community != nil { // events live in spaces
-		s.mtp = d.Meetup
+		s.mtp, s.kbs, s.bdg, s.srv = d.Meetup, d.KB, d.Badges, d.Survey
 	}
+	s.med = d.Media
 	var err error
 	if s.catalogs, err = loadCatalogs(files); err != nil {
 		return nil, err
@@ -201,6 +221,18 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	}
 	if s.mtp != nil {
 		s.eventRoutes(handle)
+	}
+	if s.med != nil {
+		s.mediaRoutes(mux, handle)
+	}
+	if s.kbs != nil {
+		s.kbRoutes(handle)
+	}
+	if s.bdg != nil {
+		s.badgeRoutes(handle)
+	}
+	if s.srv != nil {
+		s.surveyRoutes(handle)
 	}
 	if s.ntf != nil {
 		handle("GET /notifications", s.signedIn(s.notifications))

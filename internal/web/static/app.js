@@ -99,6 +99,56 @@
     window.addEventListener("pagehide", function () { flush(1); since = 0; });
   }
 
+  // Image uploads in the composers: the file goes to POST /media and its Markdown into the
+  // textarea at the cursor. Without JavaScript the link to the upload page stays instead.
+  function insertAtCursor(area, text) {
+    var start = area.selectionStart, end = area.selectionEnd, v = area.value;
+    var before = v.slice(0, start), after = v.slice(end);
+    if (before && !/\n$/.test(before)) text = "\n" + text;
+    if (!/^\n/.test(after)) text = text + "\n";
+    area.value = before + text + after;
+    area.selectionStart = area.selectionEnd = before.length + text.length;
+    area.focus();
+  }
+
+  document.querySelectorAll("[data-upload]").forEach(function (box) {
+    var label = box.querySelector(".image-upload-js");
+    var fallback = box.querySelector(".image-upload-nojs");
+    var input = box.querySelector("input[type=file]");
+    var status = box.querySelector(".image-upload-status");
+    var field = box.closest(".field");
+    var area = field && field.querySelector("textarea");
+    if (!label || !input || !area || !window.fetch || !window.FormData) return;
+    label.hidden = false;
+    if (fallback) fallback.hidden = true;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var body = new FormData();
+      body.append("file", file);
+      status.textContent = box.getAttribute("data-uploading") || "";
+      status.classList.remove("is-error");
+      label.classList.add("is-busy");
+      fetch(box.getAttribute("data-upload"), { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (res) {
+          if (res.ok) return res.json();
+          return res.text().then(function (t) { throw new Error(t); });
+        })
+        .then(function (img) {
+          insertAtCursor(area, img.markdown);
+          status.textContent = box.getAttribute("data-done") || "";
+        }, function (err) {
+          var toast = document.getElementById("toast");
+          status.textContent = (err && err.message) || (toast && toast.getAttribute("data-generic")) || "Error";
+          status.classList.add("is-error");
+        })
+        .then(function () {
+          label.classList.remove("is-busy");
+          input.value = "";
+        });
+    });
+  });
+
   // After htmx shows a new API key, move focus to it so keyboard and screen-reader users find it.
   document.addEventListener("htmx:afterSettle", function (ev) {
     var secret = ev.detail.target && ev.detail.target.querySelector && ev.detail.target.querySelector(".secret-panel");

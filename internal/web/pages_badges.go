@@ -1,0 +1,3 @@
+package web
+
+func (s *Web) badgeRoutes(handle func(string, pageHandler)) {}

@@ -1,0 +1,3 @@
+package web
+
+func (s *Web) kbRoutes(handle func(string, pageHandler)) {}

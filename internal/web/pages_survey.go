@@ -1,0 +1,3 @@
+package web
+
+func (s *Web) surveyRoutes(handle func(string, pageHandler)) {}
