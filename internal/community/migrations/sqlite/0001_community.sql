@@ -64,8 +64,9 @@ CREATE TABLE posts (
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
--- The topic list: pinned first, then by latest activity.
-CREATE INDEX posts_topic_list ON posts (space_id, hidden, pinned DESC, last_activity_at DESC, id DESC);
+-- The topic list: pinned first, then by latest activity. Hidden posts are few, so readers filter
+-- them while walking the index and moderators (who see them) use the same order.
+CREATE INDEX posts_topic_list ON posts (space_id, pinned DESC, last_activity_at DESC, id DESC);
 CREATE INDEX posts_kind ON posts (kind, hidden, last_activity_at DESC);
 CREATE INDEX posts_author ON posts (author_id);
 
