@@ -14,6 +14,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/search"
 )
 
@@ -502,6 +503,12 @@ type postData struct {
 	CanReply  bool
 	Edited    bool
 	Report    *reportForm
+	// Articles are the help center articles made from this thread (nil without the help center);
+	// CanKB offers to make one of the accepted answer.
+	Articles []kb.Article
+	CanKB    bool
+	// PollID is the post's poll, loaded per visitor as a fragment so the page stays cacheable.
+	PollID string
 }
 
 // postData reads everything the post page shows.
@@ -522,6 +529,10 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 		return &reportForm{V: v, Kind: kind, ID: id, Back: back}
 	}
 	d.Report = reportable("post", post.ID, post.Author.ID, back)
+	if d.Articles, d.PollID, err = s.postExtras(r, v, post); err != nil {
+		return d, err
+	}
+	d.CanKB = s.kbs != nil && post.AcceptedCommentID != "" && accounts.Allowed(v.principal(), accounts.PermManageCommunity)
 	d.Vote = voteBox{V: v, PostID: post.ID, Count: post.VoteCount, Voted: post.Voted, Enabled: v.Member != nil && post.MergedInto == "", Back: back}
 	comments, _, err := s.com.Comments(r.Context(), v.principal(), post.ID, "", 500)
 	if err != nil {
@@ -552,7 +563,13 @@ func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
 	if v.Member == nil && r.URL.RawQuery == "" {
 		// The cookie is a header, outside the shared body: the reading reports of app.js carry it.
 		s.anonymousID(w, r)
-		key := v.Lang + "|" + post.ID
+		// Articles and a poll added later do not change the post's version: they are in the key.
+		arts, pollID, err := s.postExtras(r, v, post)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		key := postPageKey(v.Lang, post.ID, arts, pollID)
 		if body, ok := s.anon.get(key, post.Version, time.Now()); ok {
 			writeHTML(w, 0, body)
 			return
@@ -573,6 +590,42 @@ func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	s.showPost(w, r, v, 0, post, sp)
+}
+
+// postExtras reads what other parts attach to a post: the help center articles made from it
+// and its poll.
+func (s *Web) postExtras(r *http.Request, v *view, post community.Post) ([]kb.Article, string, error) {
+	var arts []kb.Article
+	var pollID string
+	if s.kbs != nil {
+		var err error
+		if arts, err = s.kbs.ArticlesForPost(r.Context(), v.principal(), post.ID); err != nil {
+			return nil, "", err
+		}
+	}
+	if s.srv != nil {
+		sv, err := s.srv.ForPost(r.Context(), v.principal(), post.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		if sv != nil {
+			pollID = sv.ID
+		}
+	}
+	return arts, pollID, nil
+}
+
+// postPageKey identifies the anonymous rendering of a post page, besides the post's version:
+// the reader's language, the related articles as shown and the poll.
+func postPageKey(lang, postID string, arts []kb.Article, pollID string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "post|%s|%s|%s", lang, postID, pollID)
+	for _, a := range arts {
+		fmt.Fprintf(&b, "|%s:%s:%d", a.ID, a.Slug, a.UpdatedAt.UnixMilli())
+		b.WriteString("|" + a.Title)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
 }
 
 // showPost renders the post page with status (0 for 200), keeping v.Form for a failed form.

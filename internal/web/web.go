@@ -309,6 +309,12 @@ func writeHTML(w http.ResponseWriter, status int, body []byte) {
 	w.Write(body)
 }
 
+// listOf is a list with the view, for partials.
+type listOf struct {
+	V     *view
+	Items any
+}
+
 // templateFuncs are the few template helpers that need no request; per-request ones are view
 // methods.
 func templateFuncs() template.FuncMap {
@@ -335,7 +341,9 @@ func templateFuncs() template.FuncMap {
 			return *t
 		},
 		"seatsLeft": func(capacity, going int) int { return max(capacity-going, 0) },
-		"fieldOf":   fieldOf,
+		// kbList pairs a list with the view for a partial that needs both.
+		"kbList":  func(v *view, items any) listOf { return listOf{V: v, Items: items} },
+		"fieldOf": fieldOf,
 		"join": func(sep string, xs []accounts.Scope) string {
 			s := make([]string, len(xs))
 			for i, x := range xs {
