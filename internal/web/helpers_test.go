@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func newSiteWith(t *testing.T, events community.Appender) *site {
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -269,4 +270,12 @@ func (s *site) memberID(email string) string {
 	}
 	s.t.Fatalf("no member %s", email)
 	return ""
+}
+
+// testLogOut is where the site logs: stderr with KIZUNA_TEST_LOG set, else nowhere.
+func testLogOut() io.Writer {
+	if os.Getenv("KIZUNA_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
@@ -106,6 +107,13 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	}
 	for _, st := range []string{meetup.Going, meetup.Waitlisted, meetup.Interested, meetup.Cancelled} {
 		used["event.rsvp."+st] = "view.RSVPName"
+	}
+	for _, b := range builtinBadges {
+		used["badge.name."+b] = "view.BadgeName"
+		used["badge.desc."+b] = "view.BadgeDesc"
+	}
+	for _, k := range []string{badges.KindManual, badges.KindRule} {
+		used["badges.kind."+k] = "admin-badges.html"
 	}
 	for _, st := range community.IdeaStatuses {
 		used["idea.status."+st] = "view.StatusName"

@@ -21,6 +21,9 @@ import (
 // topicsPerPage is how many topics a space page or the idea board shows at a time.
 const topicsPerPage = 20
 
+// maxExperts is how many experts a space's sidebar shows.
+const maxExperts = 5
+
 // communityRoutes registers the community pages; Routes calls it when the service is there.
 func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("GET /spaces", s.spaces)
@@ -174,6 +177,8 @@ type spaceData struct {
 	// EventsURL is the space's events tab ("" without the meetup service); EventsTab says it is shown.
 	EventsURL string
 	EventsTab bool
+	// Experts is the sidebar's experts box; nil without the badges service or experts.
+	Experts *experts
 }
 
 // spaceHead is the header and tab bar of a space's pages, with tab current ("all" … or "events").
@@ -243,6 +248,17 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
+	// The experts box: read only now that the visitor may see the space.
+	if s.bdg != nil && !isHTMX(r) {
+		rows, err := s.bdg.Experts(r.Context(), sp.ID)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		if len(rows) > 0 {
+			d.Experts = &experts{V: v, Rows: rows[:min(len(rows), maxExperts)]}
+		}
+	}
 	cats := categoryNames(sp)
 	for _, post := range posts {
 		d.Topics = append(d.Topics, topicRow{V: v, Post: post, Category: cats[post.CategoryID], SpaceSlug: sp.Slug})
@@ -269,7 +285,7 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 	// Visitors who are not logged in share one rendering of the first page while the space and
 	// the topics on it are unchanged: the key holds what the page shows.
 	if v.Member == nil && r.URL.RawQuery == "" {
-		key := topicListKey(v.Lang, sp, posts, next)
+		key := topicListKey(v.Lang, sp, posts, next, d.Experts)
 		if body, ok := s.anon.get(key, 0, time.Now()); ok {
 			writeHTML(w, 0, body)
 			return
@@ -288,7 +304,7 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 
 // topicListKey identifies a rendering of a space's first page: the reader's language, the
 // space as shown, and each topic with its version (which every change to a post bumps).
-func topicListKey(lang string, sp community.Space, posts []community.Post, next string) string {
+func topicListKey(lang string, sp community.Space, posts []community.Post, next string, ex *experts) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "space|%s|%s|%s|%s|%s|%d|%s", lang, sp.ID, sp.Name, sp.Description, sp.Visibility, len(sp.Categories), next)
 	for _, c := range sp.Categories {
@@ -296,6 +312,11 @@ func topicListKey(lang string, sp community.Space, posts []community.Post, next 
 	}
 	for _, p := range posts {
 		fmt.Fprintf(&b, "|%s:%d", p.ID, p.Version)
+	}
+	if ex != nil { // the experts box, as shown
+		for _, e := range ex.Rows {
+			fmt.Fprintf(&b, "|e:%s:%s:%s:%d:%d", e.MemberID, e.DisplayName, e.Handle, e.AcceptedAnswers, e.Points)
+		}
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])
@@ -904,6 +925,8 @@ type profileData struct {
 	Self       bool
 	MessageURL string // "" when the visitor cannot message this member
 	Report     *reportForm
+	HasBadges  bool // the badges service is there
+	Badges     []profileBadge
 }
 
 func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
@@ -924,6 +947,13 @@ func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if v.Member != nil && !d.Self {
 		d.Report = &reportForm{V: v, Kind: "member", ID: pr.MemberID, Back: "/members/" + url.PathEscape(pr.Handle)}
+	}
+	if s.bdg != nil {
+		d.HasBadges = true
+		if d.Badges, err = s.profileBadges(r.Context(), v.principal(), pr.MemberID); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
 	}
 	if r.URL.Query().Get("notice") == "reported" {
 		v.Notice = v.T("report.thanks")
