@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 // keyUse is how templates (.T "key", .V.T "key", $.T "key") and Go code (v.T("key")) name a
@@ -111,6 +112,9 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	for _, b := range builtinBadges {
 		used["badge.name."+b] = "view.BadgeName"
 		used["badge.desc."+b] = "view.BadgeDesc"
+	}
+	for _, k := range []string{survey.Single, survey.Multiple, survey.Text, survey.Scale} {
+		used["surveys.kind."+k] = "admin-surveys.html"
 	}
 	for _, k := range []string{badges.KindManual, badges.KindRule} {
 		used["badges.kind."+k] = "admin-badges.html"

@@ -174,6 +174,14 @@ func (f *form) Has(field, value string) bool {
 	return false
 }
 
+// Nth is the i-th value typed into a repeated field (the options of a poll), or "".
+func (f *form) Nth(field string, i int) string {
+	if vs := f.values[field]; i < len(vs) {
+		return vs[i]
+	}
+	return ""
+}
+
 // Err is the message for field, or "".
 func (f *form) Err(field string) string { return f.errors[field] }
 

@@ -346,7 +346,14 @@ type composeData struct {
 	Edit   bool
 	PostID string
 	Action string
+	Poll   bool // offer a poll (new posts, with the survey service)
 }
+
+// OptionSlots numbers the option inputs of the poll.
+func (composeData) OptionSlots() []int { return slots(pollOptionSlots) }
+
+// OptionsShown is how many option inputs show before "more options".
+func (composeData) OptionsShown() int { return pollOptionsShown }
 
 // Kinds lists the post kinds a member may pick.
 func (composeData) Kinds() []community.Kind {
@@ -366,7 +373,7 @@ func (s *Web) composeForm(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	v.Form.values = url.Values{"kind": {kind}}
 	v.Title = v.T("compose.title")
-	v.Data = composeData{Space: sp, Action: "/s/" + url.PathEscape(sp.Slug) + "/new"}
+	v.Data = composeData{Space: sp, Action: "/s/" + url.PathEscape(sp.Slug) + "/new", Poll: s.srv != nil}
 	s.render(w, r, 0, "compose", v)
 }
 
@@ -385,12 +392,21 @@ func (s *Web) compose(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
-	v.Data = composeData{Space: sp, Action: "/s/" + url.PathEscape(sp.Slug) + "/new"}
+	v.Data = composeData{Space: sp, Action: "/s/" + url.PathEscape(sp.Slug) + "/new", Poll: s.srv != nil}
 	f := r.PostForm
 	post, err := s.com.CreatePost(r.Context(), v.principal(), sp.ID, community.PostInput{Kind: community.Kind(f.Get("kind")),
 		Title: f.Get("title"), Body: f.Get("body"), CategoryID: f.Get("category"), Tags: splitTags(f.Get("tags"))})
 	if s.formFailed(w, r, v, "compose", err) {
 		return
+	}
+	if s.srv != nil {
+		// The post is published: a poll that fails goes to the form that adds one to it, so that
+		// sending it again cannot publish the post twice.
+		if err := s.createPoll(r, v, post.ID); err != nil {
+			v.Notice = v.T("poll.post_published")
+			s.pollFailed(w, r, v, post, sp, err)
+			return
+		}
 	}
 	s.redirect(w, r, "/posts/"+post.ID)
 }

@@ -341,6 +341,7 @@ func templateFuncs() template.FuncMap {
 			return *t
 		},
 		"seatsLeft": func(capacity, going int) int { return max(capacity-going, 0) },
+		"inc":       func(n int) int { return n + 1 },
 		// kbList pairs a list with the view for a partial that needs both.
 		"kbList":  func(v *view, items any) listOf { return listOf{V: v, Items: items} },
 		"fieldOf": fieldOf,
