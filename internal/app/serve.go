@@ -165,7 +165,8 @@ func (a *App) Handler() (http.Handler, error) {
 	a.opsRoutes(mux)
 	if a.Config.Has(config.RoleWeb) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
-			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup})
+			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
+			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media})
 		if err != nil {
 			return nil, err
 		}
