@@ -246,3 +246,42 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// List returns the standalone surveys (not polls), newest first, up to limit after the survey id
+// cursor, and the id to continue from. For the staff who run surveys and read their results.
+func (s *Service) List(ctx context.Context, p accounts.Principal, cursor string, limit int) ([]Survey, string, error) {
+	if !analyst(p) {
+		return nil, "", errs.Forbidden("only staff who run surveys may list them")
+	}
+	if limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	q := `SELECT ` + surveyCols + ` FROM surveys WHERE post_id IS NULL`
+	args := []any{limit + 1}
+	if cursor != "" {
+		q += ` AND id < $2`
+		args = append(args, cursor)
+	}
+	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	out := []Survey{}
+	for rows.Next() {
+		sv, err := scanSurvey(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, sv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}

@@ -544,3 +544,30 @@ func TestOneResponseUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+func TestListIsForStaff(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		marketer := f.member("mk@example.jp", accounts.RoleMarketer)
+		analyst := f.member("an@example.jp", accounts.RoleAnalyst)
+		a := f.member("a@example.jp", accounts.RoleMember)
+		var ids []string
+		for range 3 {
+			sv, err := f.s.CreateSurvey(ctx, marketer, staffSurvey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append([]string{sv.ID}, ids...)
+		}
+		_, _, err := f.s.List(ctx, a, "", 10)
+		wantErr(t, err, errs.KindForbidden, "", "")
+		first, next, err := f.s.List(ctx, analyst, "", 2)
+		if err != nil || len(first) != 2 || next == "" {
+			t.Fatalf("first page %d %q %v", len(first), next, err)
+		}
+		rest, end, _ := f.s.List(ctx, analyst, next, 2)
+		if len(rest) != 1 || end != "" || first[0].ID != ids[0] || rest[0].ID != ids[2] {
+			t.Fatalf("pages %v then %v, want %v", first, rest, ids)
+		}
+	})
+}
