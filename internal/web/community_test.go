@@ -136,7 +136,13 @@ func TestSpacesTopicsIdeasAndSearch(t *testing.T) {
 
 	// Reactions through htmx.
 	en.htmx("/react", url.Values{"kind": {"post"}, "id": {idea.ID}, "emoji": {"heart"}, "next": {"/posts/" + idea.ID}}).
-		expect(t, http.StatusOK, `class="reaction is-mine"`, `<span class="reaction-n">1</span>`)
+		expect(t, http.StatusOK, `value="heart" aria-pressed="true" aria-label="Love 1">❤️<span class="reaction-n">1</span>`, `value="like" aria-pressed="false"`)
+	// The same button again takes the reaction back: the server knows it was given.
+	en.htmx("/react", url.Values{"kind": {"post"}, "id": {idea.ID}, "emoji": {"heart"}, "next": {"/posts/" + idea.ID}}).
+		expect(t, http.StatusOK, `value="heart" aria-pressed="false" aria-label="Love">❤️</button>`)
+	// Without JavaScript the form posts and comes back to the thread.
+	en.post("/react", url.Values{"kind": {"post"}, "id": {idea.ID}, "emoji": {"like"}, "next": {"/posts/" + idea.ID}}).redirectsTo(t, "/posts/"+idea.ID)
+	en.get("/posts/"+idea.ID).expect(t, http.StatusOK, `value="like" aria-pressed="true"`)
 
 	// Search: Japanese works; members-only posts are absent for a visitor.
 	ja.get("/search?q="+url.QueryEscape("目が疲れ")).expect(t, http.StatusOK, "「目が疲れ」の検索結果", "<mark>目が疲れ</mark>", "投稿", "ダークモードがほしい")

@@ -36,7 +36,7 @@ import (
 // site is the web shell on a loopback server with the real accounts, notify, search, community,
 // dm, meetup, kb, badges, survey and media services on SQLite (media in a temporary directory).
 type site struct {
-	t     *testing.T
+	t     testing.TB
 	acc   *accounts.Service
 	com   *community.Service
 	ntf   *notify.Service
@@ -51,13 +51,13 @@ type site struct {
 	URL   string
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	return newSiteWith(t, nil)
 }
 
 // newSiteWith is newSite whose community sends reading events to events.
-func newSiteWith(t *testing.T, events community.Appender) *site {
+func newSiteWith(t testing.TB, events community.Appender) *site {
 	t.Helper()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
@@ -175,7 +175,7 @@ func (b *browser) cookie(name string) string {
 	return ""
 }
 
-func (p page) expect(t *testing.T, status int, contains ...string) {
+func (p page) expect(t testing.TB, status int, contains ...string) {
 	t.Helper()
 	if p.StatusCode != status {
 		t.Fatalf("%s %s: status %d, want %d; body:\n%s", p.Request.Method, p.Request.URL, p.StatusCode, status, excerpt(p.Body))
@@ -187,7 +187,7 @@ func (p page) expect(t *testing.T, status int, contains ...string) {
 	}
 }
 
-func (p page) redirectsTo(t *testing.T, want string) {
+func (p page) redirectsTo(t testing.TB, want string) {
 	t.Helper()
 	if p.StatusCode != http.StatusSeeOther && p.StatusCode != http.StatusFound {
 		t.Fatalf("%s %s: status %d, want a redirect to %s; body:\n%s", p.Request.Method, p.Request.URL, p.StatusCode, want, excerpt(p.Body))

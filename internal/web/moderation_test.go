@@ -26,13 +26,23 @@ func TestReportsAndTheModerationQueue(t *testing.T) {
 
 	// Members report posts; the author is not offered to report their own.
 	page := reporter.get("/posts/" + spam.ID)
-	page.expect(t, http.StatusOK, "通報", `name="target_kind" value="post"`, "スパム")
-	if strings.Contains(s.memberBrowserGet(t, "spam@example.com", "/posts/"+spam.ID), `name="target_kind" value="post"`) {
+	reportLink := `href="/report?kind=post&amp;id=` + spam.ID + `"`
+	page.expect(t, http.StatusOK, "通報", reportLink)
+	if strings.Contains(s.memberBrowserGet(t, "spam@example.com", "/posts/"+spam.ID), reportLink) {
 		t.Fatal("the author is offered to report their own post")
 	}
-	if strings.Contains(s.browser("en").get("/posts/"+spam.ID).Body, `action="/report"`) {
+	if strings.Contains(s.browser("en").get("/posts/"+spam.ID).Body, `href="/report?`) {
 		t.Fatal("a visitor is offered to report")
 	}
+	// The report page is in the reader's language and returns to the thread.
+	reporter.get("/report?kind=post&id="+spam.ID).expect(t, http.StatusOK, "モデレーターに通報", "投稿: 激安セール",
+		`name="target_kind" value="post"`, `name="next" value="/posts/`+spam.ID+`"`, "スパム", "詳しい状況（任意）")
+	en := s.member("en-rep@example.com", "en")
+	en.get("/report?kind=member&id="+s.memberID("spam@example.com")).expect(t, http.StatusOK, "Report to the moderators", "Member: Test spam@example.com", "Abuse or harassment")
+	en.do(http.MethodGet, "/report?kind=comment&id=c1", nil, http.Header{"Referer": {s.URL + "/posts/" + spam.ID + "?notice=reported"}}).
+		expect(t, http.StatusOK, "A reply in a thread", `name="next" value="/posts/`+spam.ID+`#c-c1"`)
+	en.get("/report?kind=bogus&id=x").expect(t, http.StatusNotFound)
+	s.browser("en").get("/report?kind=post&id="+spam.ID).redirectsTo(t, "/login?next=%2Freport%3Fkind%3Dpost%26id%3D"+spam.ID)
 	reporter.post("/report", url.Values{"target_kind": {"post"}, "target_id": {spam.ID}, "reason": {"spam"}, "note": {"宣伝です"}, "next": {"/posts/" + spam.ID}}).
 		redirectsTo(t, "/posts/"+spam.ID+"?notice=reported")
 	reporter.get("/posts/"+spam.ID+"?notice=reported").expect(t, http.StatusOK, "ご報告ありがとうございます")

@@ -14,31 +14,36 @@ const (
 	pageCacheTTL  = time.Minute
 )
 
-type pageEntry struct {
+type pageEntry[T any] struct {
 	version int64
 	stored  time.Time
-	body    []byte
+	body    T
 }
 
-// pageCache holds rendered pages for visitors who are not logged in. Safe for concurrent use.
-type pageCache struct {
+// pageCache holds renderings: whole pages for visitors who are not logged in ([]byte), and the
+// parts of a thread's replies that are the same for every member (replyParts). Values are never
+// changed once stored. Safe for concurrent use.
+type pageCache[T any] struct {
 	mu      sync.Mutex
-	entries map[string]pageEntry
+	entries map[string]pageEntry[T]
 }
 
-func newPageCache() *pageCache { return &pageCache{entries: make(map[string]pageEntry, pageCacheSize)} }
+func newPageCache[T any]() *pageCache[T] {
+	return &pageCache[T]{entries: make(map[string]pageEntry[T], pageCacheSize)}
+}
 
-func (c *pageCache) get(key string, version int64, now time.Time) ([]byte, bool) {
+func (c *pageCache[T]) get(key string, version int64, now time.Time) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || e.version != version || now.Sub(e.stored) > pageCacheTTL {
-		return nil, false
+		var zero T
+		return zero, false
 	}
 	return e.body, true
 }
 
-func (c *pageCache) put(key string, version int64, now time.Time, body []byte) {
+func (c *pageCache[T]) put(key string, version int64, now time.Time, body T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= pageCacheSize {
@@ -47,5 +52,5 @@ func (c *pageCache) put(key string, version int64, now time.Time, body []byte) {
 			break
 		}
 	}
-	c.entries[key] = pageEntry{version: version, stored: now, body: body}
+	c.entries[key] = pageEntry[T]{version: version, stored: now, body: body}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -500,7 +501,11 @@ func newReactionBar(v *view, kind, id, back string, counts map[string]int, mine 
 	bar := reactionBar{V: v, Kind: kind, ID: id, Back: back, Enabled: v.Member != nil}
 	bar.Items = make([]reactionItem, 0, len(community.Emojis))
 	for _, e := range community.Emojis {
-		bar.Items = append(bar.Items, reactionItem{Emoji: e, Glyph: emojiGlyphs[e], Label: v.T("reaction." + e), Count: counts[e], Mine: mine[e]})
+		it := reactionItem{Emoji: e, Glyph: emojiGlyphs[e], Label: v.T("reaction." + e), Count: counts[e], Mine: mine[e]}
+		if it.Count > 0 { // the button's name, which hides its visible count from screen readers
+			it.Label += " " + strconv.Itoa(it.Count)
+		}
+		bar.Items = append(bar.Items, it)
 	}
 	return bar
 }
@@ -515,6 +520,11 @@ type commentRow struct {
 	CanAccept   bool
 	CanModerate bool
 	Report      *reportForm // nil when the visitor may not report it (logged out, or their own)
+	// Head is the reply's opening, byline and body, Bar its reactions and ReportLink the link
+	// to report it ("" with Report nil): rendered HTML, mostly reused from the thread's replyParts.
+	Head       template.HTML
+	Bar        template.HTML
+	ReportLink template.HTML
 }
 
 // voteBox is an idea's vote button and count.
@@ -559,13 +569,13 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 		return d, err
 	}
 	d.Reactions = newReactionBar(v, "post", post.ID, back, counts[post.ID], mine[post.ID])
-	reportable := func(kind, id, author, back string) *reportForm {
+	reportable := func(kind, id, author string) *reportForm {
 		if v.Member == nil || v.Member.ID == author {
 			return nil
 		}
-		return &reportForm{V: v, Kind: kind, ID: id, Back: back}
+		return &reportForm{V: v, Kind: kind, ID: id}
 	}
-	d.Report = reportable("post", post.ID, post.Author.ID, back)
+	d.Report = reportable("post", post.ID, post.Author.ID)
 	if d.Articles, d.PollID, err = s.postExtras(r, v, post); err != nil {
 		return d, err
 	}
@@ -580,12 +590,15 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 		row := commentRow{V: v, Comment: c, BodyHTML: safeHTML(c.BodyHTML), Post: post,
 			CanAccept: post.CanAccept && !c.Accepted && !c.Hidden, CanModerate: post.CanModerate,
 			Reactions: newReactionBar(v, "comment", c.ID, back+"#c-"+c.ID, counts[c.ID], mine[c.ID]),
-			Report:    reportable("comment", c.ID, c.Author.ID, back+"#c-"+c.ID)}
+			Report:    reportable("comment", c.ID, c.Author.ID)}
 		d.Comments = append(d.Comments, row)
 		if c.Accepted {
 			acc := row
 			d.Accepted = &acc
 		}
+	}
+	if err := s.renderReplies(v, post, d.Comments); err != nil {
+		return d, err
 	}
 	return d, nil
 }
@@ -811,7 +824,9 @@ func (s *Web) ideaStatus(w http.ResponseWriter, r *http.Request, v *view) {
 	s.redirect(w, r, "/posts/"+post.ID+"?notice=status")
 }
 
-// react adds or takes back a reaction; htmx gets the refreshed bar.
+// react toggles a reaction: the emoji the member already gave is taken back, another one is
+// added. The server decides from the stored reactions, so a stale page or a second tab cannot
+// add twice or take back what is not there. htmx gets the refreshed bar.
 func (s *Web) react(w http.ResponseWriter, r *http.Request, v *view) {
 	r.ParseForm()
 	f := r.PostForm
@@ -820,8 +835,12 @@ func (s *Web) react(w http.ResponseWriter, r *http.Request, v *view) {
 		s.errorPage(w, r, v, http.StatusBadRequest, v.T("error.invalid.title"), v.T("error.not_found.body"))
 		return
 	}
-	var err error
-	if f.Get("on") == "0" {
+	_, mine, err := s.com.Reactions(r.Context(), v.principal(), kind, id)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if mine[emoji] {
 		err = s.com.Unreact(r.Context(), v.principal(), kind, id, emoji)
 	} else {
 		err = s.com.React(r.Context(), v.principal(), kind, id, emoji)
@@ -840,7 +859,7 @@ func (s *Web) react(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
-	s.fragment(w, r, 0, "post", "reactions", bar)
+	s.fragment(w, r, 0, "post", "reaction-buttons", bar)
 }
 
 // ---- the idea board ----
@@ -962,7 +981,7 @@ func (s *Web) profile(w http.ResponseWriter, r *http.Request, v *view) {
 		d.MessageURL = "/messages/to/" + url.PathEscape(pr.MemberID)
 	}
 	if v.Member != nil && !d.Self {
-		d.Report = &reportForm{V: v, Kind: "member", ID: pr.MemberID, Back: "/members/" + url.PathEscape(pr.Handle)}
+		d.Report = &reportForm{V: v, Kind: "member", ID: pr.MemberID}
 	}
 	if s.bdg != nil {
 		d.HasBadges = true

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
@@ -14,6 +15,7 @@ const reportsPerPage = 50
 
 // moderationRoutes registers reporting and the moderation pages; Routes calls it with the community.
 func (s *Web) moderationRoutes(handle func(string, pageHandler)) {
+	handle("GET /report", s.signedIn(s.reportPage))
 	handle("POST /report", s.signedIn(s.report))
 	// Space moderators are members, not staff: the community service decides who sees the queue.
 	handle("GET /admin/moderation", s.signedIn(s.moderation))
@@ -29,12 +31,61 @@ func (v *view) ReportReasonName(r string) string { return v.cat.text("report.rea
 // ReportReasons lists the reasons a member may give.
 func (v *view) ReportReasons() []string { return community.ReportReasons }
 
-// reportForm is the small "Report" form under a post, a reply or a profile.
+// reportForm is the "Report" link under a post, a reply or a profile, and the report page it
+// leads to.
 type reportForm struct {
 	V    *view
 	Kind string // post, comment or member
 	ID   string
-	Back string
+	// On the report page: what is reported, as the reader knows it ("" for a reply), and where
+	// the form returns to.
+	Subject string
+	Back    string
+}
+
+// reportPage is the form that reports a post, a reply or a member. Threads link here instead of
+// carrying a form under every reply.
+func (s *Web) reportPage(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	d := &reportForm{V: v, Kind: q.Get("kind"), ID: q.Get("id"), Back: refererPath(r, "/")}
+	switch d.Kind {
+	case "post":
+		post, err := s.com.Post(r.Context(), v.principal(), d.ID)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		d.Subject, d.Back = post.Title, "/posts/"+url.PathEscape(post.ID)
+	case "comment":
+		if u, err := url.Parse(d.Back); err == nil && strings.HasPrefix(u.Path, "/posts/") {
+			u.RawQuery, u.Fragment = "", "c-"+d.ID
+			d.Back = u.String()
+		}
+	case "member":
+		pr, err := s.com.Profile(r.Context(), d.ID)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		d.Subject, d.Back = pr.DisplayName, "/members/"+url.PathEscape(pr.MemberID)
+		if pr.Handle != "" {
+			d.Back = "/members/" + url.PathEscape(pr.Handle)
+		}
+	default:
+		s.errorPage(w, r, v, http.StatusNotFound, v.T("error.not_found.title"), v.T("error.not_found.body"))
+		return
+	}
+	v.Title, v.Data = v.T("report.title"), d
+	s.render(w, r, 0, "report", v)
+}
+
+// refererPath is the page on this site the request came from, or fallback.
+func refererPath(r *http.Request, fallback string) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host != r.Host {
+		return fallback
+	}
+	return safeNext(u.RequestURI(), fallback)
 }
 
 // report files a member's report and goes back where it was made.

@@ -90,7 +90,8 @@ type Web struct {
 	assets   map[string]string             // static file name → URL with a content version
 	static   fs.FS
 	cop      *http.CrossOriginProtection
-	anon     *pageCache // pages as visitors who are not logged in see them
+	anon     *pageCache[[]byte]     // pages as visitors who are not logged in see them
+	replies  *pageCache[replyParts] // per thread version and language: the replies as everyone sees them
 }
 
 // contentSecurityPolicy allows only our own files: no inline script or style anywhere.
@@ -130,7 +131,8 @@ func New(d Deps) (*Web, error) {
 	if s.pages, err = parsePages(files); err != nil {
 		return nil, err
 	}
-	s.anon = newPageCache()
+	s.anon = newPageCache[[]byte]()
+	s.replies = newPageCache[replyParts]()
 	s.cop = http.NewCrossOriginProtection()
 	if u, err := url.Parse(d.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy the Host header may differ from the public origin; trust the public one.

@@ -90,7 +90,26 @@ try {
   await Promise.all([a.waitForURL(/notice=accepted/), a.locator(".comment").first().locator(".accept-btn").click()]);
   await a.locator(".accepted-box").waitFor();
   check((await a.textContent(".topic-badges")).includes("解決済み"), "solved badge");
+
+  step("A reacts to the answer through htmx; the same button takes it back");
+  const like = a.locator(".comment").first().locator("form.reactions button[value=like]");
+  await like.click();
+  await a.waitForFunction(() => document.querySelector(".comment form.reactions button[value=like]").getAttribute("aria-pressed") === "true");
+  check((await like.textContent()).includes("1"), "one like");
+  check(a.url().endsWith("notice=accepted#answer") || a.url().includes("notice=accepted"), "htmx kept the page");
+  await like.click();
+  await a.waitForFunction(() => document.querySelector(".comment form.reactions button[value=like]").getAttribute("aria-pressed") === "false");
+  await like.click();
+  await a.waitForFunction(() => document.querySelector(".comment form.reactions button[value=like]").getAttribute("aria-pressed") === "true");
+  await a.locator(".comment").first().locator("form.reactions button[value=clap]").click();
+  await a.waitForFunction(() => document.querySelector(".comment form.reactions button[value=clap]").getAttribute("aria-pressed") === "true");
   await shot(a, "post-solved-ja.png", true);
+
+  step("B opens the report page from a reply's link and goes back");
+  await b.goto(questionURL);
+  await Promise.all([b.waitForURL(/\/report\?kind=post/), b.click(".post-foot .report-at a")]);
+  check((await b.textContent("h1")).includes("モデレーターに通報"), "report page in Japanese");
+  await Promise.all([b.waitForURL(questionURL), b.click(".report-page a.btn-secondary")]);
 
   step("B sees the acceptance in the inbox");
   await b.click("a.icon-link[href='/notifications']");
@@ -135,7 +154,7 @@ try {
 
   step("A messages B from B's profile");
   await a.goto(questionURL);
-  await Promise.all([a.waitForURL(/\/members\//), a.locator(".comment .byline-author").first().click()]);
+  await Promise.all([a.waitForURL(/\/members\//), a.locator(".comment .byline > a").first().click()]);
   await Promise.all([a.waitForURL(/\/messages\/to\//), a.click(".profile-actions a.btn-primary")]);
   await a.fill("#dm-body", "ありがとうございました！ **助かりました**。");
   await Promise.all([a.waitForURL(/\/messages\/[^/]+#latest$/), a.click(".composer button")]);
