@@ -399,3 +399,29 @@ func TestAnonymousTopicListsStayCurrent(t *testing.T) {
 		t.Fatal("the topic list did not change after a reply moved a topic")
 	}
 }
+
+// TestMemberThreadRepliesStayCurrent checks the replies members share (rendered once per thread
+// version and language): each member still sees their own reactions, the report link only on
+// others' replies, and changes at once.
+func TestMemberThreadRepliesStayCurrent(t *testing.T) {
+	s := newSite(t)
+	s.spaces()
+	asker := s.member("asker@example.com", "ja")
+	helper := s.member("helper@example.com", "ja")
+	p := s.postAs("asker@example.com", "guide", community.PostInput{Kind: community.Question, Title: "共有の確認", Body: "本文"})
+	helper.post("/posts/"+p.ID+"/comments", url.Values{"body": {"最初の回答"}})
+	page := helper.get("/posts/" + p.ID)
+	cid := regexp.MustCompile(`id="c-([^"]+)"`).FindStringSubmatch(page.Body)[1]
+	report := `href="/report?kind=comment&amp;id=` + cid + `"`
+	if strings.Contains(page.Body, report) {
+		t.Fatal("the author of a reply is offered to report it")
+	}
+	asker.get("/posts/"+p.ID).expect(t, http.StatusOK, "最初の回答", report, `value="like" aria-pressed="false" aria-label="いいね">👍</button>`)
+	asker.post("/react", url.Values{"kind": {"comment"}, "id": {cid}, "emoji": {"like"}, "next": {"/posts/" + p.ID + "#c-" + cid}}).
+		redirectsTo(t, "/posts/"+p.ID+"#c-"+cid)
+	asker.get("/posts/"+p.ID).expect(t, http.StatusOK, `value="like" aria-pressed="true" aria-label="いいね 1">👍<span class="reaction-n">1</span>`)
+	helper.get("/posts/"+p.ID).expect(t, http.StatusOK, `value="like" aria-pressed="false" aria-label="いいね 1">👍<span class="reaction-n">1</span>`)
+	helper.post("/posts/"+p.ID+"/comments", url.Values{"body": {"追記です"}})
+	asker.get("/posts/"+p.ID).expect(t, http.StatusOK, "最初の回答", "追記です", `aria-pressed="true"`)
+	s.browser("en").get("/posts/"+p.ID).expect(t, http.StatusOK, "追記です", `<span class="visually-hidden">Like 1</span>`)
+}
