@@ -90,7 +90,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["scope."+string(sc)] = "view.ScopeName"
 		used["scope."+string(sc)+".desc"] = "admin-api-keys.html"
 	}
-	for _, n := range []string{"overview", "members", "api_keys", "audit", "moderation", "badges", "surveys"} {
+	for _, n := range []string{"overview", "members", "api_keys", "audit", "moderation", "spaces", "badges", "surveys"} {
 		used["admin.nav."+n] = "Web.nav"
 	}
 	for _, k := range []community.Kind{community.Discussion, community.Question, community.Idea} {
@@ -124,6 +124,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	}
 	for _, vis := range []community.Visibility{community.Public, community.Members, community.Private} {
 		used["visibility."+string(vis)] = "view.VisibilityName"
+		used["spaces_admin.vis_desc."+string(vis)] = "admin-spaces.html"
 	}
 	for _, e := range community.Emojis {
 		used["reaction."+e] = "Web.reactions"

@@ -317,13 +317,14 @@ func (s *Web) nav(v *view) []navItem {
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"audit", "/admin/audit", accounts.PermViewAudit},
 		{"moderation", "/admin/moderation", accounts.PermModerate},
+		{"spaces", "/admin/spaces", accounts.PermManageCommunity},
 		{"badges", "/admin/badges", accounts.PermManageCommunity},
 		{"surveys", "/admin/surveys", accounts.PermManageCommunity},
 	}
 	var out []navItem
 	for _, it := range all {
 		switch {
-		case it.key == "moderation" && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil:
+		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil:
 			continue
 		}
 		allowed := accounts.Allowed(v.principal(), it.perm)

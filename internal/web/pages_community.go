@@ -49,6 +49,7 @@ func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("GET /settings/profile", s.signedIn(s.profileSettings))
 	handle("POST /settings/profile", s.signedIn(s.saveProfileSettings))
 	handle("GET /search", s.search)
+	s.adminSpaceRoutes(handle)
 }
 
 // ---- view helpers for the community templates ----
