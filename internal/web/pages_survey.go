@@ -320,13 +320,30 @@ func (s *Web) answerSurvey(w http.ResponseWriter, r *http.Request, v *view) {
 
 // adminSurveysData is the survey form of the admin.
 type adminSurveysData struct {
-	Slots []int
-	Kinds []string
+	Slots   []int
+	Kinds   []string
+	Surveys []survey.Survey // the standalone surveys, newest first
+	More    string          // the next page of the list, or ""
+	Later   bool            // this is not the list's first page
 }
+
+// surveysPerPage is how many surveys the admin list shows at a time.
+const surveysPerPage = 20
 
 func (s *Web) surveysPage(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	v.Title, v.Section = v.T("admin.nav.surveys"), "surveys"
-	v.Data = adminSurveysData{Slots: slots(surveyQuestionSlots), Kinds: []string{survey.Single, survey.Multiple, survey.Text, survey.Scale}}
+	cursor := r.URL.Query().Get("cursor")
+	list, next, lerr := s.srv.List(r.Context(), v.principal(), cursor, surveysPerPage)
+	if lerr != nil {
+		s.fail(w, r, v, lerr)
+		return
+	}
+	d := adminSurveysData{Slots: slots(surveyQuestionSlots), Kinds: []string{survey.Single, survey.Multiple, survey.Text, survey.Scale},
+		Surveys: list, Later: cursor != ""}
+	if next != "" {
+		d.More = withQuery("/admin/surveys", url.Values{"cursor": {next}})
+	}
+	v.Data = d
 	if s.formFailed(w, r, v, "admin-surveys", err) {
 		return
 	}

@@ -99,7 +99,7 @@ func TestSurveys(t *testing.T) {
 	member.get("/admin/surveys").expect(t, http.StatusForbidden)
 	s.browser("ja").get("/admin/surveys").redirectsTo(t, "/login?next=%2Fadmin%2Fsurveys")
 	marketer.get("/admin/surveys").expect(t, http.StatusOK, "Create a survey", "Question 1")
-	admin.get("/admin/surveys").expect(t, http.StatusOK, "アンケートを作成", "設問 1", "5 段階評価", `href="/admin/surveys"`)
+	admin.get("/admin/surveys").expect(t, http.StatusOK, "アンケートを作成", "設問 1", "5 段階評価", `href="/admin/surveys"`, "アンケートはまだありません")
 
 	form := url.Values{"title": {"コミュニティ満足度調査"}, "description": {"今後の改善に使います。"},
 		"q0_prompt": {"どのくらい満足していますか？"}, "q0_kind": {"scale"}, "q0_required": {"1"},
@@ -143,6 +143,10 @@ func TestSurveys(t *testing.T) {
 	results.expect(t, http.StatusOK, "回答 1 件", "平均 4.00", "100%", "検索が速いと嬉しいです")
 	inert(t, "the results", results.Body)
 	marketer.get("/admin/surveys/"+sid).expect(t, http.StatusOK, "1 responses")
+
+	// The list links every standalone survey to its results and its public page.
+	admin.get("/admin/surveys").expect(t, http.StatusOK, "アンケート一覧", `href="/admin/surveys/`+sid+`">コミュニティ満足度調査</a>`, "回答 1 件", `href="/surveys/`+sid+`"`, "公開ページ")
+	marketer.get("/admin/surveys").expect(t, http.StatusOK, "Surveys", "コミュニティ満足度調査", "1 responses", "Public page")
 }
 
 func communityTopics(space string) community.TopicQuery {
