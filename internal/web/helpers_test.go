@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -59,6 +60,12 @@ func newSite(t testing.TB) *site {
 // newSiteWith is newSite whose community sends reading events to events.
 func newSiteWith(t testing.TB, events community.Appender) *site {
 	t.Helper()
+	return newSiteClock(t, events, nil)
+}
+
+// newSiteClock is newSiteWith whose community reads the time from now (time.Now when nil).
+func newSiteClock(t testing.TB, events community.Appender, now func() time.Time) *site {
+	t.Helper()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations())
@@ -75,7 +82,7 @@ func newSiteWith(t testing.TB, events community.Appender) *site {
 	})
 	outbox := backbone.NewOutbox(d)
 	s.ntf = notify.New(notify.Deps{DB: d})
-	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log})
+	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log, Now: now})
 	s.dms = dm.New(dm.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf})
 	s.mtp = meetup.New(meetup.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Notify: s.ntf, Search: search.New(d), Log: log})
 	s.kbs = kb.New(kb.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Search: search.New(d)})

@@ -25,11 +25,15 @@ const topicsPerPage = 20
 // maxExperts is how many experts a space's sidebar shows.
 const maxExperts = 5
 
+// unansweredWait is how long a question waits before the "waiting 24h+" chip lists it.
+const unansweredWait = 24 * time.Hour
+
 // communityRoutes registers the community pages; Routes calls it when the service is there.
 func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("GET /spaces", s.spaces)
 	handle("POST /s/{slug}/join", s.signedIn(s.joinSpace))
 	handle("POST /s/{slug}/leave", s.signedIn(s.leaveSpace))
+	handle("POST /s/{slug}/mute", s.signedIn(s.muteSpace))
 	handle("GET /s/{slug}", s.spacePage)
 	handle("GET /s/{slug}/new", s.signedIn(s.composeForm))
 	handle("POST /s/{slug}/new", s.signedIn(s.compose))
@@ -148,6 +152,31 @@ func (s *Web) membership(w http.ResponseWriter, r *http.Request, v *view, join b
 	s.fragment(w, r, 0, "spaces", "space-join", spaceCard{V: v, Space: sp})
 }
 
+// muteSpace mutes or unmutes a joined space's notifications; htmx gets the new button, a plain
+// post goes back to the space with a confirmation.
+func (s *Web) muteSpace(w http.ResponseWriter, r *http.Request, v *view) {
+	slug := r.PathValue("slug")
+	muted := r.PostFormValue("muted") == "1"
+	if err := s.com.SetMuted(r.Context(), v.principal(), slug, muted); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if !isHTMX(r) {
+		notice := "unmuted"
+		if muted {
+			notice = "muted"
+		}
+		s.redirect(w, r, "/s/"+url.PathEscape(slug)+"?notice="+notice)
+		return
+	}
+	sp, err := s.com.Space(r.Context(), v.principal(), slug)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.fragment(w, r, 0, "space", "space-mute", spaceCard{V: v, Space: sp})
+}
+
 // tab is one link of a tab bar or a chip row.
 type tab struct {
 	Label   string
@@ -171,6 +200,7 @@ type spaceData struct {
 	Card     spaceCard
 	Tabs     []tab
 	Tab      string
+	Chips    []tab // the question tabs' "waiting 24h+" filter
 	Category string
 	Tag      string
 	Topics   []topicRow
@@ -232,6 +262,11 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 			d.Tab, tq.Kind, tq.Filter = t.key, t.kind, t.filter
 		}
 	}
+	// Customer success looks for questions nobody has answered for a day.
+	waiting := q.Get("waiting") == "24h"
+	if waiting {
+		d.Tab, tq.Kind, tq.Filter, tq.UnansweredFor = "unanswered", community.Question, "unanswered", unansweredWait
+	}
 	for _, t := range spaceTabs {
 		u := url.Values{}
 		if t.key != "all" {
@@ -244,6 +279,22 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 			u.Set("tag", d.Tag)
 		}
 		d.Tabs = append(d.Tabs, tab{Label: v.T("space.tab." + t.key), URL: withQuery(base, u), Current: t.key == d.Tab})
+	}
+	if d.Tab == "unsolved" || d.Tab == "unanswered" {
+		u := url.Values{"tab": {"unanswered"}, "waiting": {"24h"}}
+		if d.Category != "" {
+			u.Set("category", d.Category)
+		}
+		if d.Tag != "" {
+			u.Set("tag", d.Tag)
+		}
+		d.Chips = []tab{{Label: v.T("space.waiting_24h"), URL: withQuery(base, u), Current: waiting}}
+	}
+	switch q.Get("notice") {
+	case "muted":
+		v.Notice = v.T("space.muted_notice")
+	case "unmuted":
+		v.Notice = v.T("space.unmuted_notice")
 	}
 	posts, next, err := s.com.Topics(r.Context(), p, tq)
 	if err != nil {
@@ -269,6 +320,9 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 		u := url.Values{"cursor": {next}}
 		if d.Tab != "all" {
 			u.Set("tab", d.Tab)
+		}
+		if waiting {
+			u.Set("waiting", "24h")
 		}
 		if d.Category != "" {
 			u.Set("category", d.Category)
