@@ -46,6 +46,8 @@ func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("POST /posts/{id}/moderate", s.signedIn(s.moderate))
 	handle("POST /posts/{id}/vote", s.signedIn(s.vote))
 	handle("POST /posts/{id}/status", s.signedIn(s.ideaStatus))
+	handle("POST /posts/{id}/merge", s.signedIn(s.mergeIdea))
+	handle("GET /posts/{id}/history", s.postHistory)
 	handle("POST /comments/{id}/hide", s.signedIn(s.hideComment))
 	handle("POST /react", s.signedIn(s.react))
 	handle("GET /ideas", s.ideas)
@@ -611,13 +613,22 @@ type postData struct {
 	CanKB    bool
 	// PollID is the post's poll, loaded per visitor as a fragment so the page stays cacheable.
 	PollID string
+	// Merged is the idea this one was merged into (nil when it was not); CanMerge offers the
+	// merge form. HistoryURL is the edit history, for an edited post.
+	Merged     *mergedLink
+	CanMerge   bool
+	HistoryURL string
 }
 
 // postData reads everything the post page shows.
 func (s *Web) postData(r *http.Request, v *view, post community.Post, sp community.Space) (postData, error) {
 	back := "/posts/" + post.ID
 	d := postData{Post: post, BodyHTML: safeHTML(post.BodyHTML), Space: sp, Category: categoryNames(sp)[post.CategoryID],
-		CanReply: v.Member != nil && !post.Locked, Edited: post.UpdatedAt.After(post.CreatedAt.Add(time.Second))}
+		CanReply: v.Member != nil && !post.Locked, Edited: post.UpdatedAt.After(post.CreatedAt.Add(editedAfter)),
+		CanMerge: canMerge(v, post)}
+	if d.Edited {
+		d.HistoryURL = historyURL(post.ID)
+	}
 	// The whole thread's reactions come in one query, not one per reply.
 	counts, mine, err := s.com.ThreadReactions(r.Context(), v.principal(), post.ID)
 	if err != nil {
@@ -632,6 +643,9 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 	}
 	d.Report = reportable("post", post.ID, post.Author.ID)
 	if d.Articles, d.PollID, err = s.postExtras(r, v, post); err != nil {
+		return d, err
+	}
+	if d.Merged, err = s.mergedInto(r, v, post); err != nil {
 		return d, err
 	}
 	d.CanKB = s.kbs != nil && post.AcceptedCommentID != "" && accounts.Allowed(v.principal(), accounts.PermManageCommunity)
@@ -674,7 +688,12 @@ func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
 			s.fail(w, r, v, err)
 			return
 		}
-		key := postPageKey(v.Lang, post.ID, arts, pollID)
+		merged, err := s.mergedInto(r, v, post)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		key := postPageKey(v.Lang, post.ID, arts, pollID, merged)
 		if body, ok := s.anon.get(key, post.Version, time.Now()); ok {
 			writeHTML(w, 0, body)
 			return
@@ -721,10 +740,13 @@ func (s *Web) postExtras(r *http.Request, v *view, post community.Post) ([]kb.Ar
 }
 
 // postPageKey identifies the anonymous rendering of a post page, besides the post's version:
-// the reader's language, the related articles as shown and the poll.
-func postPageKey(lang, postID string, arts []kb.Article, pollID string) string {
+// the reader's language, the related articles as shown, the poll and the idea it was merged into.
+func postPageKey(lang, postID string, arts []kb.Article, pollID string, merged *mergedLink) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "post|%s|%s|%s", lang, postID, pollID)
+	if merged != nil {
+		b.WriteString("|m:" + merged.ID + ":" + merged.Title)
+	}
 	for _, a := range arts {
 		fmt.Fprintf(&b, "|%s:%s:%d", a.ID, a.Slug, a.UpdatedAt.UnixMilli())
 		b.WriteString("|" + a.Title)
@@ -750,6 +772,8 @@ func (s *Web) showPost(w http.ResponseWriter, r *http.Request, v *view, status i
 		v.Notice = v.T("post.moderated")
 	case "status":
 		v.Notice = v.T("idea.status_saved")
+	case "merged":
+		v.Notice = v.T("idea.merged_notice")
 	case "reported":
 		v.Notice = v.T("report.thanks")
 	}
