@@ -192,6 +192,12 @@ func (s *Service) threadPage(ctx context.Context, post Post, after string, limit
 	return out, nil
 }
 
+// Touch marks a post's page as changed, inside the caller's transaction, for parts whose content
+// appears on it (an article made from an answer, a poll): caches compare the post's version.
+func (s *Service) Touch(ctx context.Context, tx *sql.Tx, postID string) error {
+	return bumpThread(ctx, tx, postID)
+}
+
 // bumpThread marks a post's page as changed, so caches of it are not used again.
 func bumpThread(ctx context.Context, tx *sql.Tx, postID string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1 WHERE id = $1`, postID)

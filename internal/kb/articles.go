@@ -139,6 +139,9 @@ func (s *Service) create(ctx context.Context, p accounts.Principal, in ArticleIn
 		if err := s.index(ctx, tx, a); err != nil {
 			return err
 		}
+		if err := s.touchSource(ctx, tx, a.SourcePostID); err != nil {
+			return err
+		}
 		props := map[string]any{"article_id": a.ID, "slug": a.Slug, "category_id": a.CategoryID, "published": a.Published,
 			"title_length": utf8.RuneCountInString(a.Title), "body_length": utf8.RuneCountInString(a.Body)}
 		name, action := "Article Created", "kb.article_created"
@@ -169,6 +172,15 @@ func published(who string, a Article, now time.Time) event.Event {
 	return track("Article Published", who, now, map[string]any{
 		"article_id": a.ID, "slug": a.Slug, "category_id": a.CategoryID, "source_post_id": a.SourcePostID,
 		"time_to_publish_ms": now.Sub(a.CreatedAt).Milliseconds()})
+}
+
+// touchSource tells the community that the page of the question an article came from changed:
+// it lists the article.
+func (s *Service) touchSource(ctx context.Context, tx *sql.Tx, postID string) error {
+	if postID == "" {
+		return nil
+	}
+	return s.community.Touch(ctx, tx, postID)
 }
 
 // UpdateArticle replaces an article's slug (kept when empty), category, title, body and
@@ -221,6 +233,9 @@ func (s *Service) UpdateArticle(ctx context.Context, p accounts.Principal, ref s
 			return err
 		}
 		if err := s.index(ctx, tx, a); err != nil {
+			return err
+		}
+		if err := s.touchSource(ctx, tx, a.SourcePostID); err != nil {
 			return err
 		}
 		fields := []string{}

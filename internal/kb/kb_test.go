@@ -353,9 +353,13 @@ func TestArticleFromAnswer(t *testing.T) {
 			t.Fatalf("missing post: %v", err)
 		}
 
+		before, _ := f.c.Post(ctx, cm, q.ID)
 		art, err := f.kb.ArticleFromAnswer(ctx, cm, q.ID, "", kb.ArticleInput{Slug: "csv-export", Published: true})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if after, _ := f.c.Post(ctx, cm, q.ID); after.Version <= before.Version {
+			t.Fatal("the question's version did not move when its answer became an article")
 		}
 		if art.Title != q.Title || art.Body != a.Body || !strings.Contains(art.BodyHTML, "<strong>") ||
 			art.SourcePostID != q.ID || art.SourceCommentID != a.ID || !art.Published {

@@ -253,6 +253,10 @@ func (s *Service) CreatePoll(ctx context.Context, p accounts.Principal, postID, 
 		if err := s.insert(ctx, tx, sv); err != nil {
 			return err
 		}
+		// The post's page now shows a poll.
+		if err := s.community.Touch(ctx, tx, post.ID); err != nil {
+			return err
+		}
 		if p.MemberID != post.Author.ID {
 			if err := s.acc.Audit(ctx, tx, p, "poll.created", sv.ID, map[string]any{"post_id": post.ID, "author_id": post.Author.ID}); err != nil {
 				return err

@@ -180,6 +180,9 @@ func TestPollInAPost(t *testing.T) {
 		if !poll.Poll() || poll.SpaceID != post.SpaceID || len(poll.Questions) != 1 || poll.Questions[0].Kind != survey.Single || len(poll.Questions[0].Options) != 3 {
 			t.Fatalf("poll: %+v", poll)
 		}
+		if after, _ := f.c.Post(ctx, author, post.ID); after.Version <= post.Version {
+			t.Fatalf("the post's version did not move with its new poll: %d → %d", post.Version, after.Version)
+		}
 		ev := f.oneEvent("Poll Created")
 		if ev.UserID != author.MemberID || ev.Properties["post_id"] != post.ID || ev.Properties["survey_id"] != poll.ID || ev.Properties["option_count"] != 3.0 {
 			t.Fatalf("Poll Created: %+v", ev)
