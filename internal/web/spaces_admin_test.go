@@ -24,7 +24,7 @@ func TestSpacesAdmin(t *testing.T) {
 	// The list, in the sidebar of those who manage the community, in both languages.
 	admin.get("/admin").expect(t, http.StatusOK, `href="/admin/spaces"`, "スペース")
 	admin.get("/admin/spaces").expect(t, http.StatusOK, "すべてのスペース", "使い方ガイド", "<code>guide</code>", "公開", "Secret lab", "招待する")
-	cm.get("/admin/spaces").expect(t, http.StatusOK, "All spaces", "Team room", "Members only", "Invite", "Only members you invite.")
+	cm.get("/admin/spaces").expect(t, http.StatusOK, "All spaces", "Team room", "Members only", "Invite", "Add moderators", "Only members you invite.")
 	member.get("/admin/spaces").expect(t, http.StatusForbidden)
 	member.post("/admin/spaces", url.Values{"slug": {"x1"}, "name": {"X"}}).expect(t, http.StatusForbidden)
 	member.get("/admin/spaces/secret").expect(t, http.StatusForbidden)

@@ -210,6 +210,21 @@ try {
   await memberRow.locator("button[value=dismiss]").click();
   await st.locator("tr.is-done").waitFor();
   check(st.url() === base + "/admin/moderation", "htmx kept the page");
+
+  step("staff creates a private space and invites a member by email");
+  await Promise.all([st.waitForURL(base + "/admin/spaces"), st.click(".sidebar-link[href='/admin/spaces']")]);
+  await st.fill("#sp-name", "ベータ検証室");
+  await st.fill("#sp-slug", "beta-lab");
+  await st.fill("#sp-desc", "先行リリースの機能を試して、気づいたことを共有する非公開スペースです。");
+  await st.check("input[name=visibility][value=private]");
+  await st.fill("#sp-cats", "不具合報告\n要望");
+  await Promise.all([st.waitForURL(/notice=created/), st.click("form[action='/admin/spaces'] button[type=submit]")]);
+  check((await st.textContent(".table")).includes("ベータ検証室"), "the new space is listed");
+  await shot(st, "admin-spaces-ja.png", true);
+  await Promise.all([st.waitForURL(base + "/admin/spaces/beta-lab"), st.click("a[href='/admin/spaces/beta-lab']")]);
+  await st.fill("#sp-member", "ken@example.com");
+  await Promise.all([st.waitForURL(/added=/), st.click("form[action='/admin/spaces/beta-lab/members'] button[type=submit]")]);
+  check((await st.textContent(".alert-success")).includes("Ken Suzuki"), "invited");
   await staff.close();
 
   if (shots) {
