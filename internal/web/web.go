@@ -31,6 +31,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -86,6 +87,7 @@ type Web struct {
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
+	sizes    map[string]*atomic.Int64      // page name → size of its last whole-page rendering, to size the next buffer
 	catalogs map[string]catalog            // language → messages
 	assets   map[string]string             // static file name → URL with a content version
 	static   fs.FS
@@ -130,6 +132,10 @@ func New(d Deps) (*Web, error) {
 	}
 	if s.pages, err = parsePages(files); err != nil {
 		return nil, err
+	}
+	s.sizes = make(map[string]*atomic.Int64, len(s.pages))
+	for name := range s.pages {
+		s.sizes[name] = new(atomic.Int64)
 	}
 	s.anon = newPageCache[[]byte]()
 	s.replies = newPageCache[replyParts]()
@@ -295,8 +301,17 @@ func (s *Web) renderBytes(page, name string, data any) ([]byte, error) {
 		return nil, fmt.Errorf("no page %q", page)
 	}
 	var buf bytes.Buffer
+	// A long thread is hundreds of kilobytes: one buffer of about the last page's size saves
+	// the copies and garbage of growing one from nothing.
+	hint := s.sizes[page]
+	if name == "layout" {
+		buf.Grow(int(hint.Load()) + 4096)
+	}
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		return nil, err
+	}
+	if name == "layout" {
+		hint.Store(int64(buf.Len()))
 	}
 	return buf.Bytes(), nil
 }
