@@ -361,6 +361,10 @@ func (s *Service) EditPost(ctx context.Context, p accounts.Principal, postID str
 			in.Title, in.Body, s.md.HTML(in.Body), db.Now(now), postID); err != nil {
 			return err
 		}
+		// Ideas merged into this one show its title.
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1 WHERE merged_into = $1`, postID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM post_tags WHERE post_id = $1`, postID); err != nil {
 			return err
 		}

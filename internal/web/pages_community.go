@@ -682,18 +682,9 @@ func (s *Web) postPage(w http.ResponseWriter, r *http.Request, v *view) {
 	if v.Member == nil && r.URL.RawQuery == "" {
 		// The cookie is a header, outside the shared body: the reading reports of app.js carry it.
 		s.anonymousID(w, r)
-		// Articles and a poll added later do not change the post's version: they are in the key.
-		arts, pollID, err := s.postExtras(r, v, post)
-		if err != nil {
-			s.fail(w, r, v, err)
-			return
-		}
-		merged, err := s.mergedInto(r, v, post)
-		if err != nil {
-			s.fail(w, r, v, err)
-			return
-		}
-		key := postPageKey(v.Lang, post.ID, arts, pollID, merged)
+		// Everything the page shows moves the post's version (replies, reactions, an article made
+		// from an answer, a poll), so the version alone says whether the rendering is current.
+		key := "post|" + v.Lang + "|" + post.ID
 		if body, ok := s.anon.get(key, post.Version, time.Now()); ok {
 			writeHTML(w, 0, body)
 			return
@@ -737,22 +728,6 @@ func (s *Web) postExtras(r *http.Request, v *view, post community.Post) ([]kb.Ar
 		}
 	}
 	return arts, pollID, nil
-}
-
-// postPageKey identifies the anonymous rendering of a post page, besides the post's version:
-// the reader's language, the related articles as shown, the poll and the idea it was merged into.
-func postPageKey(lang, postID string, arts []kb.Article, pollID string, merged *mergedLink) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "post|%s|%s|%s", lang, postID, pollID)
-	if merged != nil {
-		b.WriteString("|m:" + merged.ID + ":" + merged.Title)
-	}
-	for _, a := range arts {
-		fmt.Fprintf(&b, "|%s:%s:%d", a.ID, a.Slug, a.UpdatedAt.UnixMilli())
-		b.WriteString("|" + a.Title)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
 }
 
 // showPost renders the post page with status (0 for 200), keeping v.Form for a failed form.
