@@ -425,3 +425,16 @@ func TestMemberThreadRepliesStayCurrent(t *testing.T) {
 	asker.get("/posts/"+p.ID).expect(t, http.StatusOK, "最初の回答", "追記です", `aria-pressed="true"`)
 	s.browser("en").get("/posts/"+p.ID).expect(t, http.StatusOK, "追記です", `<span class="visually-hidden">Like 1</span>`)
 }
+
+// TestMemberTopicListsStayCurrent checks the topic rows members share follow new topics.
+func TestMemberTopicListsStayCurrent(t *testing.T) {
+	s := newSite(t)
+	s.spaces()
+	reader := s.member("reader@example.com", "ja")
+	s.member("author@example.com", "ja")
+	s.postAs("author@example.com", "guide", community.PostInput{Title: "最初の話題", Body: "本文"})
+	reader.get("/s/guide").expect(t, http.StatusOK, "最初の話題")
+	s.postAs("author@example.com", "guide", community.PostInput{Title: "二つ目の話題", Body: "本文"})
+	reader.get("/s/guide").expect(t, http.StatusOK, "最初の話題", "二つ目の話題")
+	reader.get("/s/guide?tab=questions").expect(t, http.StatusOK)
+}

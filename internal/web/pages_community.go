@@ -207,6 +207,8 @@ type spaceData struct {
 	Tag      string
 	Topics   []topicRow
 	More     string // URL of the next page, or ""
+	// RowsHTML is the rendered topic rows and "more" link, when they came from the cache.
+	RowsHTML template.HTML
 	CanPost  bool
 	// EventsURL is the space's events tab ("" without the meetup service); EventsTab says it is shown.
 	EventsURL string
@@ -357,6 +359,20 @@ func (s *Web) spacePage(w http.ResponseWriter, r *http.Request, v *view) {
 		writeHTML(w, 0, body)
 		return
 	}
+	// Members' pages differ in the header and the join and mute buttons, but the rows of topics
+	// are the same for everyone who sees the same topics: render them once.
+	key := "rows|" + topicListKey(v.Lang, sp, posts, d.More, nil)
+	rows, ok := s.anon.get(key, 0, time.Now())
+	if !ok {
+		var err error
+		if rows, err = s.renderBytes("space", "topic-page", d); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.anon.put(key, 0, time.Now(), rows)
+	}
+	d.RowsHTML = template.HTML(rows)
+	v.Data = d
 	s.render(w, r, 0, "space", v)
 }
 
