@@ -118,6 +118,19 @@ func (p Principal) IsSystem() bool { return p.system }
 // Anonymous reports whether nobody is signed in.
 func (p Principal) Anonymous() bool { return !p.system && p.MemberID == "" && p.APIKeyID == "" }
 
+// Actor is how events and records name who acted: the member's id, "api_key:ID" for an API key,
+// or "system" (see event.Community).
+func (p Principal) Actor() string {
+	switch {
+	case p.MemberID != "":
+		return p.MemberID
+	case p.APIKeyID != "":
+		return "api_key:" + p.APIKeyID
+	default:
+		return "system"
+	}
+}
+
 // actor returns how the audit log names p.
 func (p Principal) actor() (kind, id string) {
 	switch {

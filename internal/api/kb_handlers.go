@@ -142,6 +142,10 @@ func (a *API) articleFromAnswer(w http.ResponseWriter, r *http.Request, p accoun
 }
 
 func (a *API) postArticles(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	// An unknown post is a 404 here, not an empty list.
+	if _, err := a.community.Post(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
 	list, err := a.kb.ArticlesForPost(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err

@@ -54,7 +54,7 @@ func (s *Service) Award(ctx context.Context, p accounts.Principal, badgeSlug, me
 			ON CONFLICT (badge_id, member_id, space_id) DO UPDATE SET reason = excluded.reason, awarded_at = excluded.awarded_at,
 				awarded_by = excluded.awarded_by, revoked_at = NULL, revoked_by = ''
 			WHERE badge_awards.revoked_at IS NOT NULL`,
-			b.ID, memberID, spaceID, reason, db.Now(now), actor(p))
+			b.ID, memberID, spaceID, reason, db.Now(now), p.Actor())
 		if err != nil {
 			return err
 		}
@@ -64,13 +64,13 @@ func (s *Service) Award(ctx context.Context, p accounts.Principal, badgeSlug, me
 		if err := s.acc.Audit(ctx, tx, p, "badge.awarded", memberID, map[string]any{"badge": b.Slug, "space_id": spaceID, "reason": reason}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, awarded(b, memberID, spaceID, methodManual, actor(p), now))
+		return s.outbox.Emit(ctx, tx, awarded(b, memberID, spaceID, methodManual, p.Actor(), now))
 	})
 }
 
 // awarded is the Badge Awarded event; it is about the member who received the badge.
 func awarded(b Badge, memberID, spaceID, method, by string, now time.Time) event.Event {
-	return track("Badge Awarded", memberID, now, map[string]any{"badge": b.Slug, "badge_id": b.ID, "space_id": spaceID,
+	return event.Community("Badge Awarded", memberID, now, map[string]any{"badge": b.Slug, "badge_id": b.ID, "space_id": spaceID,
 		"method": method, "rule": b.Rule, "awarded_by": by})
 }
 
@@ -87,7 +87,7 @@ func (s *Service) Revoke(ctx context.Context, p accounts.Principal, badgeSlug, m
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE badge_awards SET revoked_at = $1, revoked_by = $2
-			WHERE badge_id = $3 AND member_id = $4 AND space_id = $5 AND revoked_at IS NULL`, db.Now(now), actor(p), b.ID, memberID, spaceID)
+			WHERE badge_id = $3 AND member_id = $4 AND space_id = $5 AND revoked_at IS NULL`, db.Now(now), p.Actor(), b.ID, memberID, spaceID)
 		if err != nil {
 			return err
 		}
@@ -97,8 +97,8 @@ func (s *Service) Revoke(ctx context.Context, p accounts.Principal, badgeSlug, m
 		if err := s.acc.Audit(ctx, tx, p, "badge.revoked", memberID, map[string]any{"badge": b.Slug, "space_id": spaceID, "reason": reason}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, track("Badge Revoked", memberID, now, map[string]any{"badge": b.Slug, "badge_id": b.ID,
-			"space_id": spaceID, "revoked_by": actor(p)}))
+		return s.outbox.Emit(ctx, tx, event.Community("Badge Revoked", memberID, now, map[string]any{"badge": b.Slug, "badge_id": b.ID,
+			"space_id": spaceID, "revoked_by": p.Actor()}))
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
@@ -153,7 +154,7 @@ func (s *Service) CreateBadge(ctx context.Context, p accounts.Principal, in Badg
 		if err := s.acc.Audit(ctx, tx, p, "badge.created", b.ID, map[string]any{"slug": b.Slug, "kind": b.Kind, "rule": b.Rule}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, track("Badge Created", actor(p), now, map[string]any{"badge_id": b.ID, "badge": b.Slug, "kind": b.Kind, "rule": b.Rule}))
+		return s.outbox.Emit(ctx, tx, event.Community("Badge Created", p.Actor(), now, map[string]any{"badge_id": b.ID, "badge": b.Slug, "kind": b.Kind, "rule": b.Rule}))
 	})
 	if err != nil {
 		return Badge{}, err

@@ -11,13 +11,11 @@ import (
 	"embed"
 	"io/fs"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/db"
-	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 //go:embed migrations
@@ -54,34 +52,6 @@ func New(d Deps) *Service {
 		s.now = time.Now
 	}
 	return s
-}
-
-// actor names who acts: a member id, or "system" / "api_key:ID" for actors that are not people.
-func actor(p accounts.Principal) string {
-	switch {
-	case p.MemberID != "":
-		return p.MemberID
-	case p.APIKeyID != "":
-		return "api_key:" + p.APIKeyID
-	default:
-		return "system"
-	}
-}
-
-// track returns a track event about who (see actor): members go in userId; the system and API
-// keys in anonymousId under "kizuna:", so the identity graph never takes them for a member.
-func track(name, who string, now time.Time, props map[string]any) event.Event {
-	ev := event.New(event.Track, name, event.SourceCommunity, now)
-	switch {
-	case who == "" || who == "system":
-		ev.AnonymousID = "kizuna:system"
-	case strings.HasPrefix(who, "api_key:"):
-		ev.AnonymousID = "kizuna:" + who
-	default:
-		ev.UserID = who
-	}
-	ev.Properties = props
-	return ev
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)

@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -125,7 +126,7 @@ func (s *Service) AddComment(ctx context.Context, p accounts.Principal, postID s
 		if firstResponse {
 			props["time_to_first_response_ms"] = now.Sub(post.CreatedAt).Milliseconds()
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Comment Created", author.ID, now, props))
+		return s.outbox.Emit(ctx, tx, event.Community("Comment Created", author.ID, now, props))
 	})
 	return c, err
 }
@@ -264,15 +265,15 @@ func (s *Service) AcceptAnswer(ctx context.Context, p accounts.Principal, postID
 			}
 		}
 		if err := s.notifyMember(ctx, tx, sp.ID, notify.Notification{MemberID: c.Author.ID, Type: notify.TypeAnswerAccepted,
-			ActorID: actorID(p), Title: post.Title, URL: "/posts/" + postID + "#c-" + commentID}); err != nil {
+			ActorID: p.Actor(), Title: post.Title, URL: "/posts/" + postID + "#c-" + commentID}); err != nil {
 			return err
 		}
 		props := map[string]any{"post_id": postID, "comment_id": commentID, "space_id": sp.ID, "answerer_id": c.Author.ID,
-			"accepted_by": actorID(p), "changed": post.AcceptedCommentID != ""}
+			"accepted_by": p.Actor(), "changed": post.AcceptedCommentID != ""}
 		if post.SolvedAt == nil {
 			props["time_to_solution_ms"] = now.Sub(post.CreatedAt).Milliseconds()
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Answer Accepted", actorID(p), now, props))
+		return s.outbox.Emit(ctx, tx, event.Community("Answer Accepted", p.Actor(), now, props))
 	})
 }
 
@@ -320,6 +321,6 @@ func (s *Service) HideComment(ctx context.Context, p accounts.Principal, comment
 		if err := s.acc.Audit(ctx, tx, p, "comment."+action, commentID, map[string]any{"reason": reason, "post_id": post.ID, "author_id": c.Author.ID}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Comment Moderated", actorID(p), now, map[string]any{"comment_id": commentID, "post_id": post.ID, "action": action}))
+		return s.outbox.Emit(ctx, tx, event.Community("Comment Moderated", p.Actor(), now, map[string]any{"comment_id": commentID, "post_id": post.ID, "action": action}))
 	})
 }

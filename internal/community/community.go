@@ -10,14 +10,12 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
-	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/markdown"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -77,23 +75,6 @@ func New(d Deps) *Service {
 
 // Markdown is the renderer the community uses for what members write.
 func (s *Service) Markdown() *markdown.Renderer { return s.md }
-
-// track returns a track event done by userID: a member id, or, for the system and API keys
-// (see creator), an actor that is not a person, which goes in anonymousId under "kizuna:" so the
-// identity graph never takes it for a member.
-func (s *Service) track(name, userID string, now time.Time, props map[string]any) event.Event {
-	ev := event.New(event.Track, name, event.SourceCommunity, now)
-	switch {
-	case userID == "":
-		ev.AnonymousID = "kizuna:system"
-	case userID == "system" || strings.HasPrefix(userID, "api_key:"):
-		ev.AnonymousID = "kizuna:" + userID
-	default:
-		ev.UserID = userID
-	}
-	ev.Properties = props
-	return ev
-}
 
 // actor returns the member a principal acts as: itself, or, for an admin-scoped API key importing
 // content, the member named by authorID.

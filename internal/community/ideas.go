@@ -10,6 +10,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/notify"
 )
 
@@ -68,7 +69,7 @@ func (s *Service) Vote(ctx context.Context, p accounts.Principal, postID string)
 		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, vote_count = vote_count + 1, last_activity_at = $1 WHERE id = $2`, db.Now(now), postID); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Idea Voted", p.MemberID, now, map[string]any{"post_id": postID, "space_id": sp.ID, "status": post.Status}))
+		return s.outbox.Emit(ctx, tx, event.Community("Idea Voted", p.MemberID, now, map[string]any{"post_id": postID, "space_id": sp.ID, "status": post.Status}))
 	})
 }
 
@@ -90,7 +91,7 @@ func (s *Service) Unvote(ctx context.Context, p accounts.Principal, postID strin
 		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, vote_count = vote_count - 1 WHERE id = $1`, postID); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Idea Unvoted", p.MemberID, now, map[string]any{"post_id": postID, "space_id": sp.ID}))
+		return s.outbox.Emit(ctx, tx, event.Community("Idea Unvoted", p.MemberID, now, map[string]any{"post_id": postID, "space_id": sp.ID}))
 	})
 }
 
@@ -135,7 +136,7 @@ func (s *Service) SetIdeaStatus(ctx context.Context, p accounts.Principal, postI
 			voters = append(voters, post.Author.ID)
 		}
 		for _, m := range voters {
-			if err := s.notifyMember(ctx, tx, sp.ID, notify.Notification{MemberID: m, Type: notify.TypeIdeaStatus, ActorID: actorID(p),
+			if err := s.notifyMember(ctx, tx, sp.ID, notify.Notification{MemberID: m, Type: notify.TypeIdeaStatus, ActorID: p.Actor(),
 				Title: post.Title, URL: "/posts/" + postID}); err != nil {
 				return err
 			}
@@ -143,7 +144,7 @@ func (s *Service) SetIdeaStatus(ctx context.Context, p accounts.Principal, postI
 		if err := s.acc.Audit(ctx, tx, p, "idea.status_changed", postID, map[string]any{"from": post.Status, "to": status}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Idea Status Changed", actorID(p), now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Idea Status Changed", p.Actor(), now, map[string]any{
 			"post_id": postID, "space_id": sp.ID, "from": post.Status, "to": status, "votes": post.VoteCount, "notified": len(voters)}))
 	})
 }
@@ -184,6 +185,6 @@ func (s *Service) MergeIdea(ctx context.Context, p accounts.Principal, fromID, i
 		if err := s.acc.Audit(ctx, tx, p, "idea.merged", fromID, map[string]any{"into": intoID}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Idea Merged", actorID(p), now, map[string]any{"post_id": fromID, "into_post_id": intoID, "votes_moved": from.VoteCount}))
+		return s.outbox.Emit(ctx, tx, event.Community("Idea Merged", p.Actor(), now, map[string]any{"post_id": fromID, "into_post_id": intoID, "votes_moved": from.VoteCount}))
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
@@ -114,7 +115,7 @@ func (s *Service) ReportContent(ctx context.Context, p accounts.Principal, in Re
 			r.CreatedAt = db.Time(created)
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Content Reported", p.MemberID, now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Content Reported", p.MemberID, now, map[string]any{
 			"report_id": r.ID, "target_kind": r.TargetKind, "target_id": r.TargetID, "space_id": spaceID, "reason": r.Reason}))
 	})
 	return r, err
@@ -262,13 +263,13 @@ func (s *Service) ResolveReport(ctx context.Context, p accounts.Principal, repor
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE reports SET status = $1, resolved_by = $2, resolution = $3, resolved_at = $4
-			WHERE target_kind = $5 AND target_id = $6 AND status = 'open'`, status, actorID(p), strings.TrimSpace(note), db.Now(now), r.TargetKind, r.TargetID); err != nil {
+			WHERE target_kind = $5 AND target_id = $6 AND status = 'open'`, status, p.Actor(), strings.TrimSpace(note), db.Now(now), r.TargetKind, r.TargetID); err != nil {
 			return err
 		}
 		if err := s.acc.Audit(ctx, tx, p, "report."+status, reportID, map[string]any{"target_kind": r.TargetKind, "target_id": r.TargetID, "note": note}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Report Resolved", actorID(p), now, map[string]any{"report_id": reportID, "status": status, "target_kind": r.TargetKind}))
+		return s.outbox.Emit(ctx, tx, event.Community("Report Resolved", p.Actor(), now, map[string]any{"report_id": reportID, "status": status, "target_kind": r.TargetKind}))
 	})
 }
 
@@ -408,6 +409,6 @@ func (s *Service) decidePending(ctx context.Context, p accounts.Principal, postI
 		if err := s.acc.Audit(ctx, tx, p, action, postID, map[string]any{"reason": reason, "author_id": author.ID}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track(name, actorID(p), now, map[string]any{"post_id": postID, "space_id": sp.ID, "author_id": author.ID}))
+		return s.outbox.Emit(ctx, tx, event.Community(name, p.Actor(), now, map[string]any{"post_id": postID, "space_id": sp.ID, "author_id": author.ID}))
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 	"github.com/kizuna-community/kizuna/internal/search"
 )
@@ -247,7 +248,7 @@ func (s *Service) CreatePost(ctx context.Context, p accounts.Principal, spaceRef
 				return err
 			}
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Post Created", author.ID, now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Post Created", author.ID, now, map[string]any{
 			"post_id": postID, "space_id": sp.ID, "kind": string(in.Kind), "title_length": utf8.RuneCountInString(in.Title),
 			"body_length": utf8.RuneCountInString(in.Body), "tags": in.Tags, "imported": in.AuthorID != "", "pending": pending,
 		}))
@@ -354,7 +355,7 @@ func (s *Service) EditPost(ctx context.Context, p accounts.Principal, postID str
 	now := s.now()
 	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO revisions (id, target_kind, target_id, editor_id, title, body, at) VALUES ($1, 'post', $2, $3, $4, $5, $6)`,
-			id.New(now), postID, creator(p), old.Title, old.Body, db.Now(now)); err != nil {
+			id.New(now), postID, p.Actor(), old.Title, old.Body, db.Now(now)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE posts SET version = version + 1, title = $1, body = $2, body_html = $3, updated_at = $4 WHERE id = $5`,
@@ -383,19 +384,12 @@ func (s *Service) EditPost(ctx context.Context, p accounts.Principal, postID str
 				return err
 			}
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Post Edited", actorID(p), now, map[string]any{"post_id": postID, "space_id": old.SpaceID}))
+		return s.outbox.Emit(ctx, tx, event.Community("Post Edited", p.Actor(), now, map[string]any{"post_id": postID, "space_id": old.SpaceID}))
 	})
 	if err != nil {
 		return Post{}, err
 	}
 	return s.Post(ctx, p, postID)
-}
-
-func actorID(p accounts.Principal) string {
-	if p.MemberID != "" {
-		return p.MemberID
-	}
-	return creator(p)
 }
 
 // Revision is an earlier version of a post or comment.
@@ -491,7 +485,7 @@ func (s *Service) Moderate(ctx context.Context, p accounts.Principal, postID, ac
 		if err := s.acc.Audit(ctx, tx, p, "post."+action, postID, map[string]any{"reason": reason, "author_id": post.Author.ID}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Post Moderated", actorID(p), now, map[string]any{"post_id": postID, "action": action}))
+		return s.outbox.Emit(ctx, tx, event.Community("Post Moderated", p.Actor(), now, map[string]any{"post_id": postID, "action": action}))
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/markdown"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -125,7 +126,7 @@ func (s *Service) SetBio(ctx context.Context, p accounts.Principal, bio string) 
 		if err := s.indexProfile(ctx, tx, m, handle, bio); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Profile Updated", m.ID, now, map[string]any{"fields": []string{"bio"}}))
+		return s.outbox.Emit(ctx, tx, event.Community("Profile Updated", m.ID, now, map[string]any{"fields": []string{"bio"}}))
 	})
 	if err != nil {
 		return Profile{}, err

@@ -8,6 +8,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 // Emojis are the reactions members may give.
@@ -92,7 +93,7 @@ func (s *Service) reaction(ctx context.Context, p accounts.Principal, kind, targ
 		if !add {
 			name = "Reaction Removed"
 		}
-		return s.outbox.Emit(ctx, tx, s.track(name, p.MemberID, now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community(name, p.MemberID, now, map[string]any{
 			"target_kind": kind, "target_id": targetID, "post_id": postID, "space_id": sp.ID, "emoji": emoji, "author_id": authorID}))
 	})
 }

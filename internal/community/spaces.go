@@ -12,6 +12,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
@@ -280,7 +281,7 @@ func (s *Service) CreateSpace(ctx context.Context, p accounts.Principal, in Spac
 			return errs.Because(errs.Conflict("slug", "a space with slug %q exists", in.Slug), "slug_taken")
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO spaces (id, slug, name, description, visibility, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-			sp.ID, sp.Slug, sp.Name, sp.Description, sp.Visibility, creator(p), db.Now(now)); err != nil {
+			sp.ID, sp.Slug, sp.Name, sp.Description, sp.Visibility, p.Actor(), db.Now(now)); err != nil {
 			return err
 		}
 		for i, c := range in.Categories {
@@ -302,23 +303,12 @@ func (s *Service) CreateSpace(ctx context.Context, p accounts.Principal, in Spac
 		if err := s.acc.Audit(ctx, tx, p, "space.created", sp.ID, map[string]any{"slug": sp.Slug, "visibility": sp.Visibility}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Space Created", actorID(p), now, map[string]any{"space_id": sp.ID, "visibility": string(sp.Visibility)}))
+		return s.outbox.Emit(ctx, tx, event.Community("Space Created", p.Actor(), now, map[string]any{"space_id": sp.ID, "visibility": string(sp.Visibility)}))
 	})
 	if err != nil {
 		return Space{}, err
 	}
 	return s.Space(ctx, p, sp.ID)
-}
-
-func creator(p accounts.Principal) string {
-	switch {
-	case p.MemberID != "":
-		return p.MemberID
-	case p.APIKeyID != "":
-		return "api_key:" + p.APIKeyID
-	default:
-		return "system"
-	}
 }
 
 // Join makes p follow a space. Private spaces need an invitation (AddSpaceMember).
@@ -358,7 +348,7 @@ func (s *Service) Leave(ctx context.Context, p accounts.Principal, spaceRef stri
 		if _, err := tx.ExecContext(ctx, `DELETE FROM space_members WHERE space_id = $1 AND member_id = $2`, sp.ID, p.MemberID); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Space Left", p.MemberID, now, map[string]any{"space_id": sp.ID}))
+		return s.outbox.Emit(ctx, tx, event.Community("Space Left", p.MemberID, now, map[string]any{"space_id": sp.ID}))
 	})
 }
 
@@ -417,6 +407,6 @@ func (s *Service) addMember(ctx context.Context, p accounts.Principal, spaceID, 
 				return err
 			}
 		}
-		return s.outbox.Emit(ctx, tx, s.track(evName, memberID, now, map[string]any{"space_id": spaceID, "role": role}))
+		return s.outbox.Emit(ctx, tx, event.Community(evName, memberID, now, map[string]any{"space_id": spaceID, "role": role}))
 	})
 }

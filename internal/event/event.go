@@ -65,6 +65,24 @@ func New(typ, name, source string, now time.Time) Event {
 	return e
 }
 
+// Community returns a community track event done by actor (see accounts.Principal.Actor): a
+// member's id goes in userId; an actor that is not a person ("system", "api_key:ID",
+// "anonymous-…") goes in anonymousId under "kizuna:", so the identity graph never takes it for a
+// member.
+func Community(name, actor string, now time.Time, props map[string]any) Event {
+	ev := New(Track, name, SourceCommunity, now)
+	switch {
+	case actor == "":
+		ev.AnonymousID = "kizuna:system"
+	case actor == "system" || strings.HasPrefix(actor, "api_key:") || strings.HasPrefix(actor, "anonymous-"):
+		ev.AnonymousID = "kizuna:" + actor
+	default:
+		ev.UserID = actor
+	}
+	ev.Properties = props
+	return ev
+}
+
 // Validate checks what every event needs, naming the first field at fault.
 func (e *Event) Validate() error {
 	switch {

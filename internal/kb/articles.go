@@ -113,7 +113,7 @@ func (s *Service) CreateArticle(ctx context.Context, p accounts.Principal, in Ar
 func (s *Service) create(ctx context.Context, p accounts.Principal, in ArticleInput, src source) (Article, error) {
 	now := s.now()
 	a := Article{ID: id.New(now), Slug: in.Slug, Title: in.Title, Body: in.Body, BodyHTML: s.md.HTML(in.Body), Published: in.Published,
-		SourcePostID: src.postID, SourceCommentID: src.commentID, AuthorID: actor(p),
+		SourcePostID: src.postID, SourceCommentID: src.commentID, AuthorID: p.Actor(),
 		CreatedAt: now.Truncate(time.Millisecond), UpdatedAt: now.Truncate(time.Millisecond)}
 	if a.Slug == "" {
 		a.Slug = strings.ToLower(a.ID)
@@ -153,11 +153,11 @@ func (s *Service) create(ctx context.Context, p accounts.Principal, in ArticleIn
 		if err := s.acc.Audit(ctx, tx, p, action, a.ID, map[string]any{"slug": a.Slug, "published": a.Published, "post_id": src.postID, "comment_id": src.commentID}); err != nil {
 			return err
 		}
-		if err := s.outbox.Emit(ctx, tx, track(name, a.AuthorID, now, props)); err != nil {
+		if err := s.outbox.Emit(ctx, tx, event.Community(name, a.AuthorID, now, props)); err != nil {
 			return err
 		}
 		if a.Published {
-			return s.outbox.Emit(ctx, tx, published(actor(p), a, now))
+			return s.outbox.Emit(ctx, tx, published(p.Actor(), a, now))
 		}
 		return nil
 	})
@@ -169,7 +169,7 @@ func (s *Service) create(ctx context.Context, p accounts.Principal, in ArticleIn
 
 // published is the event of an article's first publication, by who (see actor).
 func published(who string, a Article, now time.Time) event.Event {
-	return track("Article Published", who, now, map[string]any{
+	return event.Community("Article Published", who, now, map[string]any{
 		"article_id": a.ID, "slug": a.Slug, "category_id": a.CategoryID, "source_post_id": a.SourcePostID,
 		"time_to_publish_ms": now.Sub(a.CreatedAt).Milliseconds()})
 }
@@ -251,12 +251,12 @@ func (s *Service) UpdateArticle(ctx context.Context, p accounts.Principal, ref s
 		if err := s.acc.Audit(ctx, tx, p, "kb.article_updated", a.ID, map[string]any{"slug": a.Slug, "fields": fields, "published": a.Published}); err != nil {
 			return err
 		}
-		if err := s.outbox.Emit(ctx, tx, track("Article Updated", actor(p), now, map[string]any{"article_id": a.ID, "slug": a.Slug,
+		if err := s.outbox.Emit(ctx, tx, event.Community("Article Updated", p.Actor(), now, map[string]any{"article_id": a.ID, "slug": a.Slug,
 			"category_id": a.CategoryID, "published": a.Published, "fields": fields, "body_length": utf8.RuneCountInString(a.Body)})); err != nil {
 			return err
 		}
 		if first {
-			return s.outbox.Emit(ctx, tx, published(actor(p), a, now))
+			return s.outbox.Emit(ctx, tx, published(p.Actor(), a, now))
 		}
 		return nil
 	})
@@ -349,7 +349,7 @@ func (s *Service) RecordView(ctx context.Context, articleID, readerID string) er
 		if err != nil {
 			return err
 		}
-		ev := track("Article Viewed", readerID, now, map[string]any{"article_id": articleID, "slug": slug, "category_id": category})
+		ev := event.Community("Article Viewed", readerID, now, map[string]any{"article_id": articleID, "slug": slug, "category_id": category})
 		if readerID == "" {
 			ev.AnonymousID = "kizuna:anonymous"
 		}

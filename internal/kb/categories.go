@@ -10,6 +10,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
@@ -58,7 +59,7 @@ func (s *Service) CreateCategory(ctx context.Context, p accounts.Principal, name
 		if err := s.acc.Audit(ctx, tx, p, "kb.category_created", c.ID, map[string]any{"slug": slug, "name": name}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, track("Article Category Created", actor(p), now, map[string]any{"category_id": c.ID, "slug": slug}))
+		return s.outbox.Emit(ctx, tx, event.Community("Article Category Created", p.Actor(), now, map[string]any{"category_id": c.ID, "slug": slug}))
 	})
 	if err != nil {
 		return Category{}, err

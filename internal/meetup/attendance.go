@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 // Check-in methods, as Event Attended reports them.
@@ -96,7 +97,7 @@ func (s *Service) attend(ctx context.Context, tx *sql.Tx, eventID, spaceID, memb
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil // checked in before: no change, no event
 	}
-	return true, s.outbox.Emit(ctx, tx, s.track("Event Attended", memberID, now, map[string]any{"event_id": eventID, "space_id": spaceID, "method": method}))
+	return true, s.outbox.Emit(ctx, tx, event.Community("Event Attended", memberID, now, map[string]any{"event_id": eventID, "space_id": spaceID, "method": method}))
 }
 
 // Attendee is one member's RSVP and attendance, as the event's managers see it.

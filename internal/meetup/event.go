@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -222,7 +223,7 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, spaceRef str
 			starts_at, ends_at, time_zone, capacity, survey_url, check_in_code, created_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)`,
 			eventID, sp.ID, in.Title, in.Description, s.md.HTML(in.Description), boolInt(in.Online), in.URL, in.Place,
-			db.Now(in.StartsAt), db.Now(in.EndsAt), in.TimeZone, in.Capacity, in.SurveyURL, newCheckInCode(), actorID(p), db.Now(now)); err != nil {
+			db.Now(in.StartsAt), db.Now(in.EndsAt), in.TimeZone, in.Capacity, in.SurveyURL, newCheckInCode(), p.Actor(), db.Now(now)); err != nil {
 			return fmt.Errorf("adding event: %w", err)
 		}
 		if err := s.index(ctx, tx, eventID, sp.ID, in, now); err != nil {
@@ -231,7 +232,7 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, spaceRef str
 		if err := s.acc.Audit(ctx, tx, p, "event.created", eventID, map[string]any{"space_id": sp.ID, "title": in.Title}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Event Created", actorID(p), now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Event Created", p.Actor(), now, map[string]any{
 			"event_id": eventID, "space_id": sp.ID, "online": in.Online, "capacity": in.Capacity,
 			"starts_at": in.StartsAt.Format(time.RFC3339), "time_zone": in.TimeZone,
 		}))
@@ -287,7 +288,7 @@ func (s *Service) Update(ctx context.Context, p accounts.Principal, eventID stri
 				return err
 			}
 			for _, m := range members {
-				if err := s.notifyMember(ctx, tx, m, actorID(p), in.Title, eventID); err != nil {
+				if err := s.notifyMember(ctx, tx, m, p.Actor(), in.Title, eventID); err != nil {
 					return err
 				}
 			}
@@ -307,7 +308,7 @@ func (s *Service) Update(ctx context.Context, p accounts.Principal, eventID stri
 		if err := s.acc.Audit(ctx, tx, p, "event.updated", eventID, map[string]any{"time_changed": timeChanged, "place_changed": placeChanged}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, s.track("Event Updated", actorID(p), now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Event Updated", p.Actor(), now, map[string]any{
 			"event_id": eventID, "space_id": old.SpaceID, "time_changed": timeChanged, "place_changed": placeChanged, "notified": notified,
 		}))
 	})

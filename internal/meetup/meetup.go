@@ -17,7 +17,6 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
-	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/markdown"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -73,26 +72,6 @@ func New(d Deps) *Service {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s
-}
-
-// track returns a track event by userID.
-func (s *Service) track(name, userID string, now time.Time, props map[string]any) event.Event {
-	ev := event.New(event.Track, name, event.SourceCommunity, now)
-	ev.UserID = userID
-	ev.Properties = props
-	return ev
-}
-
-// actorID is how events and the audit log name who acted: the member, else the key or the system.
-func actorID(p accounts.Principal) string {
-	switch {
-	case p.MemberID != "":
-		return p.MemberID
-	case p.APIKeyID != "":
-		return "api_key:" + p.APIKeyID
-	default:
-		return "system"
-	}
 }
 
 // canManage reports whether p runs events in sp: community staff and the space's moderators.

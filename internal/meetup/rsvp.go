@@ -10,6 +10,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 // RSVP records p's answer to an event: going, interested or cancelled. Going to a full event puts
@@ -63,7 +64,7 @@ func (s *Service) RSVP(ctx context.Context, p accounts.Principal, eventID, statu
 			eventID, m.ID, next, db.Now(now)); err != nil {
 			return fmt.Errorf("saving RSVP: %w", err)
 		}
-		if err := s.outbox.Emit(ctx, tx, s.track("Event RSVP Changed", m.ID, now, map[string]any{
+		if err := s.outbox.Emit(ctx, tx, event.Community("Event RSVP Changed", m.ID, now, map[string]any{
 			"event_id": eventID, "space_id": e.SpaceID, "status": next, "previous_status": prev, "waitlisted": next == Waitlisted,
 		})); err != nil {
 			return err
@@ -123,7 +124,7 @@ func (s *Service) promote(ctx context.Context, tx *sql.Tx, eventID, spaceID, tit
 		if err := s.notifyMember(ctx, tx, m, "", title, eventID); err != nil {
 			return nil, err
 		}
-		if err := s.outbox.Emit(ctx, tx, s.track("Event Waitlist Promoted", m, now, map[string]any{"event_id": eventID, "space_id": spaceID})); err != nil {
+		if err := s.outbox.Emit(ctx, tx, event.Community("Event Waitlist Promoted", m, now, map[string]any{"event_id": eventID, "space_id": spaceID})); err != nil {
 			return nil, err
 		}
 	}

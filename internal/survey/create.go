@@ -13,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
@@ -164,7 +165,7 @@ func (s *Service) CreateSurvey(ctx context.Context, p accounts.Principal, in Sur
 		in.SpaceID = sp.ID
 	}
 	sv := Survey{ID: id.New(now), Title: in.Title, Description: in.Description, Questions: in.Questions, SpaceID: in.SpaceID,
-		Anonymous: in.Anonymous, CreatedBy: actorID(p), CreatedAt: now.Truncate(time.Millisecond)}
+		Anonymous: in.Anonymous, CreatedBy: p.Actor(), CreatedAt: now.Truncate(time.Millisecond)}
 	if in.ClosesAt != nil {
 		t := in.ClosesAt.Truncate(time.Millisecond)
 		sv.ClosesAt = &t
@@ -176,7 +177,7 @@ func (s *Service) CreateSurvey(ctx context.Context, p accounts.Principal, in Sur
 		if err := s.acc.Audit(ctx, tx, p, "survey.created", sv.ID, map[string]any{"title": sv.Title, "space_id": sv.SpaceID, "anonymous": sv.Anonymous}); err != nil {
 			return err
 		}
-		return s.outbox.Emit(ctx, tx, track("Survey Created", actorID(p), now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Survey Created", p.Actor(), now, map[string]any{
 			"survey_id": sv.ID, "space_id": sv.SpaceID, "question_count": len(sv.Questions), "anonymous": sv.Anonymous,
 		}))
 	})
@@ -241,7 +242,7 @@ func (s *Service) CreatePoll(ctx context.Context, p accounts.Principal, postID, 
 	}
 	sv := Survey{ID: id.New(now), Title: question, PostID: post.ID, SpaceID: post.SpaceID,
 		Questions: []Question{{ID: id.New(now), Kind: kind, Prompt: question, Options: opts, Required: true}},
-		CreatedBy: actorID(p), CreatedAt: now.Truncate(time.Millisecond)}
+		CreatedBy: p.Actor(), CreatedAt: now.Truncate(time.Millisecond)}
 	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM surveys WHERE post_id = $1`, post.ID).Scan(&n); err != nil {
@@ -262,7 +263,7 @@ func (s *Service) CreatePoll(ctx context.Context, p accounts.Principal, postID, 
 				return err
 			}
 		}
-		return s.outbox.Emit(ctx, tx, track("Poll Created", actorID(p), now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Poll Created", p.Actor(), now, map[string]any{
 			"survey_id": sv.ID, "post_id": post.ID, "space_id": post.SpaceID, "option_count": len(opts), "multiple": multiple,
 		}))
 	})

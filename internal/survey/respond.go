@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
@@ -182,7 +183,7 @@ func (s *Service) Respond(ctx context.Context, p accounts.Principal, surveyID st
 			return err
 		}
 		// Never free text: events reach analytics and connectors.
-		return s.outbox.Emit(ctx, tx, track("Survey Responded", actor, now, map[string]any{
+		return s.outbox.Emit(ctx, tx, event.Community("Survey Responded", actor, now, map[string]any{
 			"survey_id": sv.ID, "post_id": sv.PostID, "space_id": sv.SpaceID, "answers": props,
 		}))
 	})

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -19,7 +18,6 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
-	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 //go:embed migrations
@@ -210,32 +208,6 @@ func (s *Service) ForPost(ctx context.Context, p accounts.Principal, postID stri
 		return nil, err
 	}
 	return &sv, nil
-}
-
-// track returns a track event done by actor: a member id, or, for the system and API keys, an
-// actor that is not a person, which goes in anonymousId under "kizuna:" so the identity graph never
-// takes it for a member.
-func track(name, actor string, now time.Time, props map[string]any) event.Event {
-	ev := event.New(event.Track, name, event.SourceCommunity, now)
-	if actor == "system" || strings.HasPrefix(actor, "api_key:") || strings.HasPrefix(actor, "anonymous-") {
-		ev.AnonymousID = "kizuna:" + actor
-	} else {
-		ev.UserID = actor
-	}
-	ev.Properties = props
-	return ev
-}
-
-// actorID is how events and records name who acted: the member, else the key or the system.
-func actorID(p accounts.Principal) string {
-	switch {
-	case p.MemberID != "":
-		return p.MemberID
-	case p.APIKeyID != "":
-		return "api_key:" + p.APIKeyID
-	default:
-		return "system"
-	}
 }
 
 func boolInt(b bool) int {
