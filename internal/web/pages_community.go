@@ -810,18 +810,25 @@ func (s *Web) acceptAnswer(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (s *Web) moderate(w http.ResponseWriter, r *http.Request, v *view) {
-	v.Nav2 = "spaces"
+	s.postForm(w, r, v, "spaces", "moderated", func(post community.Post) error {
+		return s.com.Moderate(r.Context(), v.principal(), post.ID, r.PostForm.Get("action"), r.PostForm.Get("reason"))
+	})
+}
+
+// postForm handles a staff form on a post page: it runs act on the post, shows a failure next
+// to its field on the post page, and otherwise returns to the post with notice.
+func (s *Web) postForm(w http.ResponseWriter, r *http.Request, v *view, nav, notice string, act func(community.Post) error) {
+	v.Nav2 = nav
 	r.ParseForm()
 	post, sp, ok := s.loadPost(w, r, v)
 	if !ok {
 		return
 	}
 	v.Form = newForm(r)
-	err := s.com.Moderate(r.Context(), v.principal(), post.ID, r.PostForm.Get("action"), r.PostForm.Get("reason"))
-	if s.postFormFailed(w, r, v, post, sp, err) {
+	if s.postFormFailed(w, r, v, post, sp, act(post)) {
 		return
 	}
-	s.redirect(w, r, "/posts/"+post.ID+"?notice=moderated")
+	s.redirect(w, r, "/posts/"+post.ID+"?notice="+notice)
 }
 
 func (s *Web) hideComment(w http.ResponseWriter, r *http.Request, v *view) {
@@ -880,18 +887,9 @@ func (s *Web) vote(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (s *Web) ideaStatus(w http.ResponseWriter, r *http.Request, v *view) {
-	v.Nav2 = "ideas"
-	r.ParseForm()
-	post, sp, ok := s.loadPost(w, r, v)
-	if !ok {
-		return
-	}
-	v.Form = newForm(r)
-	err := s.com.SetIdeaStatus(r.Context(), v.principal(), post.ID, r.PostForm.Get("status"), r.PostForm.Get("response"))
-	if s.postFormFailed(w, r, v, post, sp, err) {
-		return
-	}
-	s.redirect(w, r, "/posts/"+post.ID+"?notice=status")
+	s.postForm(w, r, v, "ideas", "status", func(post community.Post) error {
+		return s.com.SetIdeaStatus(r.Context(), v.principal(), post.ID, r.PostForm.Get("status"), r.PostForm.Get("response"))
+	})
 }
 
 // react toggles a reaction: the emoji the member already gave is taken back, another one is

@@ -54,24 +54,13 @@ func ideaRef(s string) string {
 
 // mergeIdea merges the idea of the path into the one the form names.
 func (s *Web) mergeIdea(w http.ResponseWriter, r *http.Request, v *view) {
-	v.Nav2 = "ideas"
-	r.ParseForm()
-	post, sp, ok := s.loadPost(w, r, v)
-	if !ok {
-		return
-	}
-	v.Form = newForm(r)
-	into := ideaRef(r.PostForm.Get("into"))
-	var err error
-	if into == "" {
-		err = errs.Because(errs.Invalid("into", "name the idea to merge into"), "merge_into")
-	} else {
-		err = withFieldReason(s.com.MergeIdea(r.Context(), v.principal(), post.ID, into), "merge_")
-	}
-	if s.postFormFailed(w, r, v, post, sp, err) {
-		return
-	}
-	s.redirect(w, r, "/posts/"+post.ID+"?notice=merged")
+	s.postForm(w, r, v, "ideas", "merged", func(post community.Post) error {
+		into := ideaRef(r.PostForm.Get("into"))
+		if into == "" {
+			return errs.Because(errs.Invalid("into", "name the idea to merge into"), "merge_into")
+		}
+		return withFieldReason(s.com.MergeIdea(r.Context(), v.principal(), post.ID, into), "merge_")
+	})
 }
 
 // revisionRow is one earlier version of a post.
