@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -32,7 +33,7 @@ type Record struct {
 }
 
 // Invalid wraps the error a converter returned for field of this record in a *LineError, so the
-// message names the line and the field: rec.Invalid("birthday", err).
+// message names the line and the field: rec.Invalid("birthday", err). err must not be nil.
 func (r Record) Invalid(field string, err error) *LineError {
 	msg := err.Error()
 	if e, ok := errs.As(err); ok {
@@ -157,7 +158,7 @@ func renamer(mapping map[string]string) func(string) (string, bool) {
 
 // Header returns the source headers as the file has them (trimmed, without a byte-order mark),
 // before mapping. For JSON Lines it is the keys seen so far, in order of first appearance.
-func (r *Reader) Header() []string { return r.header }
+func (r *Reader) Header() []string { return slices.Clone(r.header) }
 
 // Encoding returns the encoding the input is read in, EncodingUTF8 or EncodingShiftJIS. It is
 // decided at the first non-ASCII byte, so it may change from EncodingUTF8 while reading a file

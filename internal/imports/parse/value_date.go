@@ -67,7 +67,7 @@ func Date(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, invalid("date_empty", in, "is empty: a date is expected %s", dateHint)
 	}
-	if strings.ContainsAny(s, "Tt") && len(s) > 10 {
+	if len(s) > 10 && (s[10] == 'T' || s[10] == 't') && allDigits(s[:4]) {
 		t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
 		if err != nil {
 			return time.Time{}, invalid("date_invalid", in, "is not a date-time (use RFC 3339, e.g. 2025-01-02T15:04:05+09:00) or a date %s", dateHint)
