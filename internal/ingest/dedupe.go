@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/db"
@@ -20,7 +21,8 @@ const SeenRetention = 48 * time.Hour
 const seenChunk = 500
 
 // appendTimeout bounds recording and appending once a request has been accepted.
-const appendTimeout = 30 * time.Second
+// On SQLite the database's single writer waits as long, so it is kept short.
+const appendTimeout = 10 * time.Second
 
 // store records the events' message ids and appends the ones not seen before, in that order but
 // atomically: the ids are inserted in a transaction that commits only after Append has returned,
@@ -45,15 +47,22 @@ func (i *Ingest) store(ctx context.Context, sourceID string, evs []event.Event, 
 	if len(uniq) == 0 {
 		return nil
 	}
+	// Rows go in message id order, so two requests sharing ids lock them in the same order and
+	// never deadlock on PostgreSQL.
+	ids := make([]string, len(uniq))
+	for n, ev := range uniq {
+		ids[n] = ev.MessageID
+	}
+	slices.Sort(ids)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
 	return i.db.Tx(ctx, func(tx *sql.Tx) error {
 		fresh := make(map[string]bool, len(uniq))
-		for start := 0; start < len(uniq); start += seenChunk {
-			chunk := uniq[start:min(start+seenChunk, len(uniq))]
+		for start := 0; start < len(ids); start += seenChunk {
+			chunk := ids[start:min(start+seenChunk, len(ids))]
 			args := make([]any, 0, 3*len(chunk))
-			for _, ev := range chunk {
-				args = append(args, sourceID, ev.MessageID, db.Now(now))
+			for _, m := range chunk {
+				args = append(args, sourceID, m, db.Now(now))
 			}
 			rows, err := tx.QueryContext(ctx, `INSERT INTO seen_messages (source_id, message_id, at) VALUES `+
 				i.db.Engine.Values(len(chunk), 3)+` ON CONFLICT DO NOTHING RETURNING message_id`, args...)

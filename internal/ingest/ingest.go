@@ -125,7 +125,10 @@ func (i *Ingest) handler(typ string) http.Handler {
 }
 
 func (i *Ingest) serve(r *http.Request, typ string) error {
-	headerKey, _, hasBasic := r.BasicAuth()
+	headerKey, password, hasBasic := r.BasicAuth()
+	if headerKey == "" {
+		headerKey = password // some callers put the key in the password: -u :KEY
+	}
 	body, readErr := readBody(r)
 
 	// Who is sending comes first, so strangers learn nothing about what they sent.
@@ -196,7 +199,8 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 
 // readBody returns the decompressed body, refusing one over MaxBatchBytes.
 func readBody(r *http.Request) ([]byte, error) {
-	var in io.Reader = io.LimitReader(r.Body, maxRawBytes+1)
+	raw := &limited{r: r.Body, n: maxRawBytes}
+	var in io.Reader = raw
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
@@ -210,16 +214,39 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, errs.Invalid("Content-Encoding", "content encoding %q is not supported; send gzip or none", enc)
 	}
 	body, err := io.ReadAll(io.LimitReader(in, MaxBatchBytes+1))
+	if raw.over || len(body) > MaxBatchBytes {
+		return nil, errs.Invalid("body", "the body is over %s decompressed; the limit is %s", kb(MaxBatchBytes), kb(MaxBatchBytes))
+	}
 	if err != nil {
 		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, errs.Invalid("body", "the body is not valid gzip: %v", err)
 		}
 		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	if len(body) > MaxBatchBytes {
-		return nil, errs.Invalid("body", "the body is over %s decompressed; the limit is %s", kb(MaxBatchBytes), kb(MaxBatchBytes))
-	}
 	return body, nil
+}
+
+// limited reads at most n bytes and notes whether there was more.
+type limited struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		if k, _ := l.r.Read(one[:]); k > 0 {
+			l.over = true
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	k, err := l.r.Read(p)
+	l.n -= int64(k)
+	return k, err
 }
 
 // build turns a wire call into an event: typ from the path (or the event, in a batch), the

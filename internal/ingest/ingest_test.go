@@ -314,6 +314,22 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("%s: %d %s; want %d field %q message with %q", c.name, st, body, c.status, c.field, c.msg)
 			}
 		}
+		// A small gzip body that inflates past the limit is refused, not read to its end.
+		bomb := mustJSON(map[string]any{"batch": []any{ok}, "pad": strings.Repeat(" ", 5<<20)})
+		if st, body := v.post(t, "/v1/batch", v.key, bomb, true); st != 400 || !strings.Contains(body, "the limit is 500 KB") {
+			t.Errorf("gzip bomb: %d %s", st, body)
+		}
+		if st, body := v.post(t, "/v1/batch", v.key, []byte("not gzip"), false); st != 400 {
+			t.Errorf("plain body: %d %s", st, body)
+		}
+		// The key in the password (curl -u :KEY) works too.
+		req, _ := http.NewRequest(http.MethodPost, v.srv.URL+"/v1/track", bytes.NewReader(mustJSON(map[string]any{"messageId": "pw", "userId": "u", "event": "X"})))
+		req.SetBasicAuth("", v.key)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+			t.Errorf("key as password: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
 		// A refused request stores none of its events.
 		for _, ev := range v.events(t, v.sentinel(t)) {
 			if strings.HasPrefix(ev.MessageID, "r-") {
