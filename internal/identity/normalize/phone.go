@@ -48,18 +48,20 @@ const knownRegions = "JP US KR TW GB"
 const trunkZeroCodes = "81 82 886 86 44 49 33 61 64 66 63 84 62 91 31 41 43 32 46 47 353"
 
 // Phone normalises a phone number to E.164 ("+819012345678"). Numbers without "+" are read as
-// national numbers of defaultRegion (a CLDR code such as "JP", "US"; empty means "JP"), after
+// national numbers of defaultRegion (a CLDR code: "JP", "US", "CA", "KR", "TW" or "GB"; empty means "JP"), after
 // the region's international prefix (010 in Japan, 011 in the US) or its country code without
 // "+" ("81-90-1234-5678").
 //
 // Text comes first, so full-width digits, "＋", "（）" and "－" work. Then the separators
-// space, "-", "(", ")", ".", "/" are removed, along with the dashes people type instead of a
+// space, "-", "(", ")", "[", "]", ".", "/" are removed, along with the dashes people type instead of a
 // hyphen: the katakana long vowel mark "ー" (and half-width "ｰ"), U+2010–U+2015 and the minus
 // sign U+2212. A "tel:" prefix is dropped. After "+81", a leading 0 of the national number is
 // dropped ("+81 090…" → "+8190…"); likewise for other codes whose numbers never start with 0.
 //
 // Letters (including extensions such as "内線 12" or "ext. 3") and other symbols are refused;
-// so are numbers outside the region's national length or E.164's 8 to 15 digits. Toll-free
+// so are numbers of fewer than 8 digits with the country code (shorter ones exist only in a few
+// Pacific islands), more than E.164's 15, or outside the national lengths of a known region
+// (JP 9 or 10 by prefix, NANP 10, KR 8–10, TW 8–9, GB 9–10). Toll-free
 // numbers (0120, 0800) are kept in E.164 although they cannot be dialled from abroad: as
 // identifiers they only need to be canonical.
 func Phone(s string, defaultRegion string) (string, error) {
