@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/config"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
 	"github.com/kizuna-community/kizuna/internal/markdown"
@@ -51,6 +52,7 @@ type App struct {
 	Badges    *badges.Service
 	Survey    *survey.Service
 	Media     *media.Service
+	Ingest    *ingest.Ingest
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -121,13 +123,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		return nil, err
 	}
 	a.Media = media.New(media.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Store: store})
+	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, Appender: a.Backbone, Log: log})
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations()}
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

@@ -223,3 +223,56 @@ func TestDemoCommand(t *testing.T) {
 		t.Fatalf("version = %d %q", code, out)
 	}
 }
+
+func TestTrackingThroughTheRunningServer(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		env := testEnv(t, e)
+		s := startServer(t, env)
+		code, out, errOut := run(t, env, "source", "create", "--name", "website")
+		if code != 0 {
+			t.Fatalf("source create = %d: %s", code, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		key := lines[len(lines)-1]
+		post := func(key, body string) (int, string) {
+			req, _ := http.NewRequest("POST", s.url+"/v1/batch", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.SetBasicAuth(key, "")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		batch := `{"batch":[{"type":"page","name":"料金","anonymousId":"anon-1","messageId":"m-1"},
+			{"type":"track","event":"Signed Up","userId":"u-1","messageId":"m-2","properties":{"plan":"pro"}}]}`
+		if code, body := post(key, batch); code != 200 || !strings.Contains(body, "success") {
+			t.Fatalf("batch = %d %s", code, body)
+		}
+		if code, body := post("wrong", batch); code != 401 || !strings.Contains(body, `"error"`) {
+			t.Fatalf("wrong key = %d %s", code, body)
+		}
+		if code, body := post(key, `{"batch":[{"type":"nonsense"}]}`); code != 400 || !strings.Contains(body, "batch[0]") {
+			t.Fatalf("bad event = %d %s", code, body)
+		}
+		a, err := Open(context.Background(), mustConfig(t, env), discard(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var n int
+			a.LogDB.R.QueryRow(`SELECT COUNT(*) FROM events WHERE message_id IN ('m-1', 'm-2')`).Scan(&n)
+			if n == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of 2 tracked events reached the event log", n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}

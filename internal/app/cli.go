@@ -36,6 +36,7 @@ Usage:
   kizuna migrate [flags]                      apply database migrations and exit
   kizuna admin create --email E --password P  create (or promote) an administrator
   kizuna apikey create --name N --scopes S    create an API key; the key is the last line printed
+  kizuna source create --name N               create a tracking source; its write key is the last line printed
   kizuna demo [flags]                         fill a bilingual demo community
   kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
   kizuna version                              print the version
@@ -60,6 +61,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.sub(ctx, "admin", args, map[string]func(context.Context, []string) error{"create": c.adminCreate})
 	case "apikey":
 		err = c.sub(ctx, "apikey", args, map[string]func(context.Context, []string) error{"create": c.apikeyCreate})
+	case "source":
+		err = c.sub(ctx, "source", args, map[string]func(context.Context, []string) error{"create": c.sourceCreate})
 	case "demo":
 		err = c.demo(ctx, args)
 	case "bench":
@@ -201,6 +204,24 @@ func (c *CLI) apikeyCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.Stdout, "API key %q (%s) with scopes %s; it is shown only once:\n%s\n", key.Name, key.ID, scopes, raw)
+	return nil
+}
+
+func (c *CLI) sourceCreate(ctx context.Context, args []string) error {
+	var name string
+	a, err := c.open(ctx, "source create", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "what sends the events, e.g. the website or the mobile app (required)")
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	key, src, err := a.Ingest.Sources().Create(ctx, accounts.System(), name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "tracking source %q (%s); send events to %s/v1/batch with this write key as the Basic-auth user:\n%s\n",
+		src.Name, src.ID, a.Config.BaseURL, key)
 	return nil
 }
 

@@ -141,13 +141,17 @@ func (a *App) banner(ctx context.Context, out io.Writer, addr string) {
 	fmt.Fprintf(out, "No administrator yet. Open this one-time link to create one (valid 24 hours):\n  %s/setup?token=%s\n", url, token)
 }
 
-// sweep deletes expired sessions and tokens hourly.
+// sweep deletes expired sessions and tokens, and tracking message ids past their dedupe window,
+// hourly.
 func (a *App) sweep(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		if err := a.Accounts.SweepExpired(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Warn("sweeping expired sessions", "err", err)
+		}
+		if _, err := a.Ingest.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("pruning tracking message ids", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -173,6 +177,9 @@ func (a *App) Handler() (http.Handler, error) {
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Log: a.Log}).Routes(mux)
+	}
+	if a.Config.Has(config.RoleIngest) {
+		a.Ingest.Routes(mux)
 	}
 	metrics := httpx.NewMetrics(a.Metrics)
 	return httpx.Chain(mux, httpx.RequestID, httpx.AccessLog(a.Log), metrics.Middleware, httpx.Recover(a.Log)), nil
