@@ -251,6 +251,12 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 		if code, body := post(key, batch); code != 200 || !strings.Contains(body, "success") {
 			t.Fatalf("batch = %d %s", code, body)
 		}
+		if code, out, errOut := run(t, env, "bench", "ingest", "--url", s.url, "--write-key", key, "--events", "300", "--batch", "50", "--concurrency", "2"); code != 0 || !strings.Contains(out, "accepted 300 events") {
+			t.Fatalf("bench ingest = %d\n%s%s", code, out, errOut)
+		}
+		if code, _, errOut := run(t, env, "bench", "ingest", "--url", "http://192.0.2.1:8080", "--write-key", key); code == 0 || !strings.Contains(errOut, "--url") {
+			t.Fatalf("bench ingest against a remote host = %d %s", code, errOut)
+		}
 		if code, body := post("wrong", batch); code != 401 || !strings.Contains(body, `"error"`) {
 			t.Fatalf("wrong key = %d %s", code, body)
 		}

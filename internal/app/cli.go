@@ -39,6 +39,7 @@ Usage:
   kizuna source create --name N               create a tracking source; its write key is the last line printed
   kizuna demo [flags]                         fill a bilingual demo community
   kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
+  kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only)
   kizuna version                              print the version
 
 Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or
@@ -66,7 +67,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	case "demo":
 		err = c.demo(ctx, args)
 	case "bench":
-		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed})
+		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed, "ingest": c.benchIngest})
 	case "version":
 		v, r, g := BuildInfo()
 		fmt.Fprintf(c.Stdout, "kizuna %s (revision %s, %s)\n", v, r, g)
