@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
@@ -36,6 +37,7 @@ type Deps struct {
 	Badges    *badges.Service    // badges; the expert lists need Community
 	Survey    *survey.Service    // polls and surveys; needs Community
 	Media     *media.Service     // image uploads
+	Sources   *ingest.Sources    // the tracking API's sources and their write keys
 	Log       *slog.Logger
 }
 
@@ -48,6 +50,7 @@ type API struct {
 	badges    *badges.Service
 	survey    *survey.Service
 	media     *media.Service
+	sources   *ingest.Sources
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -68,7 +71,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -147,6 +150,9 @@ func (a *API) routes() []route {
 	}
 	if a.media != nil {
 		rts = append(rts, a.mediaRoutes()...)
+	}
+	if a.sources != nil {
+		rts = append(rts, a.sourceRoutes()...)
 	}
 	return rts
 }
