@@ -1,0 +1,130 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
+)
+
+// ConsumerName is the durable name of the identity consumer, also its key in consumer_seen.
+const ConsumerName = "identity"
+
+// Consumer returns the backbone consumer that feeds the graph from every event: userId,
+// anonymousId (except Kizuna's own "kizuna:" actors), traits.email or context.traits.email,
+// traits.phone or context.traits.phone, and an alias call's previousId are resolved together, one
+// transaction per event. backbone.FirstTime in that transaction makes a redelivered event a no-op.
+func (g *Graph) Consumer() backbone.Consumer {
+	return backbone.Consumer{Name: ConsumerName, Handle: g.handle}
+}
+
+func (g *Graph) handle(ctx context.Context, evs []event.Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		err := g.outbox.Tx(ctx, func(tx *sql.Tx) error {
+			first, err := backbone.FirstTime(ctx, tx, ConsumerName, ev.MessageID, g.now())
+			if err != nil || !first {
+				return err
+			}
+			ids, err := g.eventIDs(ctx, tx, ev)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			_, err = g.Resolve(ctx, tx, ids, ev.Type+" "+ev.MessageID)
+			if errs.KindOf(err) == errs.KindInvalid {
+				// Only placeholders or malformed ids: nothing to link, and retrying cannot help.
+				g.log.Debug("identity: event has no usable identifier", "message_id", ev.MessageID)
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("resolving identities of %s: %w", ev.MessageID, err)
+		}
+	}
+	return nil
+}
+
+// eventIDs lists the identifiers an event carries.
+//
+// An alias's previousId has no type on the wire. It takes the type it already has in the graph
+// (user_id before anonymous_id); an unknown one is a user_id when it looks like the event's
+// userId (same shape: both numeric, both UUIDs, or both emails) and an anonymous_id otherwise,
+// since aliasing a device id to a new user id is the common call.
+func (g *Graph) eventIDs(ctx context.Context, tx *sql.Tx, ev *event.Event) ([]ID, error) {
+	var ids []ID
+	if ev.UserID != "" {
+		ids = append(ids, ID{Type: "user_id", Value: ev.UserID})
+	}
+	if ev.AnonymousID != "" && !strings.HasPrefix(ev.AnonymousID, "kizuna:") {
+		ids = append(ids, ID{Type: "anonymous_id", Value: ev.AnonymousID})
+	}
+	if s := traitString(ev, "email"); s != "" {
+		ids = append(ids, ID{Type: "email", Value: s})
+	}
+	if s := traitString(ev, "phone"); s != "" {
+		ids = append(ids, ID{Type: "phone", Value: s})
+	}
+	if ev.Type == event.Alias && ev.PreviousID != "" && !strings.HasPrefix(ev.PreviousID, "kizuna:") {
+		t, err := g.previousType(ctx, tx, ev.PreviousID, ev.UserID)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, ID{Type: t, Value: ev.PreviousID})
+	}
+	return ids, nil
+}
+
+func (g *Graph) previousType(ctx context.Context, tx *sql.Tx, prev, userID string) (string, error) {
+	for _, t := range []string{"user_id", "anonymous_id"} {
+		k, err := normaliseOne(t, prev)
+		if err != nil {
+			continue
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM identity_identifiers WHERE type = $1 AND value = $2`, k.Type, k.Value).Scan(&one)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("looking up previousId: %w", err)
+		}
+	}
+	if userID != "" && shape(prev) == shape(userID) && shape(prev) != "" {
+		return "user_id", nil
+	}
+	return "anonymous_id", nil
+}
+
+// shape classifies an id as "digits", "uuid", "email" or "" (anything else).
+func shape(s string) string {
+	switch {
+	case s == "":
+		return ""
+	case strings.Trim(s, "0123456789") == "":
+		return "digits"
+	case len(s) == 36 && strings.Count(s, "-") == 4:
+		return "uuid"
+	case strings.Contains(s, "@"):
+		return "email"
+	}
+	return ""
+}
+
+// traitString returns traits[name], or context.traits[name], when it is a string.
+func traitString(ev *event.Event, name string) string {
+	if s, ok := ev.Traits[name].(string); ok && s != "" {
+		return s
+	}
+	if ct, ok := ev.Context["traits"].(map[string]any); ok {
+		if s, ok := ct[name].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
