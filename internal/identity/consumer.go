@@ -55,7 +55,9 @@ func (g *Graph) handle(ctx context.Context, evs []event.Event) error {
 // An alias's previousId has no type on the wire. It takes the type it already has in the graph
 // (user_id before anonymous_id); an unknown one is a user_id when it looks like the event's
 // userId (same shape: both numeric, both UUIDs, or both emails) and an anonymous_id otherwise,
-// since aliasing a device id to a new user id is the common call.
+// since aliasing a device id to a new user id is the common call. An alias of one user id to
+// another is therefore refused by the one-user_id-per-profile limit (logged): merging two accounts
+// is a decision for a person, not for a tracking call.
 func (g *Graph) eventIDs(ctx context.Context, tx *sql.Tx, ev *event.Event) ([]ID, error) {
 	var ids []ID
 	if ev.UserID != "" {

@@ -323,3 +323,54 @@ func TestConsumerAppliesEachEventOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestMergeCapAttachesOnly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		v := newEnv(t, e)
+		v.g.SetMaxMerges(2)
+		hub := v.resolve("page", identity.ID{Type: "anonymous_id", Value: "shared-tablet"})
+		for _, d := range []string{"d1", "d2", "d3"} {
+			other := v.resolve("page", identity.ID{Type: "anonymous_id", Value: d})
+			got := v.resolve("page", identity.ID{Type: "anonymous_id", Value: "shared-tablet"}, identity.ID{Type: "anonymous_id", Value: d},
+				identity.ID{Type: "email", Value: d + "@kizuna.jp"})
+			if got != hub {
+				t.Fatalf("%s: resolved to %s, want %s", d, got, hub)
+			}
+			if d == "d3" && v.lookup("anonymous_id", d) != other {
+				t.Errorf("a third merge happened past the cap")
+			}
+		}
+		if v.count("identity_merges") != 2 {
+			t.Errorf("%d merges, want 2", v.count("identity_merges"))
+		}
+		// Past the cap new identifiers are still attached to the winner.
+		if p := v.lookup("email", "d3@kizuna.jp"); p != hub {
+			t.Errorf("d3's email on %s, want %s", p, hub)
+		}
+	})
+}
+
+func TestAliasPreviousIDType(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		v := newEnv(t, e)
+		ctx := context.Background()
+		at := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+		alias := func(user, prev string) event.Event {
+			at = at.Add(time.Second)
+			x := event.New(event.Alias, "", event.SourceTracking, at)
+			x.UserID, x.PreviousID = user, prev
+			return x
+		}
+		evs := []event.Event{alias("1001", "0999"), alias("u5", "device-5")}
+		if err := v.g.Consumer().Handle(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		// A numeric previousId beside a numeric userId is taken for a user id, and a profile holds one
+		// user id: the alias of one account to another is refused rather than merging two people.
+		equal(t, "numeric previousId like a numeric userId", v.ids(v.lookup("user_id", "1001")), []string{"user_id=1001"})
+		if _, err := v.g.Lookup(ctx, "user_id", "0999"); errs.KindOf(err) != errs.KindNotFound {
+			t.Errorf("previous user id linked: %v", err)
+		}
+		equal(t, "device previousId", v.ids(v.lookup("user_id", "u5")), []string{"anonymous_id=device-5", "user_id=u5"})
+	})
+}
