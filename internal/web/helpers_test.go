@@ -24,6 +24,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
 	"github.com/kizuna-community/kizuna/internal/media"
@@ -47,6 +48,7 @@ type site struct {
 	bdg   *badges.Service
 	svy   *survey.Service
 	med   *media.Service
+	src   *ingest.Sources
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -68,7 +70,7 @@ func newSiteClock(t testing.TB, events community.Appender, now func() time.Time)
 	t.Helper()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
-		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations())
+		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations())
 	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -88,9 +90,10 @@ func newSiteClock(t testing.TB, events community.Appender, now func() time.Time)
 	s.kbs = kb.New(kb.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Search: search.New(d)})
 	s.bdg = badges.New(badges.Deps{DB: d, Outbox: outbox, Accounts: s.acc})
 	s.svy = survey.New(survey.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com})
+	s.src = ingest.NewSources(d, nil)
 	s.med = media.New(media.Deps{DB: d, Outbox: outbox, Store: media.DirStore{Root: t.TempDir()}})
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
-		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med})
+		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src})
 	if err != nil {
 		t.Fatal(err)
 	}

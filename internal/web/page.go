@@ -315,6 +315,7 @@ func (s *Web) nav(v *view) []navItem {
 		{"overview", "/admin", accounts.PermViewAdmin},
 		{"members", "/admin/members", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
+		{"sources", "/admin/sources", accounts.PermManageSettings},
 		{"audit", "/admin/audit", accounts.PermViewAudit},
 		{"moderation", "/admin/moderation", accounts.PermModerate},
 		{"spaces", "/admin/spaces", accounts.PermManageCommunity},
@@ -324,7 +325,8 @@ func (s *Web) nav(v *view) []navItem {
 	var out []navItem
 	for _, it := range all {
 		switch {
-		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil:
+		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil,
+			it.key == "sources" && s.sources == nil:
 			continue
 		}
 		allowed := accounts.Allowed(v.principal(), it.perm)

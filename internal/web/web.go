@@ -39,6 +39,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
@@ -71,6 +72,8 @@ type Deps struct {
 	Survey *survey.Service
 	// Media serves uploaded images and the composer's image upload; nil leaves them out.
 	Media *media.Service
+	// Sources are the tracking API's sources, managed at /admin/sources; nil leaves that page out.
+	Sources *ingest.Sources
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
@@ -84,6 +87,8 @@ type Web struct {
 	bdg      *badges.Service    // nil: no badges
 	srv      *survey.Service    // nil: no polls or surveys
 	med      *media.Service     // nil: no image uploads
+	sources  *ingest.Sources    // nil: no tracking sources page
+	baseURL  string             // the public origin, without a trailing slash; "" when not configured
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
@@ -120,6 +125,7 @@ func New(d Deps) (*Web, error) {
 		s.mtp, s.kbs, s.bdg, s.srv = d.Meetup, d.KB, d.Badges, d.Survey
 	}
 	s.med = d.Media
+	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
 	var err error
 	if s.catalogs, err = loadCatalogs(files); err != nil {
 		return nil, err
@@ -232,6 +238,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	}
 	if s.med != nil {
 		s.mediaRoutes(mux, handle)
+	}
+	if s.sources != nil {
+		s.sourceRoutes(handle)
 	}
 	if s.kbs != nil {
 		s.kbRoutes(handle)

@@ -51,7 +51,7 @@ try {
   await page.fill("#password", "a long admin password");
   await Promise.all([page.waitForURL(base + "/admin"), page.click("form.form button[type=submit]")]);
   const nav = await page.locator(".sidebar-link").allTextContents();
-  check(nav.length === 8, "sidebar has eight sections (moderation, spaces, badges and surveys too), got " + JSON.stringify(nav));
+  check(nav.length === 9, "sidebar has nine sections (tracking sources, moderation, spaces, badges and surveys too), got " + JSON.stringify(nav));
 
   step("create an API key through htmx and revoke it");
   await page.click(".sidebar-api_keys");
@@ -80,6 +80,19 @@ try {
   await page.locator("#key-rows tr", { hasText: "CRM 連携" }).waitFor();
   // Full page: the secret panel, the form and both keys (one revoked) do not fit in 800px.
   await shot(page, "admin-api-keys-ja.png", true);
+
+  step("create a tracking source through htmx");
+  await page.click(".sidebar-sources");
+  await page.waitForURL(base + "/admin/sources");
+  await page.fill("#source-name", "コーポレートサイト");
+  await page.click("#source-form button[type=submit]");
+  const writeKey = page.locator("#new-write-key");
+  await writeKey.waitFor();
+  const wk = (await writeKey.textContent()).trim();
+  check(wk.length > 20, "write key shown: " + wk);
+  check((await page.textContent("#new-source-snippet")).includes("curl -u " + wk + ":"), "example uses the write key");
+  await page.locator("#source-rows tr", { hasText: "コーポレートサイト" }).waitFor();
+  await shot(page, "admin-sources-ja.png", true);
 
   step("audit log");
   await page.click(".sidebar-audit");
