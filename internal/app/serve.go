@@ -170,13 +170,13 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Config.Has(config.RoleWeb) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
-			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media})
+			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources()})
 		if err != nil {
 			return nil, err
 		}
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
-			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Log: a.Log}).Routes(mux)
+			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Log: a.Log}).Routes(mux)
 	}
 	if a.Config.Has(config.RoleIngest) {
 		a.Ingest.Routes(mux)
