@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
@@ -38,6 +39,7 @@ type Deps struct {
 	Survey    *survey.Service    // polls and surveys; needs Community
 	Media     *media.Service     // image uploads
 	Sources   *ingest.Sources    // the tracking API's sources and their write keys
+	Identity  *identity.Graph    // profiles behind identifiers, merges and their undoing
 	Log       *slog.Logger
 }
 
@@ -51,6 +53,7 @@ type API struct {
 	survey    *survey.Service
 	media     *media.Service
 	sources   *ingest.Sources
+	identity  *identity.Graph
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -71,7 +74,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, identity: d.Identity, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -153,6 +156,9 @@ func (a *API) routes() []route {
 	}
 	if a.sources != nil {
 		rts = append(rts, a.sourceRoutes()...)
+	}
+	if a.identity != nil {
+		rts = append(rts, a.profileRoutes()...)
 	}
 	return rts
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/config"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
@@ -53,6 +54,7 @@ type App struct {
 	Survey    *survey.Service
 	Media     *media.Service
 	Ingest    *ingest.Ingest
+	Identity  *identity.Graph
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -124,13 +126,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	}
 	a.Media = media.New(media.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Store: store})
 	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, Appender: a.Backbone, Log: log})
+	a.Identity = identity.New(identity.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log})
+	a.Backbone.Register(a.Identity.Consumer())
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations()}
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

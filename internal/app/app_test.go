@@ -280,5 +280,18 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		// The identity consumer puts the tracked user on a profile, found by the REST API.
+		_, out, _ = run(t, env, "apikey", "create", "--name", "crm", "--scopes", "read")
+		apiKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+		for {
+			code, _, body := get(t, s.url+"/api/v1/profiles/lookup?type=user_id&value=u-1", "Authorization", "Bearer "+apiKey)
+			if code == 200 && strings.Contains(body, `"u-1"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no profile for the tracked user: %d %s", code, body)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 }
