@@ -89,7 +89,8 @@ func New(d Deps) *Ingest {
 // Sources are the sources this API authenticates; revoking through them takes effect at once here.
 func (i *Ingest) Sources() *Sources { return i.sources }
 
-// Routes registers the /v1 endpoints on mux.
+// Routes registers the /v1 endpoints and the browser tracker, GET /kizuna.js, on mux. Any
+// Content-Type is accepted: kizuna.js sends text/plain, which needs no CORS preflight.
 func (i *Ingest) Routes(mux *http.ServeMux) {
 	for _, typ := range []string{event.Identify, event.Track, event.Page, event.Screen, event.Group, event.Alias} {
 		mux.Handle("POST /v1/"+typ, i.handler(typ))
@@ -97,6 +98,7 @@ func (i *Ingest) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/batch", i.handler(""))
 	mux.Handle("POST /v1/import", i.handler(""))
 	mux.HandleFunc("OPTIONS /v1/", preflight)
+	mux.HandleFunc("GET /kizuna.js", serveTracker)
 }
 
 // preflight answers browsers' CORS checks: write keys are public, so any origin may send.
