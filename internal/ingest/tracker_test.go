@@ -136,6 +136,10 @@ kizuna.push(["track", "Stubbed", {n: 2}]);
 </script>
 <script async src="%s" data-write-key="%s"></script></head><body></body></html>`, script, v.key)
 	})
+	site.HandleFunc("GET /three", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><title>Three</title><script src="%s" data-write-key="%s"></script></head><body></body></html>`, script, v.key)
+	})
 	web := httptest.NewServer(site)
 	t.Cleanup(web.Close)
 	if strings.TrimPrefix(web.URL, "http://") == strings.TrimPrefix(v.srv.URL, "http://") {
@@ -157,7 +161,7 @@ kizuna.push(["track", "Stubbed", {n: 2}]);
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		evs = v.events(t, v.sentinel(t))
-		if find(evs, "Stubbed") != nil || time.Now().After(deadline) {
+		if find(evs, "Leaving") != nil || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -168,15 +172,20 @@ kizuna.push(["track", "Stubbed", {n: 2}]);
 			mine = append(mine, ev)
 		}
 	}
-	want := []string{"page:", "track:Pricing Viewed", "identify:", "track:After Identify", "page:Second", "track:Stubbed"}
+	// After reset: a new anonymous id and no user id; the call answered 400 is not retried.
+	want := []string{"page:", "track:Pricing Viewed", "identify:", "track:After Identify", "page:Second", "track:Stubbed", "track:Offline", "track:Leaving"}
+	const afterReset = 6
 	if len(mine) != len(want) {
 		t.Fatalf("%d events from the browser, want %d: %+v", len(mine), len(want), mine)
 	}
-	anon := mine[0].AnonymousID
-	if anon == "" {
-		t.Fatalf("no anonymous id: %+v", mine[0])
+	anon, anon2 := mine[0].AnonymousID, mine[afterReset].AnonymousID
+	if anon == "" || anon2 == "" || anon == anon2 {
+		t.Fatalf("anonymous ids %q before reset and %q after", anon, anon2)
 	}
 	for n, ev := range mine {
+		if n == afterReset {
+			anon = anon2
+		}
 		if got := ev.Type + ":" + ev.Event + ev.Name; got != want[n] {
 			t.Errorf("event %d is %s, want %s", n, got, want[n])
 		}
@@ -184,7 +193,7 @@ kizuna.push(["track", "Stubbed", {n: 2}]);
 			t.Errorf("event %d (%s) has anonymous id %q, want %q", n, want[n], ev.AnonymousID, anon)
 		}
 		wantUser := ""
-		if n >= 2 {
+		if n >= 2 && n < afterReset {
 			wantUser = "u-1"
 		}
 		if ev.UserID != wantUser {

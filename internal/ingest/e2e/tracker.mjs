@@ -71,6 +71,39 @@ try {
   const after = await page.evaluate(() => kizuna.user());
   check(after.userId === null && after.anonymousId !== user.anonymousId, "reset clears both ids: " + JSON.stringify(after));
   await page.unroute(api + "/v1/batch");
+
+  console.log("step: a 4xx is never retried");
+  let rejected = 0;
+  await page.route(api + "/v1/batch", async (route) => {
+    rejected++;
+    await route.fulfill({ status: 400, headers: { "Access-Control-Allow-Origin": "*" }, body: "{}" });
+  });
+  await page.evaluate(() => { kizuna.track("Rejected"); return kizuna.flush(); });
+  await page.waitForTimeout(2500);
+  check(rejected === 1, "one request for a 400: " + rejected);
+  check(await page.evaluate(() => localStorage.getItem("kizuna_queue")) === null, "a 400 leaves the queue");
+
+  console.log("step: unsent events survive a reload in localStorage");
+  await page.unroute(api + "/v1/batch");
+  let aborted = 0;
+  await page.route(api + "/v1/batch", (route) => { aborted++; return route.abort(); });
+  await page.evaluate(() => { navigator.sendBeacon = () => false; kizuna.track("Offline"); return kizuna.flush(); });
+  check(aborted === 1, "the network error: " + aborted);
+  const stored = JSON.parse(await page.evaluate(() => localStorage.getItem("kizuna_queue")) || "[]");
+  check(stored.length === 1 && stored[0].event === "Offline", "stored: " + JSON.stringify(stored));
+  await page.unroute(api + "/v1/batch");
+  sent = page.waitForResponse(ok);
+  await page.goto(site + "/three");
+  await sent;
+  check(batches[batches.length - 1].batch.map((e) => e.event).join() === "Offline", "the next page sends what was stored");
+  await page.waitForFunction(() => localStorage.getItem("kizuna_queue") === null);
+
+  console.log("step: sendBeacon as the page goes away");
+  // The page is gone before the 1 s flush: only the beacon can carry Leaving, which the Go test
+  // looks for in the event log.
+  await page.evaluate(() => kizuna.track("Leaving"));
+  await page.goto("about:blank");
+  await page.waitForTimeout(500);
   console.log("ok");
 } finally {
   await browser.close();

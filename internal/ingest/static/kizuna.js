@@ -98,10 +98,17 @@
   }
 
   // The queue, in memory and in localStorage so a reload keeps what was not yet sent.
+  // Stored events older than STALE are dropped: the API forgets message ids after 24 h, so a
+  // resend that late could be stored twice.
+  var STALE = 20 * 3600 * 1000;
   var queue = [];
   try {
     var saved = JSON.parse(lsGet(QUEUE) || "[]");
-    if (Array.isArray(saved)) queue = saved.slice(-CAP);
+    if (Array.isArray(saved)) {
+      queue = saved.filter(function (ev) {
+        return ev && ev.messageId && Date.now() - Date.parse(ev.timestamp) < STALE;
+      }).slice(-CAP);
+    }
   } catch (e) { /* corrupt: start over */ }
   function save() {
     if (queue.length > CAP) queue = queue.slice(-CAP);
@@ -159,7 +166,9 @@
     });
   }
 
-  // beacon hands the whole queue to the browser as the page goes away.
+  // beacon hands the whole queue to the browser as the page goes away. A beacon's fate is
+  // unknown, so what it carried stays in localStorage until the next change there: a page loaded
+  // right after sends it again, and the API drops the duplicate message ids.
   function beacon() {
     if (!queue.length) return;
     if (!navigator.sendBeacon) { flush(); return; }
@@ -169,9 +178,10 @@
       while ((payload = body(rest.slice(0, n))).length > BEACON_MAX && n > 1) n = Math.ceil(n / 2);
       var ok = false;
       try { ok = navigator.sendBeacon(apiHost + "/v1/batch", new Blob([payload], { type: "text/plain" })); } catch (e) { ok = false; }
-      if (!ok) break; // what is left stays stored for the next page load
-      drop(rest.slice(0, n));
+      if (!ok) return; // the rest stays queued
+      var sent = rest.slice(0, n);
       rest = rest.slice(n);
+      queue = queue.filter(function (ev) { return sent.indexOf(ev) < 0; });
     }
   }
 
