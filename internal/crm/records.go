@@ -1,0 +1,299 @@
+package crm
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/identity"
+)
+
+// Account is a customer company in the CRM.
+type Account struct {
+	ID         string    `json:"id"`
+	ExternalID string    `json:"external_id"`
+	Name       string    `json:"name"`
+	Domain     string    `json:"domain"`
+	Industry   string    `json:"industry"`
+	Plan       string    `json:"plan"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// AccountInput is an account as the CRM gives it.
+type AccountInput struct {
+	ExternalID string
+	Name       string
+	Domain     string
+	Industry   string
+	Plan       string
+}
+
+// Purchase is one order of a customer.
+type Purchase struct {
+	ID          string    `json:"id"`
+	ExternalID  string    `json:"external_id"`
+	ProfileID   string    `json:"profile_id"`
+	AccountID   string    `json:"account_id,omitempty"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	PurchasedAt time.Time `json:"purchased_at"`
+	Product     string    `json:"product"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// PurchaseInput is a purchase as the CRM gives it. Customer holds the identifiers the CRM knows
+// the buyer by (email, phone, crm:… id); they are resolved to a profile by the identity graph.
+type PurchaseInput struct {
+	ExternalID        string
+	Customer          []identity.ID
+	AccountExternalID string // optional
+	AmountMinor       int64
+	Currency          string // ISO 4217
+	PurchasedAt       time.Time
+	Product           string
+}
+
+// Contract is an account's subscription contract.
+type Contract struct {
+	ID          string    `json:"id"`
+	ExternalID  string    `json:"external_id"`
+	AccountID   string    `json:"account_id"`
+	Plan        string    `json:"plan"`
+	Status      string    `json:"status"`
+	StartsOn    time.Time `json:"starts_on"`
+	RenewsOn    time.Time `json:"renews_on,omitzero"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ContractInput is a contract as the CRM gives it. Dates are days (the time of day is dropped).
+type ContractInput struct {
+	ExternalID        string
+	AccountExternalID string
+	Plan              string
+	Status            string // active, cancelled or expired
+	StartsOn          time.Time
+	RenewsOn          time.Time // zero when it does not renew
+	AmountMinor       int64
+	Currency          string
+}
+
+// Ticket is a support ticket of a customer.
+type Ticket struct {
+	ID         string    `json:"id"`
+	ExternalID string    `json:"external_id"`
+	ProfileID  string    `json:"profile_id"`
+	AccountID  string    `json:"account_id,omitempty"`
+	Subject    string    `json:"subject"`
+	Status     string    `json:"status"`
+	Priority   string    `json:"priority"`
+	OpenedAt   time.Time `json:"opened_at"`
+	SolvedAt   time.Time `json:"solved_at,omitzero"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// TicketInput is a ticket as the help desk gives it. Customer is resolved like a purchase's.
+type TicketInput struct {
+	ExternalID        string
+	Customer          []identity.ID
+	AccountExternalID string // optional
+	Subject           string
+	Status            string // open, pending, solved or closed
+	Priority          string // low, normal (the default), high or urgent
+	OpenedAt          time.Time
+	SolvedAt          time.Time // zero while unsolved
+}
+
+// UpsertAccount creates or updates the account with in.ExternalID. Each change emits Account
+// Updated (external_id, plan); writing an account exactly as stored emits nothing.
+func (s *Service) UpsertAccount(ctx context.Context, p accounts.Principal, in AccountInput) (Account, error) {
+	if err := accounts.Authorize(p, permWrite); err != nil {
+		return Account{}, err
+	}
+	ext, err := externalID("external_id", in.ExternalID)
+	if err != nil {
+		return Account{}, err
+	}
+	a := Account{ExternalID: ext, Name: strings.TrimSpace(in.Name), Domain: strings.ToLower(strings.TrimSpace(in.Domain)),
+		Industry: strings.TrimSpace(in.Industry), Plan: strings.TrimSpace(in.Plan)}
+	if a.Name == "" {
+		return Account{}, errs.Invalid("name", "is required")
+	}
+	now := s.now()
+	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		old, err := getAccount(ctx, tx, `external_id = $1`, ext)
+		switch {
+		case errs.KindOf(err) == errs.KindNotFound:
+			a.ID, a.CreatedAt, a.UpdatedAt = newID(now), now, now
+			if _, err := tx.ExecContext(ctx, `INSERT INTO crm_accounts (id, external_id, name, domain, industry, plan, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, a.ID, a.ExternalID, a.Name, a.Domain, a.Industry, a.Plan, db.Now(now)); err != nil {
+				return fmt.Errorf("creating account: %w", err)
+			}
+		case err != nil:
+			return err
+		case old.Name == a.Name && old.Domain == a.Domain && old.Industry == a.Industry && old.Plan == a.Plan:
+			a = old
+			return nil
+		default:
+			a.ID, a.CreatedAt, a.UpdatedAt = old.ID, old.CreatedAt, now
+			if _, err := tx.ExecContext(ctx, `UPDATE crm_accounts SET name = $1, domain = $2, industry = $3, plan = $4, updated_at = $5 WHERE id = $6`,
+				a.Name, a.Domain, a.Industry, a.Plan, db.Now(now), a.ID); err != nil {
+				return fmt.Errorf("updating account: %w", err)
+			}
+		}
+		return s.outbox.Emit(ctx, tx, event.Community("Account Updated", p.Actor(), now,
+			map[string]any{"external_id": a.ExternalID, "plan": a.Plan}))
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	a.CreatedAt, a.UpdatedAt = db.Time(db.Now(a.CreatedAt)), db.Time(db.Now(a.UpdatedAt))
+	return a, nil
+}
+
+func getAccount(ctx context.Context, q queryer, where string, arg any) (Account, error) {
+	var a Account
+	var created, updated int64
+	err := q.QueryRowContext(ctx, `SELECT id, external_id, name, domain, industry, plan, created_at, updated_at FROM crm_accounts WHERE `+where, arg).
+		Scan(&a.ID, &a.ExternalID, &a.Name, &a.Domain, &a.Industry, &a.Plan, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, errs.NotFound("no CRM account %v", arg)
+	}
+	if err != nil {
+		return a, fmt.Errorf("reading account: %w", err)
+	}
+	a.CreatedAt, a.UpdatedAt = db.Time(created), db.Time(updated)
+	return a, nil
+}
+
+// UpsertPurchase creates or updates the purchase with in.ExternalID, resolving in.Customer to a
+// profile in the same transaction (reason "crm purchase"). A new purchase emits Order Completed
+// with the profile's profileId and anonymousId "kizuna:crm"; corrections to a known purchase are
+// stored without an event (the order was completed once).
+func (s *Service) UpsertPurchase(ctx context.Context, p accounts.Principal, in PurchaseInput) (Purchase, error) {
+	if err := accounts.Authorize(p, permWrite); err != nil {
+		return Purchase{}, err
+	}
+	ext, err := externalID("external_id", in.ExternalID)
+	if err != nil {
+		return Purchase{}, err
+	}
+	cur, err := currency(in.Currency)
+	if err != nil {
+		return Purchase{}, err
+	}
+	if err := amount(in.AmountMinor); err != nil {
+		return Purchase{}, err
+	}
+	if in.PurchasedAt.IsZero() {
+		return Purchase{}, errs.Invalid("purchased_at", "is required")
+	}
+	if len(in.Customer) == 0 {
+		return Purchase{}, errs.Invalid("customer", "at least one identifier of the buyer is required")
+	}
+	pu := Purchase{ExternalID: ext, AmountMinor: in.AmountMinor, Currency: cur, PurchasedAt: db.Time(db.Now(in.PurchasedAt)),
+		Product: strings.TrimSpace(in.Product)}
+	now := s.now()
+	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		if pu.AccountID, err = accountID(ctx, tx, "account_external_id", in.AccountExternalID); err != nil {
+			return err
+		}
+		if pu.ProfileID, err = s.identity.Resolve(ctx, tx, in.Customer, "crm purchase"); err != nil {
+			if e, ok := errs.As(err); ok && e.Kind == errs.KindInvalid {
+				return errs.Invalid("customer", "%s", e.Msg)
+			}
+			return err
+		}
+		olds, err := scanPurchases(tx.QueryContext(ctx, purchaseSelect+` WHERE external_id = $1`, ext))
+		if err != nil {
+			return err
+		}
+		if len(olds) == 0 {
+			pu.ID, pu.CreatedAt, pu.UpdatedAt = newID(now), now, now
+			if _, err := tx.ExecContext(ctx, `INSERT INTO crm_purchases (id, external_id, profile_id, account_id, amount_minor, currency, purchased_at, product, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, pu.ID, pu.ExternalID, pu.ProfileID, nullString(pu.AccountID),
+				pu.AmountMinor, pu.Currency, db.Now(pu.PurchasedAt), pu.Product, db.Now(now)); err != nil {
+				return fmt.Errorf("creating purchase: %w", err)
+			}
+			return s.outbox.Emit(ctx, tx, orderCompleted(pu, now))
+		}
+		old := olds[0]
+		if old.ProfileID == pu.ProfileID && old.AccountID == pu.AccountID && old.AmountMinor == pu.AmountMinor &&
+			old.Currency == pu.Currency && old.PurchasedAt.Equal(pu.PurchasedAt) && old.Product == pu.Product {
+			pu = old
+			return nil
+		}
+		pu.ID, pu.CreatedAt, pu.UpdatedAt = old.ID, old.CreatedAt, now
+		if _, err := tx.ExecContext(ctx, `UPDATE crm_purchases SET profile_id = $1, account_id = $2, amount_minor = $3, currency = $4,
+			purchased_at = $5, product = $6, updated_at = $7 WHERE id = $8`, pu.ProfileID, nullString(pu.AccountID), pu.AmountMinor,
+			pu.Currency, db.Now(pu.PurchasedAt), pu.Product, db.Now(now), pu.ID); err != nil {
+			return fmt.Errorf("updating purchase: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Purchase{}, err
+	}
+	pu.CreatedAt, pu.UpdatedAt = db.Time(db.Now(pu.CreatedAt)), db.Time(db.Now(pu.UpdatedAt))
+	return pu, nil
+}
+
+// orderCompleted is the Segment e-commerce Order Completed event of a new purchase.
+func orderCompleted(pu Purchase, now time.Time) event.Event {
+	total := major(pu.AmountMinor, pu.Currency)
+	props := map[string]any{
+		"order_id":     pu.ExternalID,
+		"total":        total,
+		"revenue":      total,
+		"currency":     pu.Currency,
+		"amount_minor": pu.AmountMinor,
+		"products":     []map[string]any{{"name": pu.Product, "price": total, "quantity": 1}},
+	}
+	ev := customerEvent("Order Completed", pu.ProfileID, now, props)
+	ev.OriginalTimestamp, ev.Timestamp = pu.PurchasedAt, pu.PurchasedAt
+	return ev
+}
+
+// major converts minor units to the currency's major unit for Segment's decimal amounts.
+func major(minor int64, cur string) float64 {
+	switch cur {
+	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF":
+		return float64(minor)
+	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
+		return float64(minor) / 1000
+	default:
+		return float64(minor) / 100
+	}
+}
+
+const purchaseSelect = `SELECT id, external_id, profile_id, account_id, amount_minor, currency, purchased_at, product, created_at, updated_at FROM crm_purchases`
+
+func scanPurchases(rows *sql.Rows, err error) ([]Purchase, error) {
+	if err != nil {
+		return nil, fmt.Errorf("reading purchases: %w", err)
+	}
+	defer rows.Close()
+	var out []Purchase
+	for rows.Next() {
+		var pu Purchase
+		var acc sql.NullString
+		var at, created, updated int64
+		if err := rows.Scan(&pu.ID, &pu.ExternalID, &pu.ProfileID, &acc, &pu.AmountMinor, &pu.Currency, &at, &pu.Product, &created, &updated); err != nil {
+			return nil, err
+		}
+		pu.AccountID = acc.String
+		pu.PurchasedAt, pu.CreatedAt, pu.UpdatedAt = db.Time(at), db.Time(created), db.Time(updated)
+		out = append(out, pu)
+	}
+	return out, rows.Err()
+}
