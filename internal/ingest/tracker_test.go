@@ -1,14 +1,10 @@
 package ingest_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/testkit/e2e"
 )
 
 func TestTrackerScriptServed(t *testing.T) {
@@ -82,33 +79,13 @@ func TestTextPlainBatch(t *testing.T) {
 	})
 }
 
-// playwrightVersion and chromiumPath are those of internal/web's browser tests.
-const (
-	playwrightVersion = "1.65.1"
-	chromiumPath      = "/usr/bin/chromium"
-)
-
 // TestBrowserTracker loads kizuna.js cross-origin in headless Chromium: a page calls page(),
 // track(), identify() and track() again; a second page queues calls in the stub before the
 // script loads and has its first batch answered 503. Everything must land in the event log with
 // one anonymous id, and the user id on every call after identify. KIZUNA_E2E=required makes a
 // missing browser or node a failure instead of a skip.
 func TestBrowserTracker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(chromiumPath)
-	}
-	if err != nil {
-		msg := "browser test needs node and " + chromiumPath + ": " + err.Error()
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	modules := installPlaywright(t)
+	br := e2e.Need(t)
 	e := dbtest.Engines()[0]
 	v := setup(t, e)
 
@@ -146,15 +123,7 @@ kizuna.push(["track", "Stubbed", {n: 2}]);
 		t.Fatal("the site and the API must be different origins")
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "tracker.mjs"), web.URL, v.srv.URL)
-	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath)
-	out, err := cmd.CombinedOutput()
-	t.Logf("tracker output:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser flow failed: %v", err)
-	}
+	br.Run(t, 90*time.Second, filepath.Join("e2e", "tracker.mjs"), web.URL, v.srv.URL)
 
 	// Wait for the last call, then check everything in the log.
 	var evs []event.Event
@@ -226,44 +195,4 @@ func find(evs []event.Event, name string) *event.Event {
 		}
 	}
 	return nil
-}
-
-// installPlaywright makes sure the pinned playwright-core is in a cache directory outside the
-// repository and returns its node_modules (as internal/web's browser tests do).
-func installPlaywright(t *testing.T) string {
-	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "kizuna-e2e")
-	modules := filepath.Join(dir, "node_modules")
-	pkg, err := os.ReadFile(filepath.Join(modules, "playwright-core", "package.json"))
-	if err == nil && strings.Contains(string(pkg), `"version": "`+playwrightVersion+`"`) {
-		return modules
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal("npm is needed to install playwright-core")
-		}
-		t.Skip("npm is needed to install playwright-core")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", dir, "playwright-core@"+playwrightVersion)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = ctx.Err()
-		}
-		msg := fmt.Sprintf("npm install playwright-core@%s into %s: %v\n%s", playwrightVersion, dir, err, out)
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return modules
 }

@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,48 +11,18 @@ import (
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/survey"
+	"github.com/kizuna-community/kizuna/internal/testkit/e2e"
 )
 
 // TestBrowserExtras drives the help center, badges, a poll voted through htmx, a survey and an
 // image upload in Chromium, and takes their screenshots.
 func TestBrowserExtras(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(chromiumPath)
-	}
-	if err != nil {
-		msg := "browser test needs node and " + chromiumPath + ": " + err.Error()
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	modules := installPlaywright(t)
+	br := e2e.Need(t)
 	s := newSite(t)
 	s.spaces()
 	s.seedCommunity()
 	pollPost, surveyID, article := s.seedExtras()
-	shots := os.Getenv("KIZUNA_SCREENSHOTS")
-	if shots != "" {
-		if shots, err = filepath.Abs(shots); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "extras.mjs"), s.URL, pollPost, surveyID, article)
-	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath, "KIZUNA_SCREENSHOTS="+shots)
-	out, err := cmd.CombinedOutput()
-	t.Logf("flow output:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser flow failed: %v", err)
-	}
+	br.Run(t, 120*time.Second, filepath.Join("e2e", "extras.mjs"), s.URL, pollPost, surveyID, article)
 	sv, err := s.svy.ForPost(context.Background(), accounts.System(), pollPost)
 	if err != nil || sv == nil || sv.Responses != 4 {
 		t.Fatalf("poll after the browser's vote: %+v, %v", sv, err)

@@ -2,70 +2,29 @@ package web_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/testkit/e2e"
 )
-
-// playwrightVersion is the pinned driver of the browser test.
-const playwrightVersion = "1.65.1"
-
-// chromiumPath is where the distribution puts Chromium (apt-get install chromium).
-const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowserFlow drives real headless Chromium through the shell: set-up link, admin, an API key
 // created and revoked through htmx, the language switch, log-out and a Japanese sign-up. Set
 // KIZUNA_SCREENSHOTS=DIR to also write the PNGs of docs/screenshots; KIZUNA_E2E=required makes
 // a missing browser or node a failure instead of a skip.
 func TestBrowserFlow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(chromiumPath)
-	}
-	if err != nil {
-		msg := "browser test needs node and " + chromiumPath + " (apt-get install -y chromium fonts-noto-cjk fonts-noto-color-emoji nodejs npm): " + err.Error()
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	modules := installPlaywright(t)
+	br := e2e.Need(t)
 
 	s := newSite(t)
 	token, err := s.acc.SetupToken(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	shots := os.Getenv("KIZUNA_SCREENSHOTS")
-	if shots != "" {
-		if shots, err = filepath.Abs(shots); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "flow.mjs"), s.URL, "/setup?token="+token)
-	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath, "KIZUNA_SCREENSHOTS="+shots)
-	out, err := cmd.CombinedOutput()
-	t.Logf("flow output:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser flow failed: %v", err)
-	}
+	br.Run(t, 90*time.Second, filepath.Join("e2e", "flow.mjs"), s.URL, "/setup?token="+token)
 
 	// What the browser did, as the accounts service sees it.
 	keys, err := s.acc.ListAPIKeys(context.Background(), accounts.System())
@@ -89,44 +48,13 @@ func TestBrowserFlow(t *testing.T) {
 // question asked, answered and accepted, an idea voted through htmx, an RSVP to an event through
 // htmx, direct messages, and markup typed into every form that never opens a dialog. KIZUNA_SCREENSHOTS=DIR writes its PNGs too.
 func TestBrowserCommunity(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(chromiumPath)
-	}
-	if err != nil {
-		msg := "browser test needs node and " + chromiumPath + ": " + err.Error()
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	modules := installPlaywright(t)
+	br := e2e.Need(t)
 	s := newSite(t)
 	s.spaces()
 	idea := s.seedCommunity()
 	event := s.seedEvents()
 	s.seedReports()
-	shots := os.Getenv("KIZUNA_SCREENSHOTS")
-	if shots != "" {
-		if shots, err = filepath.Abs(shots); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "community.mjs"), s.URL, idea, event)
-	cmd.Env = append(os.Environ(), "KIZUNA_E2E_MODULES="+modules, "CHROMIUM="+chromiumPath, "KIZUNA_SCREENSHOTS="+shots)
-	out, err := cmd.CombinedOutput()
-	t.Logf("flow output:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser flow failed: %v", err)
-	}
+	br.Run(t, 120*time.Second, filepath.Join("e2e", "community.mjs"), s.URL, idea, event)
 	// What the browser did, as the community sees it.
 	posts, _, err := s.com.Topics(context.Background(), accounts.System(), community.TopicQuery{SpaceID: "guide", Filter: "solved"})
 	if err != nil || len(posts) != 2 { // the seeded one and the browser's
@@ -202,45 +130,4 @@ func (s *site) seedEvents() string {
 		}
 	}
 	return tokyo.ID
-}
-
-// installPlaywright makes sure the pinned playwright-core is in a cache directory outside the
-// repository and returns its node_modules.
-func installPlaywright(t *testing.T) string {
-	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "kizuna-e2e")
-	modules := filepath.Join(dir, "node_modules")
-	pkg, err := os.ReadFile(filepath.Join(modules, "playwright-core", "package.json"))
-	if err == nil && strings.Contains(string(pkg), `"version": "`+playwrightVersion+`"`) {
-		return modules
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal("npm is needed to install playwright-core")
-		}
-		t.Skip("npm is needed to install playwright-core")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", dir, "playwright-core@"+playwrightVersion)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = ctx.Err()
-		}
-		// Offline builds cannot fetch the driver; only a required run treats that as failure.
-		msg := fmt.Sprintf("npm install playwright-core@%s into %s: %v\n%s", playwrightVersion, dir, err, out)
-		if os.Getenv("KIZUNA_E2E") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return modules
 }
