@@ -162,17 +162,8 @@ func (s *Service) ListMembers(ctx context.Context, p Principal, after string, li
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	out, next := trimPage(out, limit, func(m Member) string { return m.ID })
+	out, next := db.TrimPage(out, limit, func(m Member) string { return m.ID })
 	return out, next, nil
-}
-
-// trimPage cuts a list read with limit+1 rows to limit and returns the key to continue after, or
-// "" when there is no more.
-func trimPage[T any](out []T, limit int, key func(T) string) ([]T, string) {
-	if len(out) <= limit {
-		return out, ""
-	}
-	return out[:limit], key(out[limit-1])
 }
 
 // CountMembers returns how many accounts there are. Needs PermViewMembers.

@@ -72,6 +72,6 @@ func (s *Service) ListAudit(ctx context.Context, p Principal, before string, lim
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	out, next := trimPage(out, limit, func(e AuditEntry) string { return e.ID })
+	out, next := db.TrimPage(out, limit, func(e AuditEntry) string { return e.ID })
 	return out, next, nil
 }

@@ -161,7 +161,7 @@ func (s *Service) Thread(ctx context.Context, p accounts.Principal, postID, afte
 		c.Accepted = c.ID == post.AcceptedCommentID
 		out = append(out, c)
 	}
-	out, next := trimPage(out, limit, func(c Comment) string { return c.ID })
+	out, next := db.TrimPage(out, limit, func(c Comment) string { return c.ID })
 	return post, out, next, nil
 }
 

@@ -118,14 +118,6 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// trimPage cuts a list read with limit+1 rows to limit and returns the key to continue after.
-func trimPage[T any](out []T, limit int, key func(T) string) ([]T, string) {
-	if len(out) <= limit {
-		return out, ""
-	}
-	return out[:limit], key(out[limit-1])
-}
-
 func clampLimit(n, def, max int) int {
 	if n <= 0 {
 		return def

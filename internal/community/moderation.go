@@ -188,7 +188,7 @@ func (s *Service) Reports(ctx context.Context, p accounts.Principal, status, cur
 	for i := range out {
 		s.describeTarget(ctx, &out[i])
 	}
-	out, next := trimPage(out, limit, func(r Report) string { return r.ID })
+	out, next := db.TrimPage(out, limit, func(r Report) string { return r.ID })
 	if out == nil {
 		out = []Report{}
 	}
@@ -352,7 +352,7 @@ func (s *Service) PendingPosts(ctx context.Context, p accounts.Principal, cursor
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	out, next := trimPage(out, limit, func(p Post) string { return p.ID })
+	out, next := db.TrimPage(out, limit, func(p Post) string { return p.ID })
 	return out, next, nil
 }
 

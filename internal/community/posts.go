@@ -634,7 +634,7 @@ func (s *Service) Topics(ctx context.Context, p accounts.Principal, q TopicQuery
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	out, next := trimPage(out, q.Limit, func(p Post) string {
+	out, next := db.TrimPage(out, q.Limit, func(p Post) string {
 		if q.Sort == "" || q.Sort == SortActivity {
 			return fmt.Sprintf("%d.%d.%s", boolInt(p.Pinned), db.Now(p.LastActivityAt), p.ID)
 		}

@@ -165,3 +165,12 @@ func (e Engine) Values(rows, cols int) string {
 	}
 	return b.String()
 }
+
+// TrimPage cuts a list read with LIMIT limit+1 back to limit and returns the key of its last item,
+// to continue after, or "" when there are no more: the one way lists are paged.
+func TrimPage[T any](out []T, limit int, key func(T) string) ([]T, string) {
+	if len(out) <= limit {
+		return out, ""
+	}
+	return out[:limit], key(out[limit-1])
+}

@@ -269,10 +269,8 @@ func (s *Service) Messages(ctx context.Context, p accounts.Principal, conversati
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("reading messages: %w", err)
 	}
-	if len(out) > limit {
-		return out[:limit], out[limit-1].ID, nil
-	}
-	return out, "", nil
+	out, next := db.TrimPage(out, limit, func(m Message) string { return m.ID })
+	return out, next, nil
 }
 
 // MarkRead marks every message of the conversation read for p.

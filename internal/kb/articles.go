@@ -314,10 +314,8 @@ func (s *Service) Articles(ctx context.Context, p accounts.Principal, categoryRe
 	if err != nil {
 		return nil, "", err
 	}
-	if len(out) > limit {
-		return out[:limit], out[limit-1].ID, nil
-	}
-	return out, "", nil
+	out, next := db.TrimPage(out, limit, func(a Article) string { return a.ID })
+	return out, next, nil
 }
 
 func scanArticles(rows *sql.Rows) ([]Article, error) {

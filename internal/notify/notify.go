@@ -169,10 +169,8 @@ func (s *Service) List(ctx context.Context, memberID, before string, limit int) 
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("listing notifications: %w", err)
 	}
-	if len(out) > limit {
-		return out[:limit], out[limit-1].ID, nil
-	}
-	return out, "", nil
+	out, next := db.TrimPage(out, limit, func(n Notification) string { return n.ID })
+	return out, next, nil
 }
 
 // UnreadCount returns how many of the member's notifications are unread.

@@ -248,10 +248,6 @@ func (s *Service) List(ctx context.Context, p accounts.Principal, cursor string,
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := db.TrimPage(out, limit, func(sv Survey) string { return sv.ID })
 	return out, next, nil
 }
