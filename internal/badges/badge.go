@@ -178,7 +178,7 @@ func (s *Service) Badges(ctx context.Context) ([]Badge, error) {
 }
 
 // badges lists the badges, only those of kind when it is not empty.
-func (s *Service) badges(ctx context.Context, q queryer, kind string) ([]Badge, error) {
+func (s *Service) badges(ctx context.Context, q db.Queryer, kind string) ([]Badge, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+badgeCols+` FROM badges WHERE $1 = '' OR kind = $1 ORDER BY id`, kind)
 	if err != nil {
 		return nil, err

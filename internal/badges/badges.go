@@ -6,8 +6,6 @@
 package badges
 
 import (
-	"context"
-	"database/sql"
 	"embed"
 	"io/fs"
 	"regexp"
@@ -55,9 +53,3 @@ func New(d Deps) *Service {
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
-
-// queryer is a transaction or a database handle.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}

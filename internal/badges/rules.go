@@ -103,7 +103,7 @@ func (s *Service) held(ctx context.Context, memberID string) (map[heldKey]bool, 
 
 // memberFacts reads what rules look at, each fact once and only when a rule needs it.
 type memberFacts struct {
-	db       queryer
+	db       db.Queryer
 	memberID string
 
 	points, answers *int

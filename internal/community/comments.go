@@ -148,7 +148,7 @@ func (s *Service) Thread(ctx context.Context, p accounts.Principal, postID, afte
 	if err != nil {
 		return Post{}, nil, "", err
 	}
-	limit = clampLimit(limit, 200, 500)
+	limit = db.Limit(limit, 200, 500)
 	all, err := s.threadPage(ctx, post, after, limit)
 	if err != nil {
 		return Post{}, nil, "", err
@@ -300,7 +300,7 @@ func (s *Service) HideComment(ctx context.Context, p accounts.Principal, comment
 	action := map[bool]string{true: "hide", false: "unhide"}[hide]
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE comments SET hidden = $1 WHERE id = $2`, boolInt(hide), commentID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET hidden = $1 WHERE id = $2`, db.Bool(hide), commentID); err != nil {
 			return err
 		}
 		if err := bumpThread(ctx, tx, post.ID); err != nil {

@@ -6,7 +6,6 @@ package community
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -103,24 +102,4 @@ func (s *Service) actor(ctx context.Context, p accounts.Principal, authorID stri
 		return m, errs.Because(errs.Forbidden("this account is suspended"), "suspended")
 	}
 	return m, nil
-}
-
-// queryer is a transaction or a database handle.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func clampLimit(n, def, max int) int {
-	if n <= 0 {
-		return def
-	}
-	return min(n, max)
 }

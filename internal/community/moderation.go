@@ -152,7 +152,7 @@ func (s *Service) Reports(ctx context.Context, p accounts.Principal, status, cur
 	if status != ReportOpen && status != ReportResolved && status != ReportDismissed {
 		return nil, "", errs.Invalid("status", "status must be open, resolved or dismissed")
 	}
-	limit = clampLimit(limit, 50, 200)
+	limit = db.Limit(limit, 50, 200)
 	args := []any{status, cursor, limit + 1}
 	q := `SELECT id, target_kind, target_id, space_id, reporter_id, reason, note, status, resolved_by, resolution, created_at, resolved_at
 		FROM reports WHERE status = $1 AND id > $2`
@@ -284,7 +284,7 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	return settingsFrom(ctx, s.db.R)
 }
 
-func settingsFrom(ctx context.Context, q queryer) (Settings, error) {
+func settingsFrom(ctx context.Context, q db.Queryer) (Settings, error) {
 	var v string
 	err := q.QueryRowContext(ctx, `SELECT value FROM community_settings WHERE key = 'first_post_approval'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -332,7 +332,7 @@ func (s *Service) PendingPosts(ctx context.Context, p accounts.Principal, cursor
 	if !all && len(spaces) == 0 {
 		return nil, "", errs.Forbidden("only moderators see posts waiting for approval")
 	}
-	limit = clampLimit(limit, 50, 200)
+	limit = db.Limit(limit, 50, 200)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+postCols+postFrom+`WHERE p.pending = 1 AND p.id > $1 ORDER BY p.id LIMIT $2`, cursor, limit+1)
 	if err != nil {
 		return nil, "", err

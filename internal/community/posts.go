@@ -231,7 +231,7 @@ func (s *Service) CreatePost(ctx context.Context, p accounts.Principal, spaceRef
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO posts (id, space_id, author_id, kind, title, body, body_html, category_id, status, pending, hidden, last_activity_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $11, $11)`,
-			postID, sp.ID, author.ID, in.Kind, in.Title, in.Body, html, category, status, boolInt(pending), db.Now(now)); err != nil {
+			postID, sp.ID, author.ID, in.Kind, in.Title, in.Body, html, category, status, db.Bool(pending), db.Now(now)); err != nil {
 			return err
 		}
 		for _, t := range in.Tags {
@@ -450,11 +450,11 @@ func (s *Service) Moderate(ctx context.Context, p accounts.Principal, postID, ac
 	col, val := "", 0
 	switch action {
 	case ActionPin, ActionUnpin:
-		col, val = "pinned", boolInt(action == ActionPin)
+		col, val = "pinned", db.Bool(action == ActionPin)
 	case ActionLock, ActionUnlock:
-		col, val = "locked", boolInt(action == ActionLock)
+		col, val = "locked", db.Bool(action == ActionLock)
 	case ActionHide, ActionUnhide:
-		col, val = "hidden", boolInt(action == ActionHide)
+		col, val = "hidden", db.Bool(action == ActionHide)
 		if action == ActionHide && strings.TrimSpace(reason) == "" {
 			return errs.Because(errs.Invalid("reason", "say why the post is hidden"), "reason_required")
 		}
@@ -519,7 +519,7 @@ func (s *Service) Topics(ctx context.Context, p accounts.Principal, q TopicQuery
 	if err != nil {
 		return nil, "", err
 	}
-	q.Limit = clampLimit(q.Limit, 30, 100)
+	q.Limit = db.Limit(q.Limit, 30, 100)
 	var where []string
 	var args []any
 	arg := func(x any) string {
@@ -636,7 +636,7 @@ func (s *Service) Topics(ctx context.Context, p accounts.Principal, q TopicQuery
 	}
 	out, next := db.TrimPage(out, q.Limit, func(p Post) string {
 		if q.Sort == "" || q.Sort == SortActivity {
-			return fmt.Sprintf("%d.%d.%s", boolInt(p.Pinned), db.Now(p.LastActivityAt), p.ID)
+			return fmt.Sprintf("%d.%d.%s", db.Bool(p.Pinned), db.Now(p.LastActivityAt), p.ID)
 		}
 		return strconv.Itoa(offset + q.Limit)
 	})

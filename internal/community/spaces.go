@@ -365,7 +365,7 @@ func (s *Service) SetMuted(ctx context.Context, p accounts.Principal, spaceRef s
 	if !sp.Joined {
 		return errs.Because(errs.Conflict("", "join the space first"), "not_joined")
 	}
-	_, err = s.db.W.ExecContext(ctx, `UPDATE space_members SET muted = $1 WHERE space_id = $2 AND member_id = $3`, boolInt(muted), sp.ID, p.MemberID)
+	_, err = s.db.W.ExecContext(ctx, `UPDATE space_members SET muted = $1 WHERE space_id = $2 AND member_id = $3`, db.Bool(muted), sp.ID, p.MemberID)
 	return err
 }
 

@@ -85,12 +85,6 @@ var (
 
 const dateLayout = "2006-01-02"
 
-// queryer is a transaction or a database handle.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // externalID checks and trims an external id.
 func externalID(field, v string) (string, error) {
 	v = strings.TrimSpace(v)
@@ -138,7 +132,7 @@ func oneOf(field, v, def string, allowed []string) (string, error) {
 }
 
 // accountID returns the internal id of the account with external id ext, or "" for an empty ext.
-func accountID(ctx context.Context, q queryer, field, ext string) (string, error) {
+func accountID(ctx context.Context, q db.Queryer, field, ext string) (string, error) {
 	ext = strings.TrimSpace(ext)
 	if ext == "" {
 		return "", nil

@@ -161,7 +161,7 @@ func (s *Service) UpsertAccount(ctx context.Context, p accounts.Principal, in Ac
 	return a, nil
 }
 
-func getAccount(ctx context.Context, q queryer, where string, arg any) (Account, error) {
+func getAccount(ctx context.Context, q db.Queryer, where string, arg any) (Account, error) {
 	var a Account
 	var created, updated int64
 	err := q.QueryRowContext(ctx, `SELECT id, external_id, name, domain, industry, plan, created_at, updated_at FROM crm_accounts WHERE `+where, arg).

@@ -174,3 +174,26 @@ func TrimPage[T any](out []T, limit int, key func(T) string) ([]T, string) {
 	}
 	return out[:limit], key(out[limit-1])
 }
+
+// Queryer is a transaction or a database handle: reads that may run inside a caller's
+// transaction or outside one.
+type Queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Bool is how a flag is stored on both engines: 1 or 0.
+func Bool(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Limit is a page size asked for: def when n is not positive, at most max.
+func Limit(n, def, max int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, max)
+}

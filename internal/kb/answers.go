@@ -5,6 +5,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
 )
 
@@ -71,7 +72,7 @@ func (s *Service) reply(ctx context.Context, p accounts.Principal, postID, comme
 // and drafts too for staff who write the knowledge base. A post p may not see has none.
 func (s *Service) ArticlesForPost(ctx context.Context, p accounts.Principal, postID string) ([]Article, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+articleCols+` FROM kb_articles WHERE source_post_id = $1 AND published >= $2 ORDER BY id`,
-		postID, 1-boolInt(staff(p)))
+		postID, 1-db.Bool(staff(p)))
 	if err != nil {
 		return nil, err
 	}

@@ -132,7 +132,7 @@ func (s *Service) create(ctx context.Context, p accounts.Principal, in ArticleIn
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO kb_articles (id, slug, category_id, title, body, body_html, published, published_at,
 			source_post_id, source_comment_id, author_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-			a.ID, a.Slug, nullable(a.CategoryID), a.Title, a.Body, a.BodyHTML, boolInt(a.Published), publishedAt,
+			a.ID, a.Slug, nullable(a.CategoryID), a.Title, a.Body, a.BodyHTML, db.Bool(a.Published), publishedAt,
 			nullable(src.postID), nullable(src.commentID), a.AuthorID, db.Now(now)); err != nil {
 			return err
 		}
@@ -229,7 +229,7 @@ func (s *Service) UpdateArticle(ctx context.Context, p accounts.Principal, ref s
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE kb_articles SET slug = $1, category_id = $2, title = $3, body = $4, body_html = $5,
 			published = $6, published_at = $7, updated_at = $8 WHERE id = $9`,
-			a.Slug, nullable(a.CategoryID), a.Title, a.Body, a.BodyHTML, boolInt(a.Published), publishedAt, db.Now(now), a.ID); err != nil {
+			a.Slug, nullable(a.CategoryID), a.Title, a.Body, a.BodyHTML, db.Bool(a.Published), publishedAt, db.Now(now), a.ID); err != nil {
 			return err
 		}
 		if err := s.index(ctx, tx, a); err != nil {
@@ -279,7 +279,7 @@ func (s *Service) Article(ctx context.Context, p accounts.Principal, ref string)
 	return a, nil
 }
 
-func (s *Service) article(ctx context.Context, q queryer, ref string) (Article, error) {
+func (s *Service) article(ctx context.Context, q db.Queryer, ref string) (Article, error) {
 	a, err := scanArticle(q.QueryRowContext(ctx, `SELECT `+articleCols+` FROM kb_articles WHERE id = $1 OR slug = $2`, ref, strings.ToLower(ref)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Article{}, errNoArticle(ref)
@@ -290,8 +290,8 @@ func (s *Service) article(ctx context.Context, q queryer, ref string) (Article, 
 // Articles lists the articles p may read, newest first, in one category (its id or slug) or in
 // all when categoryRef is empty, and the cursor of the next page ("" at the end).
 func (s *Service) Articles(ctx context.Context, p accounts.Principal, categoryRef, cursor string, limit int) ([]Article, string, error) {
-	limit = clampLimit(limit, 30, 100)
-	where, args := []string{"published >= $1"}, []any{1 - boolInt(staff(p))}
+	limit = db.Limit(limit, 30, 100)
+	where, args := []string{"published >= $1"}, []any{1 - db.Bool(staff(p))}
 	if categoryRef != "" {
 		c, err := s.category(ctx, s.db.R, categoryRef)
 		if err != nil {

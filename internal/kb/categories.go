@@ -72,7 +72,7 @@ func (s *Service) CreateCategory(ctx context.Context, p accounts.Principal, name
 func (s *Service) Categories(ctx context.Context, p accounts.Principal) ([]Category, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT c.id, c.slug, c.name, c.position,
 		(SELECT count(*) FROM kb_articles a WHERE a.category_id = c.id AND a.published >= $1)
-		FROM kb_categories c ORDER BY c.position, c.id`, 1-boolInt(staff(p)))
+		FROM kb_categories c ORDER BY c.position, c.id`, 1-db.Bool(staff(p)))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (s *Service) Categories(ctx context.Context, p accounts.Principal) ([]Categ
 }
 
 // category returns the category with this id or slug.
-func (s *Service) category(ctx context.Context, q queryer, ref string) (Category, error) {
+func (s *Service) category(ctx context.Context, q db.Queryer, ref string) (Category, error) {
 	var c Category
 	err := q.QueryRowContext(ctx, `SELECT id, slug, name, position FROM kb_categories WHERE id = $1 OR slug = $2`, ref, strings.ToLower(ref)).
 		Scan(&c.ID, &c.Slug, &c.Name, &c.Position)

@@ -6,8 +6,6 @@
 package kb
 
 import (
-	"context"
-	"database/sql"
 	"embed"
 	"io/fs"
 	"regexp"
@@ -71,30 +69,10 @@ func staff(p accounts.Principal) bool { return accounts.Allowed(p, accounts.Perm
 // slugRe is what slugs of categories and articles look like: they appear in URLs.
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 
-// queryer is a transaction or a database handle.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // nullable stores "" as NULL, for optional references.
 func nullable(s string) any {
 	if s == "" {
 		return nil
 	}
 	return s
-}
-
-func clampLimit(n, def, max int) int {
-	if n <= 0 {
-		return def
-	}
-	return min(n, max)
 }

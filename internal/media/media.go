@@ -148,12 +148,7 @@ func (s *Service) Upload(ctx context.Context, p accounts.Principal, filename str
 	return img, nil
 }
 
-// queryer is a transaction or a database handle.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func (s *Service) checkFlood(ctx context.Context, q queryer, memberID string, now time.Time) error {
+func (s *Service) checkFlood(ctx context.Context, q db.Queryer, memberID string, now time.Time) error {
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM media WHERE uploader_id = $1 AND created_at > $2`,
 		memberID, db.Now(now.Add(-floodWindow))).Scan(&n); err != nil {

@@ -222,7 +222,7 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, spaceRef str
 		if _, err := tx.ExecContext(ctx, `INSERT INTO meetup_events (id, space_id, title, description, description_html, online, url, place,
 			starts_at, ends_at, time_zone, capacity, survey_url, check_in_code, created_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)`,
-			eventID, sp.ID, in.Title, in.Description, s.md.HTML(in.Description), boolInt(in.Online), in.URL, in.Place,
+			eventID, sp.ID, in.Title, in.Description, s.md.HTML(in.Description), db.Bool(in.Online), in.URL, in.Place,
 			db.Now(in.StartsAt), db.Now(in.EndsAt), in.TimeZone, in.Capacity, in.SurveyURL, newCheckInCode(), p.Actor(), db.Now(now)); err != nil {
 			return fmt.Errorf("adding event: %w", err)
 		}
@@ -277,7 +277,7 @@ func (s *Service) Update(ctx context.Context, p accounts.Principal, eventID stri
 	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE meetup_events SET title = $1, description = $2, description_html = $3, online = $4, url = $5,
 			place = $6, starts_at = $7, ends_at = $8, time_zone = $9, capacity = $10, survey_url = $11, updated_at = $12 WHERE id = $13`,
-			in.Title, in.Description, s.md.HTML(in.Description), boolInt(in.Online), in.URL, in.Place, db.Now(in.StartsAt), db.Now(in.EndsAt),
+			in.Title, in.Description, s.md.HTML(in.Description), db.Bool(in.Online), in.URL, in.Place, db.Now(in.StartsAt), db.Now(in.EndsAt),
 			in.TimeZone, in.Capacity, in.SurveyURL, db.Now(now), eventID); err != nil {
 			return fmt.Errorf("updating event %s: %w", eventID, err)
 		}
@@ -370,7 +370,7 @@ func (s *Service) List(ctx context.Context, p accounts.Principal, q ListQuery) (
 	if q.Upcoming && q.Past {
 		return nil, "", errs.Invalid("past", "ask for upcoming or past events, not both")
 	}
-	q.Limit = clampLimit(q.Limit, 20, 100)
+	q.Limit = db.Limit(q.Limit, 20, 100)
 	spaces := map[string]community.Space{}
 	if q.SpaceID != "" {
 		sp, err := s.community.Space(ctx, p, q.SpaceID)

@@ -119,17 +119,3 @@ func newCheckInCode() string {
 	}
 	return string(out)
 }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func clampLimit(n, def, max int) int {
-	if n <= 0 {
-		return def
-	}
-	return min(n, max)
-}

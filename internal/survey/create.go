@@ -204,7 +204,7 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, sv Survey) error {
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO surveys (id, title, description, post_id, space_id, anonymous, questions, closes_at, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		sv.ID, sv.Title, sv.Description, post, space, boolInt(sv.Anonymous), string(qs), closes, sv.CreatedBy, db.Now(sv.CreatedAt))
+		sv.ID, sv.Title, sv.Description, post, space, db.Bool(sv.Anonymous), string(qs), closes, sv.CreatedBy, db.Now(sv.CreatedAt))
 	return err
 }
 

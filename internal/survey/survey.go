@@ -210,13 +210,6 @@ func (s *Service) ForPost(ctx context.Context, p accounts.Principal, postID stri
 	return &sv, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // List returns the standalone surveys (not polls), newest first, up to limit after the survey id
 // cursor, and the id to continue from. For the staff who run surveys and read their results.
 func (s *Service) List(ctx context.Context, p accounts.Principal, cursor string, limit int) ([]Survey, string, error) {
