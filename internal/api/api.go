@@ -20,6 +20,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -39,7 +40,8 @@ type Deps struct {
 	Survey    *survey.Service    // polls and surveys; needs Community
 	Media     *media.Service     // image uploads
 	Sources   *ingest.Sources    // the tracking API's sources and their write keys
-	Identity  *identity.Graph    // profiles behind identifiers, merges and their undoing
+	Identity  *identity.Graph    // merges and their undoing; needs Profiles
+	Profiles  *profile.Service   // customer profiles
 	Log       *slog.Logger
 }
 
@@ -54,6 +56,7 @@ type API struct {
 	media     *media.Service
 	sources   *ingest.Sources
 	identity  *identity.Graph
+	profiles  *profile.Service
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -74,7 +77,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, identity: d.Identity, log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -157,7 +160,7 @@ func (a *API) routes() []route {
 	if a.sources != nil {
 		rts = append(rts, a.sourceRoutes()...)
 	}
-	if a.identity != nil {
+	if a.identity != nil && a.profiles != nil {
 		rts = append(rts, a.profileRoutes()...)
 	}
 	return rts

@@ -6,39 +6,33 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
-	"github.com/kizuna-community/kizuna/internal/identity"
 )
 
-// profileRoutes are the identity graph's operations: find the profile behind any identifier,
-// see how it was put together, and undo a wrong merge.
+// profileRoutes are the customer profiles: find the profile behind any identifier, read it
+// whole (traits, computed attributes, account), its timeline and trait history, see how it was
+// put together, and undo a wrong merge.
 func (a *API) profileRoutes() []route {
 	return []route{
+		{method: "GET", path: "/profiles", perm: accounts.PermViewMembers, handle: a.findProfiles},
 		{method: "GET", path: "/profiles/lookup", perm: accounts.PermViewMembers, handle: a.lookupProfile},
-		{method: "GET", path: "/profiles/{id}", perm: accounts.PermViewMembers, handle: a.getIdentityProfile},
+		{method: "GET", path: "/profiles/{id}", perm: accounts.PermViewMembers, handle: a.getCustomerProfile},
+		{method: "GET", path: "/profiles/{id}/events", perm: accounts.PermViewMembers, handle: a.profileEvents},
+		{method: "GET", path: "/profiles/{id}/traits", perm: accounts.PermViewMembers, handle: a.profileTraitHistory},
 		{method: "GET", path: "/profiles/{id}/merges", perm: accounts.PermViewMembers, handle: a.profileMerges},
 		{method: "POST", path: "/merges/{id}/undo", perm: accounts.PermManageMembers, handle: a.undoMerge},
 	}
 }
 
-// profileView is a profile as the API shows it: its id and the identifiers that make it up.
-type profileView struct {
-	ID          string                `json:"id"`
-	Identifiers []identity.Identifier `json:"identifiers"`
-}
-
-func (a *API) writeProfile(w http.ResponseWriter, r *http.Request, id string) error {
-	ids, err := a.identity.Identifiers(r.Context(), id)
+func (a *API) findProfiles(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	list, err := a.profiles.Find(r.Context(), p, r.URL.Query().Get("q"))
 	if err != nil {
 		return err
 	}
-	if ids == nil {
-		ids = []identity.Identifier{}
-	}
-	httpx.WriteJSON(w, http.StatusOK, profileView{ID: id, Identifiers: ids})
+	writeList(w, list, "")
 	return nil
 }
 
-func (a *API) lookupProfile(w http.ResponseWriter, r *http.Request, _ accounts.Principal) error {
+func (a *API) lookupProfile(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
 	q := r.URL.Query()
 	switch {
 	case q.Get("type") == "":
@@ -46,18 +40,49 @@ func (a *API) lookupProfile(w http.ResponseWriter, r *http.Request, _ accounts.P
 	case q.Get("value") == "":
 		return errs.Invalid("value", "give the identifier's value")
 	}
-	id, err := a.identity.Lookup(r.Context(), q.Get("type"), q.Get("value"))
+	pr, err := a.profiles.Lookup(r.Context(), p, q.Get("type"), q.Get("value"))
 	if err != nil {
 		return err
 	}
-	return a.writeProfile(w, r, id)
+	httpx.WriteJSON(w, http.StatusOK, pr)
+	return nil
 }
 
-func (a *API) getIdentityProfile(w http.ResponseWriter, r *http.Request, _ accounts.Principal) error {
-	return a.writeProfile(w, r, r.PathValue("id"))
+func (a *API) getCustomerProfile(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	pr, err := a.profiles.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, pr)
+	return nil
 }
 
-func (a *API) profileMerges(w http.ResponseWriter, r *http.Request, _ accounts.Principal) error {
+func (a *API) profileEvents(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	page, after, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	list, next, err := a.profiles.Events(r.Context(), p, r.PathValue("id"), after, page.Limit)
+	if err != nil {
+		return err
+	}
+	writeList(w, list, next)
+	return nil
+}
+
+func (a *API) profileTraitHistory(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	list, err := a.profiles.TraitHistory(r.Context(), p, r.PathValue("id"), r.URL.Query().Get("name"))
+	if err != nil {
+		return err
+	}
+	writeList(w, list, "")
+	return nil
+}
+
+func (a *API) profileMerges(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	if _, err := a.profiles.Get(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
 	list, err := a.identity.Merges(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err

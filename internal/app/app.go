@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/identity"
@@ -30,6 +31,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media/s3store"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/stream"
 	"github.com/kizuna-community/kizuna/internal/survey"
@@ -55,6 +57,8 @@ type App struct {
 	Media     *media.Service
 	Ingest    *ingest.Ingest
 	Identity  *identity.Graph
+	CRM       *crm.Service
+	Profiles  *profile.Service
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -127,14 +131,17 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Media = media.New(media.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Store: store})
 	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, Appender: a.Backbone, Log: log})
 	a.Identity = identity.New(identity.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log})
-	a.Backbone.Register(a.Identity.Consumer())
+	a.CRM = crm.New(crm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity})
+	a.Profiles = profile.New(profile.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
+	a.Backbone.Register(a.Profiles.Consumer())
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations()}
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
+		crm.Migrations(), profile.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

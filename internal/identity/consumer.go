@@ -7,47 +7,37 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 )
 
-// ConsumerName is the durable name of the identity consumer, also its key in consumer_seen.
-const ConsumerName = "identity"
-
-// Consumer returns the backbone consumer that feeds the graph from every event: userId,
-// anonymousId (except Kizuna's own "kizuna:" actors), traits.email or context.traits.email,
-// traits.phone or context.traits.phone, and an alias call's previousId are resolved together, one
-// transaction per event. backbone.FirstTime in that transaction makes a redelivered event a no-op.
-func (g *Graph) Consumer() backbone.Consumer {
-	return backbone.Consumer{Name: ConsumerName, Handle: g.handle}
-}
-
-func (g *Graph) handle(ctx context.Context, evs []event.Event) error {
-	for i := range evs {
-		ev := &evs[i]
-		err := g.outbox.Tx(ctx, func(tx *sql.Tx) error {
-			first, err := backbone.FirstTime(ctx, tx, ConsumerName, ev.MessageID, g.now())
-			if err != nil || !first {
-				return err
-			}
-			ids, err := g.eventIDs(ctx, tx, ev)
-			if err != nil || len(ids) == 0 {
-				return err
-			}
-			_, err = g.Resolve(ctx, tx, ids, ev.Type+" "+ev.MessageID)
-			if errs.KindOf(err) == errs.KindInvalid {
-				// Only placeholders or malformed ids: nothing to link, and retrying cannot help.
-				g.log.Debug("identity: event has no usable identifier", "message_id", ev.MessageID)
-				return nil
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("resolving identities of %s: %w", ev.MessageID, err)
-		}
+// ResolveEvent resolves the identifiers an event carries — userId, anonymousId (except Kizuna's
+// own "kizuna:" actors), traits.email or context.traits.email, traits.phone or
+// context.traits.phone, and an alias call's previousId — to one profile inside tx, and returns
+// it. An event with none of them but a profileId (Kizuna's own events about a customer, such as
+// a CRM change) belongs to that profile, or to the one it has since been merged into. It returns
+// "" and no error for an event with nothing usable: only placeholders, malformed ids or none.
+// Resolving an event again changes nothing but last-seen times, so redelivery is harmless.
+func (g *Graph) ResolveEvent(ctx context.Context, tx *sql.Tx, ev *event.Event) (string, error) {
+	ids, err := g.eventIDs(ctx, tx, ev)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	if len(ids) == 0 {
+		if ev.ProfileID == "" {
+			return "", nil
+		}
+		return g.root(ctx, tx, ev.ProfileID)
+	}
+	p, err := g.Resolve(ctx, tx, ids, ev.Type+" "+ev.MessageID)
+	if errs.KindOf(err) == errs.KindInvalid {
+		g.log.Debug("identity: event has no usable identifier", "message_id", ev.MessageID)
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolving identities of %s: %w", ev.MessageID, err)
+	}
+	return p, nil
 }
 
 // eventIDs lists the identifiers an event carries.

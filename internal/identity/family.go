@@ -1,0 +1,113 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/errs"
+)
+
+// Data recorded about a profile — events, traits, CRM records — stays under the profile id it
+// was recorded for. A merge only sets the loser's merged_into, so whatever is shown for a profile
+// is read across its family, and undoing the merge gives the loser its own data back untouched.
+
+// Root returns the profile profileID has been merged into, following merges of merges, or
+// profileID itself when it stands alone. It returns an errs.NotFound error for an unknown id.
+func (g *Graph) Root(ctx context.Context, profileID string) (string, error) {
+	return g.root(ctx, g.db.R, profileID)
+}
+
+func (g *Graph) root(ctx context.Context, q db.Queryer, profileID string) (string, error) {
+	cur := profileID
+	for range MaxMerges + 1 {
+		var next sql.NullString
+		err := q.QueryRowContext(ctx, `SELECT merged_into FROM identity_profiles WHERE id = $1`, cur).Scan(&next)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", errs.NotFound("no profile %s", profileID)
+		}
+		if err != nil {
+			return "", fmt.Errorf("following merges of %s: %w", profileID, err)
+		}
+		if !next.Valid {
+			return cur, nil
+		}
+		cur = next.String
+	}
+	return "", fmt.Errorf("profile %s: merge chain longer than %d", profileID, MaxMerges+1)
+}
+
+// Family returns root and every profile merged into it, directly or through another merge, root
+// first: the ids under which the data of the person root stands for is recorded.
+func (g *Graph) Family(ctx context.Context, root string) ([]string, error) {
+	rows, err := g.db.R.QueryContext(ctx, `WITH RECURSIVE family (id) AS (
+			SELECT id FROM identity_profiles WHERE id = $1
+			UNION SELECT p.id FROM identity_profiles p JOIN family f ON p.merged_into = f.id
+		) SELECT id FROM family`, root)
+	if err != nil {
+		return nil, fmt.Errorf("reading the family of %s: %w", root, err)
+	}
+	defer rows.Close()
+	out := []string{root}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if id != root {
+			out = append(out, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 1 {
+		if err := g.exists(ctx, root); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Match is an identifier found by Find, with its profile.
+type Match struct {
+	ProfileID string `json:"profile_id"`
+	Type      string `json:"type"`
+	Value     string `json:"value"`
+}
+
+// Find returns the identifiers whose value is v read as any type — an email, a phone number, a
+// user, CRM or membership id typed the way staff have it at hand ("090-1234-5678",
+// "ＴＡＲＯ＠…") — at most limit of them. Placeholders find nothing.
+func (g *Graph) Find(ctx context.Context, v string, limit int) ([]Match, error) {
+	seen := map[string]bool{}
+	var values []any
+	for _, t := range []string{"email", "phone", "user_id"} {
+		k, err := normaliseOne(t, v)
+		if err != nil || seen[k.Value] {
+			continue
+		}
+		seen[k.Value] = true
+		values = append(values, k.Value)
+	}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	rows, err := g.db.R.QueryContext(ctx, `SELECT profile_id, type, value FROM identity_identifiers
+		WHERE value IN `+g.db.Engine.Values(1, len(values))+` ORDER BY last_seen DESC LIMIT `+fmt.Sprint(db.Limit(limit, 20, 100)), values...)
+	if err != nil {
+		return nil, fmt.Errorf("finding %q: %w", v, err)
+	}
+	defer rows.Close()
+	var out []Match
+	for rows.Next() {
+		var m Match
+		if err := rows.Scan(&m.ProfileID, &m.Type, &m.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

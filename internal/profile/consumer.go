@@ -1,0 +1,246 @@
+package profile
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/event"
+)
+
+// ConsumerName is the durable name of the profile consumer.
+const ConsumerName = "profiles"
+
+// Consumer returns the backbone consumer that puts every event on its profile: the identity graph
+// resolves the event's identifiers (creating, extending or merging profiles) and, in the same
+// transaction, the event joins the profile's timeline, its counters move and identify traits are
+// applied. One transaction per batch; an event already on a profile is skipped, so redelivery
+// changes nothing.
+func (s *Service) Consumer() backbone.Consumer {
+	return backbone.Consumer{Name: ConsumerName, Handle: s.handle}
+}
+
+// maxRows bounds the rows of one multi-row statement.
+const maxRows = 200
+
+func (s *Service) handle(ctx context.Context, evs []event.Event) error {
+	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		seen, err := s.landed(ctx, tx, evs)
+		if err != nil {
+			return err
+		}
+		b := batch{counts: map[countKey]*counter{}}
+		for i := range evs {
+			ev := &evs[i]
+			if seen[ev.MessageID] {
+				continue
+			}
+			seen[ev.MessageID] = true
+			pid, err := s.identity.ResolveEvent(ctx, tx, ev)
+			if err != nil {
+				return err
+			}
+			if pid == "" {
+				continue
+			}
+			if err := b.add(pid, ev); err != nil {
+				return err
+			}
+			if ev.Type == event.Identify && len(ev.Traits) > 0 {
+				if err := s.applyTraits(ctx, tx, pid, ev.Traits, traitSource(ev), at(ev), ev.MessageID); err != nil {
+					return err
+				}
+			}
+		}
+		return b.flush(ctx, tx, s.db.Engine)
+	})
+}
+
+// landed returns which of evs are already on a profile.
+func (s *Service) landed(ctx context.Context, tx *sql.Tx, evs []event.Event) (map[string]bool, error) {
+	seen := make(map[string]bool, len(evs))
+	for chunk := range slices.Chunk(evs, maxRows) {
+		args := make([]any, len(chunk))
+		for i, ev := range chunk {
+			args[i] = ev.MessageID
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT message_id FROM profile_events WHERE message_id IN `+s.db.Engine.Values(1, len(args)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("checking events already on profiles: %w", err)
+		}
+		for rows.Next() {
+			var m string
+			if err := rows.Scan(&m); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seen[m] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
+}
+
+// at is when an event happened, in stored form.
+func at(ev *event.Event) int64 {
+	if !ev.Timestamp.IsZero() {
+		return db.Now(ev.Timestamp)
+	}
+	return db.Now(ev.ReceivedAt)
+}
+
+// traitSource names where a trait came from: the event's source, and for the tracking API the
+// source (write key) that sent it.
+func traitSource(ev *event.Event) string {
+	if id, ok := ev.Context["source_id"].(string); ok && id != "" {
+		return ev.Source + ":" + id
+	}
+	return ev.Source
+}
+
+type countKey struct{ profile, key string }
+
+type counter struct{ n, first, last int64 }
+
+// batch gathers the rows one Handle call writes, so that each profile's counters are written once
+// per batch however many of its events it holds.
+type batch struct {
+	events []any // profile_events rows, flattened
+	counts map[countKey]*counter
+}
+
+const eventCols = 7
+
+func (b *batch) add(pid string, ev *event.Event) error {
+	name, payload := ev.Event, ev.Properties
+	switch ev.Type {
+	case event.Page, event.Screen:
+		name = ev.Name
+	case event.Identify, event.Group:
+		name, payload = "", ev.Traits
+	}
+	props := []byte("{}")
+	if len(payload) > 0 {
+		var err error
+		if props, err = json.Marshal(payload); err != nil {
+			return fmt.Errorf("encoding event %s: %w", ev.MessageID, err)
+		}
+	}
+	t := at(ev)
+	b.events = append(b.events, ev.MessageID, pid, ev.Type, name, ev.Source, t, string(props))
+	keys := []string{"all", "source:" + ev.Source, "type:" + ev.Type}
+	if ev.Type == event.Track {
+		keys = append(keys, "event:"+ev.Event)
+	}
+	for _, k := range keys {
+		c := b.counts[countKey{pid, k}]
+		if c == nil {
+			b.counts[countKey{pid, k}] = &counter{n: 1, first: t, last: t}
+			continue
+		}
+		c.n++
+		c.first, c.last = min(c.first, t), max(c.last, t)
+	}
+	return nil
+}
+
+func (b *batch) flush(ctx context.Context, tx *sql.Tx, engine db.Engine) error {
+	for rows := range slices.Chunk(b.events, maxRows*eventCols) {
+		q := `INSERT INTO profile_events (message_id, profile_id, type, name, source, at, properties) VALUES ` +
+			engine.Values(len(rows)/eventCols, eventCols) + ` ON CONFLICT (message_id) DO NOTHING`
+		if _, err := tx.ExecContext(ctx, q, rows...); err != nil {
+			return fmt.Errorf("adding events to profiles: %w", err)
+		}
+	}
+	least, greatest := "LEAST", "GREATEST"
+	if engine == db.SQLite {
+		least, greatest = "MIN", "MAX"
+	}
+	upsert := ` ON CONFLICT (profile_id, key) DO UPDATE SET count = profile_counts.count + excluded.count,
+		first_at = ` + least + `(profile_counts.first_at, excluded.first_at), last_at = ` + greatest + `(profile_counts.last_at, excluded.last_at)`
+	keys := make([]countKey, 0, len(b.counts))
+	for k := range b.counts {
+		keys = append(keys, k)
+	}
+	// A fixed order keeps two writers from locking the same rows in opposite orders on PostgreSQL.
+	slices.SortFunc(keys, func(x, y countKey) int {
+		return cmp.Or(cmp.Compare(x.profile, y.profile), cmp.Compare(x.key, y.key))
+	})
+	for chunk := range slices.Chunk(keys, maxRows) {
+		args := make([]any, 0, len(chunk)*5)
+		for _, k := range chunk {
+			c := b.counts[k]
+			args = append(args, k.profile, k.key, c.n, c.first, c.last)
+		}
+		q := `INSERT INTO profile_counts (profile_id, key, count, first_at, last_at) VALUES ` + engine.Values(len(chunk), 5) + upsert
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("counting profile events: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyTraits records traits seen at time t on profile pid. A value different from the stored one
+// goes into the history; it becomes the current value unless the stored one is newer (an event
+// that arrives late does not undo a later change).
+func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, pid string, traits map[string]any, source string, t int64, messageID string) error {
+	type stored struct {
+		value string
+		at    int64
+	}
+	cur := map[string]stored{}
+	rows, err := tx.QueryContext(ctx, `SELECT name, value, updated_at FROM profile_traits WHERE profile_id = $1`, pid)
+	if err != nil {
+		return fmt.Errorf("reading traits of %s: %w", pid, err)
+	}
+	for rows.Next() {
+		var n string
+		var st stored
+		if err := rows.Scan(&n, &st.value, &st.at); err != nil {
+			rows.Close()
+			return err
+		}
+		cur[n] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(traits))
+	for n := range traits {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		js, err := json.Marshal(traits[n])
+		if err != nil {
+			return fmt.Errorf("encoding trait %s: %w", n, err)
+		}
+		v := string(js)
+		old, ok := cur[n]
+		if ok && old.value == v {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_trait_changes (profile_id, name, value, source, at, message_id)
+			VALUES ($1, $2, $3, $4, $5, $6)`, pid, n, v, source, t, messageID); err != nil {
+			return fmt.Errorf("recording trait %s: %w", n, err)
+		}
+		if ok && old.at > t {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, source = excluded.source, updated_at = excluded.updated_at`,
+			pid, n, v, source, t); err != nil {
+			return fmt.Errorf("setting trait %s: %w", n, err)
+		}
+	}
+	return nil
+}
