@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -37,6 +38,7 @@ type DB struct {
 	W      *sql.DB // for writes and transactions
 	R      *sql.DB // for reads that need not see the caller's own uncommitted writes
 	path   string
+	stmts  sync.Map // query → *sql.Stmt prepared on W, see Prepare
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode.
@@ -124,6 +126,41 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("committing: %w", err)
 	}
 	return nil
+}
+
+// Prepare prepares statements on the writer once, for hot paths that run the same long statement
+// many times (a full chunk of a multi-row insert), where parsing it would cost more than running
+// it. Call it outside any transaction: on SQLite a transaction holds the one writer connection.
+func (d *DB) Prepare(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if _, ok := d.stmts.Load(q); ok {
+			continue
+		}
+		st, err := d.W.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("preparing %.60q: %w", q, err)
+		}
+		if _, loaded := d.stmts.LoadOrStore(q, st); loaded {
+			st.Close()
+		}
+	}
+	return nil
+}
+
+// Exec runs q in tx, through its prepared statement when Prepare made one.
+func (d *DB) Exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st, ok := d.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
+// Query runs q in tx, through its prepared statement when Prepare made one.
+func (d *DB) Query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if st, ok := d.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // Now is the time stored in *_at columns: Unix milliseconds.

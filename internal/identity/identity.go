@@ -182,18 +182,23 @@ func (g *Graph) Resolve(ctx context.Context, tx *sql.Tx, ids []ID, reason string
 	if len(keys) == 0 {
 		return "", errs.Invalid("ids", "no usable identifier (all empty, invalid or placeholders)")
 	}
-	now := g.now()
+	winner, _, err := g.resolve(ctx, tx, keys, reason, g.now())
+	return winner, err
+}
+
+// resolve is Resolve of normalised keys; it also returns the profiles merged into the winner.
+func (g *Graph) resolve(ctx context.Context, tx *sql.Tx, keys []key, reason string, now time.Time) (winner string, losers []string, err error) {
 	var owners map[ID]string
 	var profiles []profile
 	for {
 		var err error
 		owners, profiles, err = g.owners(ctx, tx, keys)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		ok, err := g.allowed(ctx, tx, keys, owners, profiles)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if ok || len(keys) == 1 {
 			break
@@ -202,26 +207,26 @@ func (g *Graph) Resolve(ctx context.Context, tx *sql.Tx, ids []ID, reason string
 		keys = keys[:len(keys)-1]
 	}
 
-	var winner string
 	if len(profiles) == 0 {
 		winner = id.New(now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO identity_profiles (id, created_at) VALUES ($1, $2)`, winner, db.Now(now)); err != nil {
-			return "", fmt.Errorf("creating profile: %w", err)
+			return "", nil, fmt.Errorf("creating profile: %w", err)
 		}
 	} else {
 		winner = profiles[0].id
 		for _, loser := range profiles[1:] {
 			n, err := g.mergeCount(ctx, tx, winner)
 			if err != nil {
-				return "", err
+				return "", nil, err
 			}
 			if n >= g.maxMerges {
 				g.log.Warn("identity: merge cap reached, attaching only", "profile", winner, "loser", loser.id, "merges", n, "reason", reason)
 				break
 			}
 			if err := g.merge(ctx, tx, winner, loser.id, reason, rule(keys, owners, loser.id), now); err != nil {
-				return "", err
+				return "", nil, err
 			}
+			losers = append(losers, loser.id)
 			for k, p := range owners {
 				if p == loser.id {
 					owners[k] = winner
@@ -235,16 +240,16 @@ func (g *Graph) Resolve(ctx context.Context, tx *sql.Tx, ids []ID, reason string
 		case "":
 			if _, err := tx.ExecContext(ctx, `INSERT INTO identity_identifiers (type, value, profile_id, first_seen, last_seen)
 				VALUES ($1, $2, $3, $4, $4)`, k.Type, k.Value, winner, db.Now(now)); err != nil {
-				return "", fmt.Errorf("attaching %s identifier: %w", k.Type, err)
+				return "", nil, fmt.Errorf("attaching %s identifier: %w", k.Type, err)
 			}
 		default:
 			if _, err := tx.ExecContext(ctx, `UPDATE identity_identifiers SET last_seen = $1 WHERE type = $2 AND value = $3 AND last_seen < $1`,
 				db.Now(now), k.Type, k.Value); err != nil {
-				return "", fmt.Errorf("touching %s identifier: %w", k.Type, err)
+				return "", nil, fmt.Errorf("touching %s identifier: %w", k.Type, err)
 			}
 		}
 	}
-	return winner, nil
+	return winner, losers, nil
 }
 
 // rule names what allowed merging loser: the highest-priority identifier of the call it held.

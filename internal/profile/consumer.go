@@ -29,8 +29,15 @@ func (s *Service) Consumer() backbone.Consumer {
 const maxRows = 200
 
 func (s *Service) handle(ctx context.Context, evs []event.Event) error {
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		seen, err := s.landed(ctx, tx, evs)
+		if err != nil {
+			return err
+		}
+		ids, err := s.identity.NewBatch(ctx, tx, evs)
 		if err != nil {
 			return err
 		}
@@ -41,7 +48,7 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 				continue
 			}
 			seen[ev.MessageID] = true
-			pid, err := s.identity.ResolveEvent(ctx, tx, ev)
+			pid, err := ids.Resolve(ctx, ev)
 			if err != nil {
 				return err
 			}
@@ -57,8 +64,48 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 				}
 			}
 		}
-		return b.flush(ctx, tx, s.db.Engine)
+		return s.flush(ctx, tx, &b)
 	})
+}
+
+// prepare prepares the statements the consumer runs most, once.
+func (s *Service) prepare(ctx context.Context) error {
+	s.prepared.Do(func() {
+		s.q = queries{
+			events: s.insertEvents(maxRows),
+			counts: s.upsertCounts(maxRows),
+			landed: `SELECT message_id FROM profile_events WHERE message_id IN ` + s.db.Engine.Values(1, maxRows),
+			traits: `SELECT name, value, updated_at FROM profile_traits WHERE profile_id = $1`,
+			change: `INSERT INTO profile_trait_changes (profile_id, name, value, source, at, message_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+			setTrait: `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, source = excluded.source, updated_at = excluded.updated_at`,
+		}
+	})
+	err := s.db.Prepare(ctx, s.q.events, s.q.counts, s.q.landed, s.q.traits, s.q.change, s.q.setTrait)
+	if err != nil {
+		return err
+	}
+	return s.identity.Prepare(ctx)
+}
+
+// queries are the consumer's statements; the multi-row ones for a full chunk of maxRows.
+type queries struct {
+	events, counts, landed, traits, change, setTrait string
+}
+
+func (s *Service) insertEvents(rows int) string {
+	return `INSERT INTO profile_events (message_id, profile_id, type, name, source, at, properties) VALUES ` +
+		s.db.Engine.Values(rows, eventCols) + ` ON CONFLICT (message_id) DO NOTHING`
+}
+
+func (s *Service) upsertCounts(rows int) string {
+	least, greatest := "LEAST", "GREATEST"
+	if s.db.Engine == db.SQLite {
+		least, greatest = "MIN", "MAX"
+	}
+	return `INSERT INTO profile_counts (profile_id, key, count, first_at, last_at) VALUES ` + s.db.Engine.Values(rows, 5) +
+		` ON CONFLICT (profile_id, key) DO UPDATE SET count = profile_counts.count + excluded.count,
+		first_at = ` + least + `(profile_counts.first_at, excluded.first_at), last_at = ` + greatest + `(profile_counts.last_at, excluded.last_at)`
 }
 
 // landed returns which of evs are already on a profile.
@@ -69,7 +116,11 @@ func (s *Service) landed(ctx context.Context, tx *sql.Tx, evs []event.Event) (ma
 		for i, ev := range chunk {
 			args[i] = ev.MessageID
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT message_id FROM profile_events WHERE message_id IN `+s.db.Engine.Values(1, len(args)), args...)
+		q := s.q.landed
+		if len(args) < maxRows {
+			q = `SELECT message_id FROM profile_events WHERE message_id IN ` + s.db.Engine.Values(1, len(args))
+		}
+		rows, err := s.db.Query(ctx, tx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("checking events already on profiles: %w", err)
 		}
@@ -138,7 +189,7 @@ func (b *batch) add(pid string, ev *event.Event) error {
 	b.events = append(b.events, ev.MessageID, pid, ev.Type, name, ev.Source, t, string(props))
 	keys := []string{"all", "source:" + ev.Source, "type:" + ev.Type}
 	if ev.Type == event.Track {
-		keys = append(keys, "event:"+ev.Event)
+		keys[2] = "event:" + ev.Event
 	}
 	for _, k := range keys {
 		c := b.counts[countKey{pid, k}]
@@ -152,20 +203,16 @@ func (b *batch) add(pid string, ev *event.Event) error {
 	return nil
 }
 
-func (b *batch) flush(ctx context.Context, tx *sql.Tx, engine db.Engine) error {
+func (s *Service) flush(ctx context.Context, tx *sql.Tx, b *batch) error {
 	for rows := range slices.Chunk(b.events, maxRows*eventCols) {
-		q := `INSERT INTO profile_events (message_id, profile_id, type, name, source, at, properties) VALUES ` +
-			engine.Values(len(rows)/eventCols, eventCols) + ` ON CONFLICT (message_id) DO NOTHING`
-		if _, err := tx.ExecContext(ctx, q, rows...); err != nil {
+		q := s.q.events
+		if n := len(rows) / eventCols; n < maxRows {
+			q = s.insertEvents(n)
+		}
+		if _, err := s.db.Exec(ctx, tx, q, rows...); err != nil {
 			return fmt.Errorf("adding events to profiles: %w", err)
 		}
 	}
-	least, greatest := "LEAST", "GREATEST"
-	if engine == db.SQLite {
-		least, greatest = "MIN", "MAX"
-	}
-	upsert := ` ON CONFLICT (profile_id, key) DO UPDATE SET count = profile_counts.count + excluded.count,
-		first_at = ` + least + `(profile_counts.first_at, excluded.first_at), last_at = ` + greatest + `(profile_counts.last_at, excluded.last_at)`
 	keys := make([]countKey, 0, len(b.counts))
 	for k := range b.counts {
 		keys = append(keys, k)
@@ -180,8 +227,11 @@ func (b *batch) flush(ctx context.Context, tx *sql.Tx, engine db.Engine) error {
 			c := b.counts[k]
 			args = append(args, k.profile, k.key, c.n, c.first, c.last)
 		}
-		q := `INSERT INTO profile_counts (profile_id, key, count, first_at, last_at) VALUES ` + engine.Values(len(chunk), 5) + upsert
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		q := s.q.counts
+		if len(chunk) < maxRows {
+			q = s.upsertCounts(len(chunk))
+		}
+		if _, err := s.db.Exec(ctx, tx, q, args...); err != nil {
 			return fmt.Errorf("counting profile events: %w", err)
 		}
 	}
@@ -197,7 +247,7 @@ func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, pid string, trait
 		at    int64
 	}
 	cur := map[string]stored{}
-	rows, err := tx.QueryContext(ctx, `SELECT name, value, updated_at FROM profile_traits WHERE profile_id = $1`, pid)
+	rows, err := s.db.Query(ctx, tx, s.q.traits, pid)
 	if err != nil {
 		return fmt.Errorf("reading traits of %s: %w", pid, err)
 	}
@@ -229,16 +279,13 @@ func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, pid string, trait
 		if ok && old.value == v {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_trait_changes (profile_id, name, value, source, at, message_id)
-			VALUES ($1, $2, $3, $4, $5, $6)`, pid, n, v, source, t, messageID); err != nil {
+		if _, err := s.db.Exec(ctx, tx, s.q.change, pid, n, v, source, t, messageID); err != nil {
 			return fmt.Errorf("recording trait %s: %w", n, err)
 		}
 		if ok && old.at > t {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, source = excluded.source, updated_at = excluded.updated_at`,
-			pid, n, v, source, t); err != nil {
+		if _, err := s.db.Exec(ctx, tx, s.q.setTrait, pid, n, v, source, t); err != nil {
 			return fmt.Errorf("setting trait %s: %w", n, err)
 		}
 	}

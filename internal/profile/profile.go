@@ -8,6 +8,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -44,6 +45,9 @@ type Service struct {
 	crm      *crm.Service
 	log      *slog.Logger
 	now      func() time.Time
+
+	prepared sync.Once
+	q        queries
 }
 
 // New returns the profile service.

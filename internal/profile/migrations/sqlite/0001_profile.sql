@@ -15,7 +15,7 @@ CREATE TABLE profile_events (
 ) WITHOUT ROWID;
 CREATE INDEX profile_events_profile ON profile_events (profile_id, at);
 
--- Counters per profile: key "all", "source:<source>", "type:<type>" or "event:<track event>".
+-- Counters per profile: key "all", "source:<source>", "event:<track event>" or "type:<type>" for the other calls.
 CREATE TABLE profile_counts (
     profile_id TEXT   NOT NULL,
     key        TEXT   NOT NULL,

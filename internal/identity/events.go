@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 )
 
@@ -19,25 +18,11 @@ import (
 // "" and no error for an event with nothing usable: only placeholders, malformed ids or none.
 // Resolving an event again changes nothing but last-seen times, so redelivery is harmless.
 func (g *Graph) ResolveEvent(ctx context.Context, tx *sql.Tx, ev *event.Event) (string, error) {
-	ids, err := g.eventIDs(ctx, tx, ev)
+	b, err := g.NewBatch(ctx, tx, []event.Event{*ev})
 	if err != nil {
 		return "", err
 	}
-	if len(ids) == 0 {
-		if ev.ProfileID == "" {
-			return "", nil
-		}
-		return g.root(ctx, tx, ev.ProfileID)
-	}
-	p, err := g.Resolve(ctx, tx, ids, ev.Type+" "+ev.MessageID)
-	if errs.KindOf(err) == errs.KindInvalid {
-		g.log.Debug("identity: event has no usable identifier", "message_id", ev.MessageID)
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("resolving identities of %s: %w", ev.MessageID, err)
-	}
-	return p, nil
+	return b.Resolve(ctx, ev)
 }
 
 // eventIDs lists the identifiers an event carries.
@@ -49,6 +34,19 @@ func (g *Graph) ResolveEvent(ctx context.Context, tx *sql.Tx, ev *event.Event) (
 // another is therefore refused by the one-user_id-per-profile limit (logged): merging two accounts
 // is a decision for a person, not for a tracking call.
 func (g *Graph) eventIDs(ctx context.Context, tx *sql.Tx, ev *event.Event) ([]ID, error) {
+	ids := plainIDs(ev)
+	if ev.Type == event.Alias && ev.PreviousID != "" && !strings.HasPrefix(ev.PreviousID, "kizuna:") {
+		t, err := g.previousType(ctx, tx, ev.PreviousID, ev.UserID)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, ID{Type: t, Value: ev.PreviousID})
+	}
+	return ids, nil
+}
+
+// plainIDs are the identifiers of an event that need no lookup: all but an alias's previousId.
+func plainIDs(ev *event.Event) []ID {
 	var ids []ID
 	if ev.UserID != "" {
 		ids = append(ids, ID{Type: "user_id", Value: ev.UserID})
@@ -62,14 +60,7 @@ func (g *Graph) eventIDs(ctx context.Context, tx *sql.Tx, ev *event.Event) ([]ID
 	if s := traitString(ev, "phone"); s != "" {
 		ids = append(ids, ID{Type: "phone", Value: s})
 	}
-	if ev.Type == event.Alias && ev.PreviousID != "" && !strings.HasPrefix(ev.PreviousID, "kizuna:") {
-		t, err := g.previousType(ctx, tx, ev.PreviousID, ev.UserID)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, ID{Type: t, Value: ev.PreviousID})
-	}
-	return ids, nil
+	return ids
 }
 
 func (g *Graph) previousType(ctx context.Context, tx *sql.Tx, prev, userID string) (string, error) {
