@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -75,11 +76,12 @@ func TestKillDuringLoadStoresEveryAcknowledgedEventOnce(t *testing.T) {
 			}
 		})
 		time.Sleep(crashKillAfter)
-		stop() // no new batches: those in flight now are the ones the kill cuts
+		inflight := l.inflight.Load()
 		srv.kill(t)
+		stop() // batches sent after the kill are refused, and so in doubt too
 		wg.Wait()
 		acked, doubt := l.counts()
-		t.Logf("at the kill: %d batches acknowledged, %d in doubt, %d acknowledged resends", acked, doubt, l.resentOK)
+		t.Logf("at the kill: %d requests in flight; %d batches acknowledged, %d in doubt, %d acknowledged resends", inflight, acked, doubt, l.resentOK)
 		if acked == 0 {
 			t.Fatalf("no batch was acknowledged before the kill; server log:\n%s", srv.stderr.String())
 		}
@@ -266,8 +268,9 @@ func (b batchID) body() []byte {
 
 // load records which batches were acknowledged and which are in doubt (sent, but no 200 came).
 type load struct {
-	key    string
-	client *http.Client
+	key      string
+	client   *http.Client
+	inflight atomic.Int32
 
 	mu       sync.Mutex
 	acked    map[batchID]bool // true: acknowledged; false: in doubt
@@ -287,7 +290,9 @@ func (l *load) send(url string, b batchID, resend bool) {
 	req, _ := http.NewRequest("POST", url+"/v1/batch", bytes.NewReader(b.body()))
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth(l.key, "")
+	l.inflight.Add(1)
 	resp, err := l.client.Do(req)
+	l.inflight.Add(-1)
 	if err != nil {
 		return // the kill, or a timeout: in doubt
 	}
