@@ -32,8 +32,8 @@ const (
 	crashKillAfter   = 1500 * time.Millisecond
 	// crashCatchUp bounds the wait for the restarted server to store and resolve every acknowledged
 	// event. What the killed server's consumers had in hand comes back only after the stream's
-	// AckWait (backbone.DefaultAckWait, 30 s), and the identity consumer then has thousands of events
-	// to apply, one transaction each.
+	// AckWait (backbone.DefaultAckWait, 10 s), and the profile consumer then has thousands of events
+	// to apply.
 	crashCatchUp = 45 * time.Second
 )
 
@@ -117,7 +117,7 @@ func TestKillDuringLoadStoresEveryAcknowledgedEventOnce(t *testing.T) {
 				break
 			}
 			if time.Since(start) > crashCatchUp {
-				t.Fatalf("after %s, %d of %d acknowledged events are in the event log and %d resolved by the identity consumer; server log:\n%s",
+				t.Fatalf("after %s, %d of %d acknowledged events are in the event log and %d resolved by the profile consumer; server log:\n%s",
 					crashCatchUp, logged, len(want), resolved, srv.stderr.String())
 			}
 			time.Sleep(250 * time.Millisecond)
@@ -217,7 +217,7 @@ func crashProgress(t *testing.T, a *App, want []string) (logged, resolved int) {
 		return n
 	}
 	logged = count(a.LogDB, `SELECT message_id FROM events WHERE message_id LIKE 'crash-%'`)
-	resolved = count(a.DB, `SELECT message_id FROM consumer_seen WHERE consumer = '`+identity.ConsumerName+`' AND message_id LIKE 'crash-%'`)
+	resolved = count(a.DB, `SELECT message_id FROM profile_events WHERE message_id LIKE 'crash-%'`)
 	return logged, resolved
 }
 

@@ -124,7 +124,7 @@ func TestOfficialSegmentClientsLandOnProfiles(t *testing.T) {
 	})
 }
 
-// waitForOneProfile waits until the identity consumer has put p's user id, device id and email on
+// waitForOneProfile waits until the profile consumer has put p's user id, device id and email on
 // one profile, and returns it.
 func waitForOneProfile(t *testing.T, a *App, p person) string {
 	t.Helper()

@@ -32,7 +32,7 @@ type Deps struct {
 
 // DefaultAckWait is the redelivery delay of a batch whose consumer went silent. While a batch is
 // being handled (or retried) its consumer tells the stream every AckWait/3 that it is working.
-const DefaultAckWait = 30 * time.Second
+const DefaultAckWait = 10 * time.Second
 
 // Backbone ties the outbox, the stream, the event log and the registered consumers together.
 type Backbone struct {
