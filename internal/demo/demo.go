@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
@@ -62,10 +63,11 @@ type Parts struct {
 	KB        *kb.Service
 	Badges    *badges.Service
 	Survey    *survey.Service
+	CRM       *crm.Service
 }
 
 // Seed creates the demo accounts that do not exist yet, with their roles, and, the first time,
-// the community: spaces, threads, ideas and events. Running it again changes nothing.
+// the community: spaces, threads, ideas and events, and the CRM records of its customers. Running it again changes nothing.
 func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 	acc := parts.Accounts
 	var res Result
@@ -82,6 +84,11 @@ func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 		}
 		res.Created++
 	}
+	// CRM records are upserted by external id, so they are written (again) every time: an
+	// installation seeded before the CRM part existed gets them too.
+	if err := seedCRM(ctx, acc, parts.CRM, time.Now()); err != nil {
+		return res, err
+	}
 	var err error
 	if res.Community, err = seedCommunity(ctx, acc, parts.Community); err != nil || !res.Community {
 		return res, err
@@ -92,6 +99,7 @@ func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 	if err := seedExtras(ctx, acc, parts.Community, parts.KB, parts.Badges, parts.Survey); err != nil {
 		return res, err
 	}
+
 	log.Info("demo community ready", "created", res.Created, "existing", res.Existing, "community", res.Community)
 	return res, nil
 }

@@ -10,9 +10,11 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/demo"
+	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
@@ -23,7 +25,7 @@ import (
 func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations())
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), identity.Migrations(), crm.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ob := backbone.NewOutbox(d)
 	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
@@ -33,7 +35,9 @@ func TestSeedIsRepeatable(t *testing.T) {
 	k := kb.New(kb.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c, Search: ix})
 	bd := badges.New(badges.Deps{DB: d, Outbox: ob, Accounts: acc})
 	sv := survey.New(survey.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c})
-	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv}
+	g := identity.New(identity.Deps{DB: d, Outbox: ob})
+	cr := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
+	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr}
 	res, err := demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
@@ -86,5 +90,17 @@ func TestSeedIsRepeatable(t *testing.T) {
 	}
 	if _, err := c.Space(ctx, member.Principal(), "advisory-board"); err == nil {
 		t.Fatal("a member outside the advisory board can see it")
+	}
+
+	// The CRM knows the member by the community's user id: the records are on their profile.
+	haruto, _ := acc.MemberByEmail(ctx, "haruto.yamamoto@demo.kizuna.example")
+	p, err := g.Lookup(ctx, "user_id", haruto.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cr.ForProfile(ctx, accounts.System(), p)
+	if err != nil || rec.Account == nil || rec.Account.ExternalID != "001SAKURA" || len(rec.Purchases) != 2 || len(rec.Tickets) != 2 ||
+		len(rec.Contracts) != 1 || rec.LifetimeValue["JPY"] != 177_800 {
+		t.Fatalf("demo CRM records of a member: %+v %v", rec, err)
 	}
 }
