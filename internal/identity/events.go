@@ -22,7 +22,11 @@ func (g *Graph) ResolveEvent(ctx context.Context, tx *sql.Tx, ev *event.Event) (
 	if err != nil {
 		return "", err
 	}
-	return b.Resolve(ctx, ev)
+	p, err := b.Resolve(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	return p, b.Flush(ctx)
 }
 
 // eventIDs lists the identifiers an event carries.

@@ -42,6 +42,7 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 			return err
 		}
 		b := batch{counts: map[countKey]*counter{}}
+		var traits []traitSet
 		for i := range evs {
 			ev := &evs[i]
 			if seen[ev.MessageID] {
@@ -59,10 +60,14 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 				return err
 			}
 			if ev.Type == event.Identify && len(ev.Traits) > 0 {
-				if err := s.applyTraits(ctx, tx, pid, ev.Traits, traitSource(ev), at(ev), ev.MessageID); err != nil {
-					return err
-				}
+				traits = append(traits, traitSet{profile: pid, source: traitSource(ev), messageID: ev.MessageID, at: at(ev), traits: ev.Traits})
 			}
+		}
+		if err := ids.Flush(ctx); err != nil {
+			return err
+		}
+		if err := s.applyTraits(ctx, tx, traits); err != nil {
+			return err
 		}
 		return s.flush(ctx, tx, &b)
 	})
@@ -75,13 +80,10 @@ func (s *Service) prepare(ctx context.Context) error {
 			events: s.insertEvents(maxRows),
 			counts: s.upsertCounts(maxRows),
 			landed: `SELECT message_id FROM profile_events WHERE message_id IN ` + s.db.Engine.Values(1, maxRows),
-			traits: `SELECT name, value, updated_at FROM profile_traits WHERE profile_id = $1`,
-			change: `INSERT INTO profile_trait_changes (profile_id, name, value, source, at, message_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-			setTrait: `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, source = excluded.source, updated_at = excluded.updated_at`,
+			traits: s.traitsQuery(maxRows),
 		}
 	})
-	err := s.db.Prepare(ctx, s.q.events, s.q.counts, s.q.landed, s.q.traits, s.q.change, s.q.setTrait)
+	err := s.db.Prepare(ctx, s.q.events, s.q.counts, s.q.landed, s.q.traits)
 	if err != nil {
 		return err
 	}
@@ -90,7 +92,7 @@ func (s *Service) prepare(ctx context.Context) error {
 
 // queries are the consumer's statements; the multi-row ones for a full chunk of maxRows.
 type queries struct {
-	events, counts, landed, traits, change, setTrait string
+	events, counts, landed, traits string
 }
 
 func (s *Service) insertEvents(rows int) string {
@@ -238,56 +240,110 @@ func (s *Service) flush(ctx context.Context, tx *sql.Tx, b *batch) error {
 	return nil
 }
 
-// applyTraits records traits seen at time t on profile pid. A value different from the stored one
-// goes into the history; it becomes the current value unless the stored one is newer (an event
-// that arrives late does not undo a later change).
-func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, pid string, traits map[string]any, source string, t int64, messageID string) error {
-	type stored struct {
-		value string
-		at    int64
+// traitSet is the traits of one identify call.
+type traitSet struct {
+	profile, source, messageID string
+	at                         int64
+	traits                     map[string]any
+}
+
+type traitKey struct{ profile, name string }
+
+type storedTrait struct {
+	value, source string
+	at            int64
+	changed       bool
+}
+
+// applyTraits records the batch's identify traits. A value different from the stored one goes
+// into the history; it becomes the current value unless the stored one is newer (an event that
+// arrives late does not undo a later change). The current values of the profiles concerned are
+// read with one query per chunk and written back once each.
+func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, sets []traitSet) error {
+	if len(sets) == 0 {
+		return nil
 	}
-	cur := map[string]stored{}
-	rows, err := s.db.Query(ctx, tx, s.q.traits, pid)
-	if err != nil {
-		return fmt.Errorf("reading traits of %s: %w", pid, err)
+	cur := map[traitKey]*storedTrait{}
+	var pids []any
+	seen := map[string]bool{}
+	for _, ts := range sets {
+		if !seen[ts.profile] {
+			seen[ts.profile] = true
+			pids = append(pids, ts.profile)
+		}
 	}
-	for rows.Next() {
-		var n string
-		var st stored
-		if err := rows.Scan(&n, &st.value, &st.at); err != nil {
-			rows.Close()
+	for chunk := range slices.Chunk(pids, maxRows) {
+		q := s.q.traits
+		if len(chunk) < maxRows {
+			q = s.traitsQuery(len(chunk))
+		}
+		rows, err := s.db.Query(ctx, tx, q, chunk...)
+		if err != nil {
+			return fmt.Errorf("reading traits: %w", err)
+		}
+		for rows.Next() {
+			var k traitKey
+			st := &storedTrait{}
+			if err := rows.Scan(&k.profile, &k.name, &st.value, &st.source, &st.at); err != nil {
+				rows.Close()
+				return err
+			}
+			cur[k] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		cur[n] = st
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+	var changes []any
+	var dirty []traitKey
+	for _, ts := range sets {
+		names := make([]string, 0, len(ts.traits))
+		for n := range ts.traits {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			js, err := json.Marshal(ts.traits[n])
+			if err != nil {
+				return fmt.Errorf("encoding trait %s: %w", n, err)
+			}
+			v, k := string(js), traitKey{ts.profile, n}
+			old := cur[k]
+			if old != nil && old.value == v {
+				continue
+			}
+			changes = append(changes, ts.profile, n, v, ts.source, ts.at, ts.messageID)
+			if old != nil && old.at > ts.at {
+				continue
+			}
+			if old == nil || !old.changed {
+				dirty = append(dirty, k)
+			}
+			cur[k] = &storedTrait{value: v, source: ts.source, at: ts.at, changed: true}
+		}
 	}
-	names := make([]string, 0, len(traits))
-	for n := range traits {
-		names = append(names, n)
+	for rows := range slices.Chunk(changes, 6*maxRows) {
+		if _, err := s.db.Exec(ctx, tx, `INSERT INTO profile_trait_changes (profile_id, name, value, source, at, message_id) VALUES `+
+			s.db.Engine.Values(len(rows)/6, 6), rows...); err != nil {
+			return fmt.Errorf("recording trait changes: %w", err)
+		}
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		js, err := json.Marshal(traits[n])
-		if err != nil {
-			return fmt.Errorf("encoding trait %s: %w", n, err)
+	for chunk := range slices.Chunk(dirty, maxRows) {
+		args := make([]any, 0, 5*len(chunk))
+		for _, k := range chunk {
+			st := cur[k]
+			args = append(args, k.profile, k.name, st.value, st.source, st.at)
 		}
-		v := string(js)
-		old, ok := cur[n]
-		if ok && old.value == v {
-			continue
-		}
-		if _, err := s.db.Exec(ctx, tx, s.q.change, pid, n, v, source, t, messageID); err != nil {
-			return fmt.Errorf("recording trait %s: %w", n, err)
-		}
-		if ok && old.at > t {
-			continue
-		}
-		if _, err := s.db.Exec(ctx, tx, s.q.setTrait, pid, n, v, source, t); err != nil {
-			return fmt.Errorf("setting trait %s: %w", n, err)
+		if _, err := s.db.Exec(ctx, tx, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES `+
+			s.db.Engine.Values(len(chunk), 5)+` ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value,
+			source = excluded.source, updated_at = excluded.updated_at`, args...); err != nil {
+			return fmt.Errorf("setting traits: %w", err)
 		}
 	}
 	return nil
+}
+
+func (s *Service) traitsQuery(profiles int) string {
+	return `SELECT profile_id, name, value, source, updated_at FROM profile_traits WHERE profile_id IN ` + s.db.Engine.Values(1, profiles)
 }
