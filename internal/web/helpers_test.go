@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,8 +87,8 @@ type siteOptions struct {
 	now    func() time.Time   // the community's clock; time.Now when nil
 	// backbone runs the real event backbone on an embedded stream: the outbox relay, the event
 	// log and the profile consumer, so events reach customer profiles as in production. Without
-	// it, events sent to the tracking API go straight to the profile consumer, and events the
-	// services commit stay in the outbox.
+	// it, events sent to the tracking API are kept in memory, and events the services commit stay
+	// in the outbox.
 	backbone bool
 }
 
@@ -132,7 +133,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.idg = identity.New(identity.Deps{DB: d, Outbox: outbox, Log: log})
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
-	var app ingest.Appender = profileAppender{s.prf}
+	var app ingest.Appender = new(eventSink)
 	if bb != nil {
 		bb.Register(s.prf.Consumer())
 		app = bb
@@ -164,12 +165,19 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	return s
 }
 
-// profileAppender hands events sent to the tracking API straight to the profile consumer: the
-// backbone's delivery without its stream, for sites that do not run it.
-type profileAppender struct{ prf *profile.Service }
+// eventSink keeps the events sent to the tracking API, for sites that do not run the backbone.
+// (Handing them to the profile consumer right away is not an option: the tracking API calls
+// Append inside its dedupe transaction, and SQLite has one writer.)
+type eventSink struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
 
-func (a profileAppender) Append(ctx context.Context, evs ...event.Event) error {
-	return a.prf.Consumer().Handle(ctx, evs)
+func (k *eventSink) Append(_ context.Context, evs ...event.Event) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.evs = append(k.evs, evs...)
+	return nil
 }
 
 // browser is one visitor with a cookie jar. It does not follow redirects, so tests see them.
