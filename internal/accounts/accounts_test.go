@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/url"
@@ -447,4 +448,71 @@ func TestSuspend(t *testing.T) {
 			t.Fatalf("audit %+v", entries)
 		}
 	})
+}
+
+// outboxPayloads returns the JSON of the events waiting in the outbox, in order.
+func (f *fixture) outboxPayloads(t *testing.T) []string {
+	t.Helper()
+	rows, err := f.db.R.Query(`SELECT payload FROM outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestSignUpAndLogInCarryTheBrowsersAnonymousID(t *testing.T) {
+	f := newFixture(t, db.SQLite)
+	const aid = "0b6f3c1e-5d2a-4c8e-9f0a-1b2c3d4e5f60"
+	m, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "ren@example.jp", Password: "correct horse battery", AnonymousID: aid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.acc.LogIn(ctx, "ren@example.jp", "correct horse battery", accounts.Client{IP: "192.0.2.11", AnonymousID: aid}); err != nil {
+		t.Fatal(err)
+	}
+	ps := f.outboxPayloads(t)
+	if len(ps) != 3 {
+		t.Fatalf("events = %v", ps)
+	}
+	var identify, loggedIn struct {
+		Type, Event, UserID, AnonymousID string
+	}
+	for i, v := range map[int]any{0: &identify, 2: &loggedIn} {
+		if err := json.Unmarshal([]byte(ps[i]), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if identify.Type != "identify" || identify.UserID != m.ID || identify.AnonymousID != aid {
+		t.Fatalf("identify = %+v", identify)
+	}
+	if loggedIn.Event != "Member Logged In" || loggedIn.UserID != m.ID || loggedIn.AnonymousID != aid {
+		t.Fatalf("log-in event = %+v", loggedIn)
+	}
+
+	// Without a tracking cookie the events carry no anonymous id.
+	if _, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "mio@example.jp", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.outboxPayloads(t)[3]; strings.Contains(p, "anonymousId") {
+		t.Fatalf("identify without a cookie = %s", p)
+	}
+
+	for _, bad := range []string{strings.Repeat("a", 101), "has space", "タブ", "ctl\x01"} {
+		_, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "bad@example.jp", Password: "correct horse battery", AnonymousID: bad})
+		wantKind(t, err, errs.KindInvalid, "anonymous_id")
+		_, _, err = f.acc.LogIn(ctx, "ren@example.jp", "correct horse battery", accounts.Client{AnonymousID: bad})
+		wantKind(t, err, errs.KindInvalid, "anonymous_id")
+	}
+	if !accounts.ValidAnonymousID(strings.Repeat("a", 100)) || accounts.ValidAnonymousID("") {
+		t.Fatal("ValidAnonymousID bounds")
+	}
 }

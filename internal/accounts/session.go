@@ -23,6 +23,9 @@ type Session struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	// AnonymousID is the browser's tracking id, when there is one (see SignUpInput.AnonymousID):
+	// "Member Logged In" carries it, linking the browser's history to the member.
+	AnonymousID string
 }
 
 var errBadLogin = errs.Because(errs.Unauthenticated("the email address or password is wrong"), "bad_login")
@@ -32,6 +35,9 @@ var errBadLogin = errs.Because(errs.Unauthenticated("the email address or passwo
 func (s *Service) LogIn(ctx context.Context, email, password string, c Client) (Session, Member, error) {
 	email, err := normalizeEmail(email)
 	if err != nil {
+		return Session{}, Member{}, err
+	}
+	if err := checkAnonymousID(c.AnonymousID); err != nil {
 		return Session{}, Member{}, err
 	}
 	if err := s.checkThrottle(ctx, email, c.IP); err != nil {
@@ -75,7 +81,7 @@ func (s *Service) startSession(ctx context.Context, m Member, c Client, method s
 			}
 		}
 		ev := event.New(event.Track, "Member Logged In", event.SourceCommunity, now)
-		ev.UserID = m.ID
+		ev.UserID, ev.AnonymousID = m.ID, c.AnonymousID
 		ev.Properties = map[string]any{"method": method}
 		return s.outbox.Emit(ctx, tx, ev)
 	})

@@ -23,6 +23,35 @@ type SignUpInput struct {
 	Password    string
 	DisplayName string
 	Locale      string
+	// AnonymousID is the browser's tracking id (kizuna.js's anonymous id cookie), when there is
+	// one: the identify call carries it, so what the visitor did before joining joins the
+	// member's customer profile. Optional; see ValidAnonymousID.
+	AnonymousID string
+}
+
+// maxAnonymousID bounds a browser tracking id; kizuna.js makes 36-character UUIDs.
+const maxAnonymousID = 100
+
+// ValidAnonymousID reports whether s may be passed as an anonymous id: at most 100 bytes of
+// printable ASCII. It comes from a cookie the browser controls, so nothing else is let through.
+func ValidAnonymousID(s string) bool {
+	if s == "" || len(s) > maxAnonymousID {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAnonymousID refuses an anonymous id that is set but not valid.
+func checkAnonymousID(s string) error {
+	if s != "" && !ValidAnonymousID(s) {
+		return errs.Invalid("anonymous_id", "anonymous id must be at most %d printable characters", maxAnonymousID)
+	}
+	return nil
 }
 
 const maxDisplayName = 50
@@ -54,6 +83,9 @@ func (in *SignUpInput) check() error {
 	}
 	if utf8.RuneCountInString(in.DisplayName) > maxDisplayName {
 		return errs.Because(errs.Invalid("display_name", "display name must be at most %d characters", maxDisplayName), "display_name_long", maxDisplayName)
+	}
+	if err := checkAnonymousID(in.AnonymousID); err != nil {
+		return err
 	}
 	if in.Locale == "" {
 		in.Locale = Locales[0]
@@ -131,10 +163,10 @@ func (s *Service) createMember(ctx context.Context, in SignUpInput, role Role, v
 			}
 		}
 		identify := event.New(event.Identify, "", event.SourceCommunity, now)
-		identify.UserID = m.ID
+		identify.UserID, identify.AnonymousID = m.ID, in.AnonymousID
 		identify.Traits = map[string]any{"email": m.Email, "name": m.DisplayName, "locale": m.Locale, "createdAt": m.CreatedAt.UTC().Format(time.RFC3339)}
 		signedUp := event.New(event.Track, "Member Signed Up", event.SourceCommunity, now)
-		signedUp.UserID = m.ID
+		signedUp.UserID, signedUp.AnonymousID = m.ID, in.AnonymousID
 		signedUp.Properties = map[string]any{"method": "email", "role": string(m.Role)}
 		return s.outbox.Emit(ctx, tx, identify, signedUp)
 	})

@@ -170,7 +170,8 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Config.Has(config.RoleWeb) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
-			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources()})
+			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(),
+			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM})
 		if err != nil {
 			return nil, err
 		}

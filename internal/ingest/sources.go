@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -52,8 +53,9 @@ type Sources struct {
 	db  *db.DB
 	now func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cachedKey // by key hash; valid keys only
+	mu      sync.Mutex
+	cache   map[string]cachedKey    // by key hash; valid keys only
+	builtin map[string]builtinCache // by built-in source name
 }
 
 // NewSources returns the sources stored in d; now is time.Now when nil.
@@ -61,7 +63,7 @@ func NewSources(d *db.DB, now func() time.Time) *Sources {
 	if now == nil {
 		now = time.Now
 	}
-	return &Sources{db: d, now: now, cache: map[string]cachedKey{}}
+	return &Sources{db: d, now: now, cache: map[string]cachedKey{}, builtin: map[string]builtinCache{}}
 }
 
 func hashKey(raw string) string {
@@ -150,6 +152,7 @@ func (s *Sources) Revoke(ctx context.Context, p accounts.Principal, sourceID str
 			delete(s.cache, h)
 		}
 	}
+	clear(s.builtin) // a revoked built-in source is replaced on its next use
 	s.mu.Unlock()
 	return nil
 }
@@ -190,4 +193,102 @@ func (s *Sources) Authenticate(ctx context.Context, raw string) (Source, error) 
 	s.cache[h] = cachedKey{src: src, until: now.Add(KeyCacheTTL)}
 	s.mu.Unlock()
 	return src, nil
+}
+
+// builtinCache remembers a built-in source's key for KeyCacheTTL, so pages that carry it stay off
+// the database.
+type builtinCache struct {
+	key   string
+	until time.Time
+}
+
+// errBuiltinRace rolls back a built-in source that another process made first.
+var errBuiltinRace = errors.New("another process made the built-in source first")
+
+// Builtin returns the write key of the built-in source name, such as the community website's own
+// tracker, creating the source on first use. Kizuna puts this key in public pages, so, unlike other
+// sources', it is kept readable (in builtin_sources; see its migration). It needs no principal: the
+// key is public. A built-in source that staff revoked at /admin/sources is replaced by a new one
+// with a new key, within KeyCacheTTL in other processes. Concurrent first calls agree on one
+// source.
+func (s *Sources) Builtin(ctx context.Context, name string) (string, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.builtin[name]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.key, nil
+	}
+	for range 3 {
+		key, stale, err := s.readBuiltin(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if key == "" {
+			key, err = s.makeBuiltin(ctx, name, stale)
+		}
+		if errors.Is(err, errBuiltinRace) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		s.mu.Lock()
+		s.builtin[name] = builtinCache{key: key, until: now.Add(KeyCacheTTL)}
+		s.mu.Unlock()
+		return key, nil
+	}
+	return "", fmt.Errorf("making built-in source %q: lost the race three times", name)
+}
+
+// readBuiltin returns the live key of built-in source name, or "" and the id of its revoked source
+// ("" when there is none yet).
+func (s *Sources) readBuiltin(ctx context.Context, name string) (key, stale string, err error) {
+	var sourceID string
+	var revoked sql.NullInt64
+	err = s.db.W.QueryRowContext(ctx, `SELECT b.write_key, b.source_id, s.revoked_at FROM builtin_sources b
+		JOIN sources s ON s.id = b.source_id WHERE b.name = $1`, name).Scan(&key, &sourceID, &revoked)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", "", nil
+	case err != nil:
+		return "", "", fmt.Errorf("reading built-in source %q: %w", name, err)
+	case revoked.Valid:
+		return "", sourceID, nil
+	}
+	return key, "", nil
+}
+
+// makeBuiltin creates the source of built-in name, replacing the revoked source stale when it is
+// not "". It returns errBuiltinRace when another process got there first.
+func (s *Sources) makeBuiltin(ctx context.Context, name, stale string) (string, error) {
+	now := s.now()
+	raw := id.Secret(24)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sources (id, name, write_key_hash, key_prefix, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id.New(now), name, hashKey(raw), raw[:keyPrefixLen], "kizuna:system", db.Now(now)); err != nil {
+			return fmt.Errorf("creating built-in source %q: %w", name, err)
+		}
+		var srcID string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE write_key_hash = $1`, hashKey(raw)).Scan(&srcID); err != nil {
+			return err
+		}
+		var res sql.Result
+		var err error
+		if stale == "" {
+			res, err = tx.ExecContext(ctx, `INSERT INTO builtin_sources (name, source_id, write_key) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
+				name, srcID, raw)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE builtin_sources SET source_id = $1, write_key = $2 WHERE name = $3 AND source_id = $4`,
+				srcID, raw, name, stale)
+		}
+		if err != nil {
+			return fmt.Errorf("recording built-in source %q: %w", name, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errBuiltinRace
+		}
+		return nil
+	})
+	return raw, err
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +21,29 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/stream"
 	"github.com/kizuna-community/kizuna/internal/survey"
 	"github.com/kizuna-community/kizuna/internal/web"
 )
 
 // site is the web shell on a loopback server with the real accounts, notify, search, community,
-// dm, meetup, kb, badges, survey and media services on SQLite (media in a temporary directory).
+// dm, meetup, kb, badges, survey, media, identity, crm and profile services on SQLite (media in a
+// temporary directory), and the tracking API (/v1/*, /kizuna.js) on the same origin.
 type site struct {
 	t     testing.TB
 	acc   *accounts.Service
@@ -49,6 +56,9 @@ type site struct {
 	svy   *survey.Service
 	med   *media.Service
 	src   *ingest.Sources
+	idg   *identity.Graph
+	crm   *crm.Service
+	prf   *profile.Service
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -68,9 +78,28 @@ func newSiteWith(t testing.TB, events community.Appender) *site {
 // newSiteClock is newSiteWith whose community reads the time from now (time.Now when nil).
 func newSiteClock(t testing.TB, events community.Appender, now func() time.Time) *site {
 	t.Helper()
+	return newSiteOpts(t, siteOptions{events: events, now: now})
+}
+
+// siteOptions vary the test site.
+type siteOptions struct {
+	events community.Appender // the community's reading events; none when nil
+	now    func() time.Time   // the community's clock; time.Now when nil
+	// backbone runs the real event backbone on an embedded stream: the outbox relay, the event
+	// log and the profile consumer, so events reach customer profiles as in production. Without
+	// it, events sent to the tracking API are kept in memory, and events the services commit stay
+	// in the outbox.
+	backbone bool
+}
+
+// newSiteOpts builds the site as opts say.
+func newSiteOpts(t testing.TB, opts siteOptions) *site {
+	t.Helper()
+	events, now := opts.events, opts.now
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
-		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations())
+		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
+		identity.Migrations(), crm.Migrations(), profile.Migrations())
 	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,11 +107,21 @@ func newSiteClock(t testing.TB, events community.Appender, now func() time.Time)
 	}
 	base := "http://" + ln.Addr().String()
 	s := &site{t: t, mails: mail.NewLog(log), URL: base}
+	outbox := backbone.NewOutbox(d)
+	var bb *backbone.Backbone
+	if opts.backbone {
+		st, err := stream.Open(context.Background(), stream.Options{DataDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bb = backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, db.SQLite, backbone.LogMigrations()), Stream: st, Log: log})
+		outbox = bb.Outbox()
+		t.Cleanup(st.Close)
+	}
 	s.acc = accounts.New(accounts.Deps{
-		DB: d, Outbox: backbone.NewOutbox(d), Log: log, HashParams: accounts.TestHashParams(),
+		DB: d, Outbox: outbox, Log: log, HashParams: accounts.TestHashParams(),
 		Notifier: &accountmail.Mailer{Sender: s.mails, BaseURL: base},
 	})
-	outbox := backbone.NewOutbox(d)
 	s.ntf = notify.New(notify.Deps{DB: d})
 	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log, Now: now})
 	s.dms = dm.New(dm.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf})
@@ -90,21 +129,55 @@ func newSiteClock(t testing.TB, events community.Appender, now func() time.Time)
 	s.kbs = kb.New(kb.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com, Search: search.New(d)})
 	s.bdg = badges.New(badges.Deps{DB: d, Outbox: outbox, Accounts: s.acc})
 	s.svy = survey.New(survey.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Community: s.com})
-	s.src = ingest.NewSources(d, nil)
 	s.med = media.New(media.Deps{DB: d, Outbox: outbox, Store: media.DirStore{Root: t.TempDir()}})
+	s.idg = identity.New(identity.Deps{DB: d, Outbox: outbox, Log: log})
+	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
+	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
+	var app ingest.Appender = new(eventSink)
+	if bb != nil {
+		bb.Register(s.prf.Consumer())
+		app = bb
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- bb.Run(ctx) }()
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("backbone: %v", err)
+			}
+		})
+	}
+	in := ingest.New(ingest.Deps{DB: d, Appender: app, Log: log})
+	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
-		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src})
+		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	w.Routes(mux)
+	in.Routes(mux)
 	s.srv = httptest.NewUnstartedServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))
 	s.srv.Listener.Close()
 	s.srv.Listener = ln
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// eventSink keeps the events sent to the tracking API, for sites that do not run the backbone.
+// (Handing them to the profile consumer right away is not an option: the tracking API calls
+// Append inside its dedupe transaction, and SQLite has one writer.)
+type eventSink struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
+
+func (k *eventSink) Append(_ context.Context, evs ...event.Event) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.evs = append(k.evs, evs...)
+	return nil
 }
 
 // browser is one visitor with a cookie jar. It does not follow redirects, so tests see them.
@@ -288,4 +361,21 @@ func testLogOut() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// eventually waits up to 10 s for check to hold, for work the backbone does in the background,
+// and returns what check found.
+func (s *site) eventually(what string, check func() (string, bool)) string {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, ok := check()
+		if ok {
+			return v
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -90,7 +90,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["scope."+string(sc)] = "view.ScopeName"
 		used["scope."+string(sc)+".desc"] = "admin-api-keys.html"
 	}
-	for _, n := range []string{"overview", "members", "api_keys", "sources", "audit", "moderation", "spaces", "badges", "surveys"} {
+	for _, n := range []string{"overview", "members", "customers", "api_keys", "sources", "audit", "moderation", "spaces", "badges", "surveys"} {
 		used["admin.nav."+n] = "Web.nav"
 	}
 	for _, k := range []community.Kind{community.Discussion, community.Question, community.Idea} {

@@ -45,6 +45,7 @@ type view struct {
 	DMUnread     int
 	Query        string // the search box's text
 	Nav2         string // the community section shown: spaces, ideas, events, search, notifications, messages
+	TrackKey     string // the write key the page's tracker sends with; "" loads no tracker
 
 	token  string // the session token, for log-out
 	cat    catalog
@@ -314,6 +315,7 @@ func (s *Web) nav(v *view) []navItem {
 	}{
 		{"overview", "/admin", accounts.PermViewAdmin},
 		{"members", "/admin/members", accounts.PermViewMembers},
+		{"customers", "/admin/customers", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"sources", "/admin/sources", accounts.PermManageSettings},
 		{"audit", "/admin/audit", accounts.PermViewAudit},
@@ -326,7 +328,7 @@ func (s *Web) nav(v *view) []navItem {
 	for _, it := range all {
 		switch {
 		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil,
-			it.key == "sources" && s.sources == nil:
+			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil:
 			continue
 		}
 		allowed := accounts.Allowed(v.principal(), it.perm)
@@ -365,9 +367,10 @@ func (s *Web) clearSession(w http.ResponseWriter) {
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// client describes the browser to accounts, for throttling and the session list.
+// client describes the browser to accounts, for throttling, the session list and linking the
+// browser's tracked history to the member.
 func client(r *http.Request) accounts.Client {
-	return accounts.Client{IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}
+	return accounts.Client{IP: httpx.ClientIP(r), UserAgent: r.UserAgent(), AnonymousID: anonymousID(r)}
 }
 
 // errorData is what the error page shows.

@@ -86,7 +86,7 @@ func (s *Web) signup(w http.ResponseWriter, r *http.Request, v *view) {
 	r.ParseForm()
 	v.Form = newForm(r)
 	in := accounts.SignUpInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
-		DisplayName: r.PostForm.Get("display_name"), Locale: v.Lang}
+		DisplayName: r.PostForm.Get("display_name"), Locale: v.Lang, AnonymousID: anonymousID(r)}
 	m, err := s.acc.SignUp(r.Context(), in)
 	if s.formFailed(w, r, v, "signup", err) {
 		return

@@ -9,6 +9,9 @@
 // httpx.Recover(log)). Cross-origin protection, security headers and no-store caching are applied
 // per route inside Routes, so they need nothing from the composition root.
 //
+// With Deps.Profiles, Deps.Identity and Deps.CRM it serves the staff's customer 360; with
+// Deps.Sources, the tracking sources admin and the community's own page tracking.
+//
 // With Deps.Community and Deps.Notify it also serves the community (spaces, posts, Q&A, the idea
 // board, profiles, search) and the notification inbox; with Deps.DM, direct messages; with
 // Deps.Meetup, community events; with Deps.KB, the help center; with Deps.Badges, badges and
@@ -37,13 +40,16 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -73,7 +79,15 @@ type Deps struct {
 	// Media serves uploaded images and the composer's image upload; nil leaves them out.
 	Media *media.Service
 	// Sources are the tracking API's sources, managed at /admin/sources; nil leaves that page out.
+	// With Sources every page also loads the tracker, /kizuna.js, with the write key of the
+	// built-in "Community website" source: the tracking API (Ingest.Routes) must answer on the
+	// same origin.
 	Sources *ingest.Sources
+	// Profiles, Identity and CRM serve the customer 360 at /admin/customers; all three or the
+	// page is left out.
+	Profiles *profile.Service
+	Identity *identity.Graph
+	CRM      *crm.Service
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
@@ -87,8 +101,11 @@ type Web struct {
 	bdg      *badges.Service    // nil: no badges
 	srv      *survey.Service    // nil: no polls or surveys
 	med      *media.Service     // nil: no image uploads
-	sources  *ingest.Sources    // nil: no tracking sources page
-	baseURL  string             // the public origin, without a trailing slash; "" when not configured
+	sources  *ingest.Sources    // nil: no tracking sources page and no tracker
+	prf      *profile.Service   // nil: no customer 360
+	idg      *identity.Graph
+	crm      *crm.Service
+	baseURL  string // the public origin, without a trailing slash; "" when not configured
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
@@ -126,6 +143,9 @@ func New(d Deps) (*Web, error) {
 	}
 	s.med = d.Media
 	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
+	if d.Profiles != nil && d.Identity != nil && d.CRM != nil {
+		s.prf, s.idg, s.crm = d.Profiles, d.Identity, d.CRM
+	}
 	var err error
 	if s.catalogs, err = loadCatalogs(files); err != nil {
 		return nil, err
@@ -242,6 +262,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	if s.sources != nil {
 		s.sourceRoutes(handle)
 	}
+	if s.prf != nil {
+		s.customerRoutes(handle)
+	}
 	if s.kbs != nil {
 		s.kbRoutes(handle)
 	}
@@ -284,6 +307,9 @@ func (s *Web) serveStatic(w http.ResponseWriter, r *http.Request) {
 // render writes a whole page, or, with status 0, 200. Templates run into a buffer first so that
 // a template error becomes a clean 500 rather than half a page.
 func (s *Web) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	if v.Nav == nil { // the community's pages are tracked, staff pages are not
+		s.trackerKey(r, v)
+	}
 	s.execute(w, r, status, name, "layout", v)
 }
 
