@@ -173,3 +173,62 @@ func TestCRM(t *testing.T) {
 		}
 	})
 }
+
+// The transaction-level writes report whether anything changed, and a caller's rollback undoes
+// both the record and its event.
+func TestApplyInCallersTx(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		d := dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), crm.Migrations())
+		now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+		ob := backbone.NewOutbox(d)
+		g := identity.New(identity.Deps{DB: d, Outbox: ob})
+		s := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
+		acc := crm.AccountInput{ExternalID: "acme", Name: "Acme"}
+		in := crm.PurchaseInput{ExternalID: "o-1", Customer: []identity.ID{{Type: "email", Value: "ken@kizuna-shop.jp"}},
+			AccountExternalID: "acme", AmountMinor: 100, Currency: "JPY", PurchasedAt: now}
+		apply := func() (changed [3]bool) {
+			t.Helper()
+			if err := ob.Tx(ctx, func(tx *sql.Tx) (err error) {
+				if _, changed[0], err = s.ApplyAccount(ctx, tx, "system", acc, now); err != nil {
+					return err
+				}
+				var pu crm.Purchase
+				if pu, changed[1], err = s.ApplyPurchase(ctx, tx, in, now, "test"); err != nil {
+					return err
+				}
+				changed[2], err = s.ApplyProfileAccount(ctx, tx, pu.ProfileID, "acme")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return changed
+		}
+		if c := apply(); c != [3]bool{true, true, true} {
+			t.Fatalf("first apply changed = %v", c)
+		}
+		if c := apply(); c != [3]bool{false, false, false} {
+			t.Fatalf("second apply changed = %v", c)
+		}
+		if n := len(events(t, d, "Order Completed")) + len(events(t, d, "Account Updated")); n != 2 {
+			t.Fatalf("events = %d, want 2", n)
+		}
+
+		// A rolled-back transaction leaves neither the purchase nor its event.
+		in2 := in
+		in2.ExternalID = "o-2"
+		err := ob.Tx(ctx, func(tx *sql.Tx) error {
+			if _, _, err := s.ApplyPurchase(ctx, tx, in2, now, "test"); err != nil {
+				return err
+			}
+			_, _, err := s.ApplyContract(ctx, tx, "system", crm.ContractInput{ExternalID: "c-1", AccountExternalID: "nope",
+				Status: "active", StartsOn: now, Currency: "JPY"}, now)
+			return err
+		})
+		field(t, err, "account_external_id")
+		if n := len(events(t, d, "Order Completed")); n != 1 {
+			t.Fatalf("Order Completed events after rollback = %d, want 1", n)
+		}
+		field(t, (crm.TicketInput{ExternalID: "t", Status: "open"}).Validate(), "opened_at")
+	})
+}
