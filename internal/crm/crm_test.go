@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -230,5 +231,46 @@ func TestApplyInCallersTx(t *testing.T) {
 			t.Fatalf("Order Completed events after rollback = %d, want 1", n)
 		}
 		field(t, (crm.TicketInput{ExternalID: "t", Status: "open"}).Validate(), "opened_at")
+	})
+}
+
+// A batch of purchases is written like separate calls: one event per new purchase, nothing for
+// an unchanged one, an external id given twice applied in order, and a fault naming its input.
+func TestApplyPurchases(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		d := dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), crm.Migrations())
+		now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+		ob := backbone.NewOutbox(d)
+		s := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: identity.New(identity.Deps{DB: d, Outbox: ob})})
+		p := func(ext, email string, amount int64) crm.PurchaseInput {
+			return crm.PurchaseInput{ExternalID: ext, Customer: []identity.ID{{Type: "email", Value: email}}, AmountMinor: amount, Currency: "JPY", PurchasedAt: now}
+		}
+		apply := func(ins ...crm.PurchaseInput) ([]crm.Purchase, []bool, error) {
+			var out []crm.Purchase
+			var changed []bool
+			err := ob.Tx(ctx, func(tx *sql.Tx) (err error) {
+				out, changed, err = s.ApplyPurchases(ctx, tx, ins, now, func(i int) string { return "test" })
+				return err
+			})
+			return out, changed, err
+		}
+		out, changed, err := apply(p("o-1", "a@kizuna-shop.jp", 1), p("o-2", "b@kizuna-shop.jp", 2), p("o-3", "a@kizuna-shop.jp", 3))
+		if err != nil || len(out) != 3 || out[0].ProfileID != out[2].ProfileID || out[0].ProfileID == out[1].ProfileID || changed != nil && !changed[2] {
+			t.Fatalf("first batch = %+v, %v, %v", out, changed, err)
+		}
+		_, changed, err = apply(p("o-1", "a@kizuna-shop.jp", 1), p("o-4", "c@kizuna-shop.jp", 4), p("o-4", "c@kizuna-shop.jp", 5))
+		if err != nil || changed[0] || !changed[1] || !changed[2] {
+			t.Fatalf("second batch changed = %v, %v", changed, err)
+		}
+		if n := len(events(t, d, "Order Completed")); n != 4 {
+			t.Fatalf("Order Completed events = %d, want 4", n)
+		}
+		_, _, err = apply(p("o-5", "d@kizuna-shop.jp", 1), p("o-6", "d@kizuna-shop.jp", -1))
+		var be *crm.BatchError
+		if !errors.As(err, &be) || be.Index != 1 {
+			t.Fatalf("err = %v", err)
+		}
+		field(t, err, "amount_minor")
 	})
 }

@@ -275,45 +275,145 @@ func (s *Service) resolve(ctx context.Context, tx *sql.Tx, ids []identity.ID, re
 // it validates in, resolves the customer (reason names the cause in the identity graph, e.g.
 // "crm purchase"), writes the purchase as of now and, for a new purchase, emits Order Completed
 // through the outbox in tx. changed is false when the purchase was already stored exactly so.
-func (s *Service) ApplyPurchase(ctx context.Context, tx *sql.Tx, in PurchaseInput, now time.Time, reason string) (pu Purchase, changed bool, err error) {
-	if pu, err = in.purchase(); err != nil {
-		return Purchase{}, false, err
-	}
-	if pu.AccountID, err = accountID(ctx, tx, "account_external_id", in.AccountExternalID); err != nil {
-		return Purchase{}, false, err
-	}
-	if pu.ProfileID, err = s.resolve(ctx, tx, in.Customer, reason); err != nil {
-		return Purchase{}, false, err
-	}
-	olds, err := scanPurchases(tx.QueryContext(ctx, purchaseSelect+` WHERE external_id = $1`, pu.ExternalID))
+func (s *Service) ApplyPurchase(ctx context.Context, tx *sql.Tx, in PurchaseInput, now time.Time, reason string) (Purchase, bool, error) {
+	out, changed, err := s.ApplyPurchases(ctx, tx, []PurchaseInput{in}, now, func(int) string { return reason })
 	if err != nil {
+		var be *BatchError
+		if errors.As(err, &be) {
+			err = be.Err
+		}
 		return Purchase{}, false, err
 	}
-	if len(olds) == 0 {
-		pu.ID, pu.CreatedAt, pu.UpdatedAt = newID(now), now, now
-		if _, err := tx.ExecContext(ctx, `INSERT INTO crm_purchases (id, external_id, profile_id, account_id, amount_minor, currency, purchased_at, product, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, pu.ID, pu.ExternalID, pu.ProfileID, nullString(pu.AccountID),
-			pu.AmountMinor, pu.Currency, db.Now(pu.PurchasedAt), pu.Product, db.Now(now)); err != nil {
-			return Purchase{}, false, fmt.Errorf("creating purchase: %w", err)
+	return out[0], changed[0], nil
+}
+
+// BatchError is the error of one input of a batch write: Index is its position.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("item %d: %v", e.Index, e.Err) }
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// batchRows bounds the rows of one multi-row statement (10 columns a row stays far below both
+// engines' parameter limits).
+const batchRows = 500
+
+// ApplyPurchases is ApplyPurchase for many purchases at once, as an import writes them: each
+// customer is still resolved on its own (reason(i) for ins[i]), but existing purchases are read,
+// and new ones inserted and their events emitted, a few hundred per statement. An error about
+// one input is a *BatchError naming it; the caller's transaction should then be rolled back.
+// Inputs that share an external id are applied one after the other, as separate calls would.
+func (s *Service) ApplyPurchases(ctx context.Context, tx *sql.Tx, ins []PurchaseInput, now time.Time, reason func(i int) string) ([]Purchase, []bool, error) {
+	out := make([]Purchase, len(ins))
+	changed := make([]bool, len(ins))
+	byExt := make(map[string]int, len(ins))
+	for i, in := range ins {
+		pu, err := in.purchase()
+		if err != nil {
+			return nil, nil, &BatchError{i, err}
 		}
-		if err := s.outbox.Emit(ctx, tx, orderCompleted(pu, now)); err != nil {
-			return Purchase{}, false, err
+		if _, dup := byExt[pu.ExternalID]; dup {
+			return s.applyPurchasesOneByOne(ctx, tx, ins, now, reason)
 		}
-	} else {
-		old := olds[0]
-		if old.ProfileID == pu.ProfileID && old.AccountID == pu.AccountID && old.AmountMinor == pu.AmountMinor &&
-			old.Currency == pu.Currency && old.PurchasedAt.Equal(pu.PurchasedAt) && old.Product == pu.Product {
-			return old, false, nil
+		byExt[pu.ExternalID] = i
+		out[i] = pu
+	}
+	accountIDs := map[string]string{}
+	for i, in := range ins {
+		ext := strings.TrimSpace(in.AccountExternalID)
+		aid, ok := accountIDs[ext]
+		if !ok {
+			var err error
+			if aid, err = accountID(ctx, tx, "account_external_id", ext); err != nil {
+				return nil, nil, &BatchError{i, err}
+			}
+			accountIDs[ext] = aid
 		}
-		pu.ID, pu.CreatedAt, pu.UpdatedAt = old.ID, old.CreatedAt, now
-		if _, err := tx.ExecContext(ctx, `UPDATE crm_purchases SET profile_id = $1, account_id = $2, amount_minor = $3, currency = $4,
-			purchased_at = $5, product = $6, updated_at = $7 WHERE id = $8`, pu.ProfileID, nullString(pu.AccountID), pu.AmountMinor,
-			pu.Currency, db.Now(pu.PurchasedAt), pu.Product, db.Now(now), pu.ID); err != nil {
-			return Purchase{}, false, fmt.Errorf("updating purchase: %w", err)
+		out[i].AccountID = aid
+		pid, err := s.resolve(ctx, tx, in.Customer, reason(i))
+		if err != nil {
+			return nil, nil, &BatchError{i, err}
+		}
+		out[i].ProfileID = pid
+	}
+
+	olds := make(map[string]Purchase, len(ins))
+	for start := 0; start < len(out); start += batchRows {
+		part := out[start:min(start+batchRows, len(out))]
+		args := make([]any, len(part))
+		for j, pu := range part {
+			args[j] = pu.ExternalID
+		}
+		list, err := scanPurchases(tx.QueryContext(ctx, purchaseSelect+` WHERE external_id IN `+s.db.Engine.Values(1, len(part)), args...))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, pu := range list {
+			olds[pu.ExternalID] = pu
 		}
 	}
-	pu.CreatedAt, pu.UpdatedAt = db.Time(db.Now(pu.CreatedAt)), db.Time(db.Now(pu.UpdatedAt))
-	return pu, true, nil
+
+	var fresh []int
+	for i := range out {
+		pu := &out[i]
+		old, ok := olds[pu.ExternalID]
+		switch {
+		case !ok:
+			pu.ID, pu.CreatedAt, pu.UpdatedAt = newID(now), db.Time(db.Now(now)), db.Time(db.Now(now))
+			fresh = append(fresh, i)
+			changed[i] = true
+		case old.ProfileID == pu.ProfileID && old.AccountID == pu.AccountID && old.AmountMinor == pu.AmountMinor &&
+			old.Currency == pu.Currency && old.PurchasedAt.Equal(pu.PurchasedAt) && old.Product == pu.Product:
+			*pu = old
+		default:
+			pu.ID, pu.CreatedAt, pu.UpdatedAt = old.ID, old.CreatedAt, db.Time(db.Now(now))
+			if _, err := tx.ExecContext(ctx, `UPDATE crm_purchases SET profile_id = $1, account_id = $2, amount_minor = $3, currency = $4,
+				purchased_at = $5, product = $6, updated_at = $7 WHERE id = $8`, pu.ProfileID, nullString(pu.AccountID), pu.AmountMinor,
+				pu.Currency, db.Now(pu.PurchasedAt), pu.Product, db.Now(now), pu.ID); err != nil {
+				return nil, nil, &BatchError{i, fmt.Errorf("updating purchase: %w", err)}
+			}
+			changed[i] = true
+		}
+	}
+	evs := make([]event.Event, 0, len(fresh))
+	for start := 0; start < len(fresh); start += batchRows {
+		part := fresh[start:min(start+batchRows, len(fresh))]
+		args := make([]any, 0, len(part)*10)
+		for _, i := range part {
+			pu := out[i]
+			args = append(args, pu.ID, pu.ExternalID, pu.ProfileID, nullString(pu.AccountID), pu.AmountMinor, pu.Currency,
+				db.Now(pu.PurchasedAt), pu.Product, db.Now(now), db.Now(now))
+			evs = append(evs, orderCompleted(pu, now))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO crm_purchases (id, external_id, profile_id, account_id, amount_minor, currency,
+			purchased_at, product, created_at, updated_at) VALUES `+s.db.Engine.Values(len(part), 10), args...); err != nil {
+			return nil, nil, fmt.Errorf("creating purchases: %w", err)
+		}
+	}
+	if err := s.outbox.Emit(ctx, tx, evs...); err != nil {
+		return nil, nil, err
+	}
+	return out, changed, nil
+}
+
+// applyPurchasesOneByOne applies a batch that holds one external id several times in order.
+func (s *Service) applyPurchasesOneByOne(ctx context.Context, tx *sql.Tx, ins []PurchaseInput, now time.Time, reason func(i int) string) ([]Purchase, []bool, error) {
+	out := make([]Purchase, len(ins))
+	changed := make([]bool, len(ins))
+	for i, in := range ins {
+		o, c, err := s.ApplyPurchases(ctx, tx, []PurchaseInput{in}, now, func(int) string { return reason(i) })
+		if err != nil {
+			var be *BatchError
+			if errors.As(err, &be) {
+				be.Index = i
+			}
+			return nil, nil, err
+		}
+		out[i], changed[i] = o[0], c[0]
+	}
+	return out, changed, nil
 }
 
 // orderCompleted is the Segment e-commerce Order Completed event of a new purchase.

@@ -348,43 +348,55 @@ func (r *run) apply(ctx context.Context, body io.Reader, format string) error {
 	return nil
 }
 
+// rowFailure is an error applying the row on line.
+type rowFailure struct {
+	line int
+	err  error
+}
+
+func (f *rowFailure) Error() string { return fmt.Sprintf("line %d: %v", f.line, f.err) }
+func (f *rowFailure) Unwrap() error { return f.err }
+
 // applyChunk applies items in one transaction, which also records the import's progress.
 func (r *run) applyChunk(ctx context.Context, chunk []item) error {
 	now := r.im.now()
 	changed := 0
-	err := r.im.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		changed = 0
-		var evs []event.Event
-		for _, it := range chunk {
-			c, ev, err := r.applyOne(ctx, tx, it, now)
-			if err != nil {
-				if errs.KindOf(err) == errs.KindInvalid {
-					var field string
-					if e, ok := errs.As(err); ok {
-						field = e.Field
-					}
-					r.fail(RowError{Line: it.line, Field: field, Message: errMsg(err)})
+	err := r.im.outbox.Tx(ctx, func(tx *sql.Tx) (err error) {
+		switch r.k.Name {
+		case KindContacts:
+			changed, err = r.applyContacts(ctx, tx, chunk, now)
+		case KindPurchases:
+			changed, err = r.applyPurchases(ctx, tx, chunk, now)
+		default:
+			changed = 0
+			for _, it := range chunk {
+				c, err := r.applyOne(ctx, tx, it, now)
+				if err != nil {
+					return &rowFailure{it.line, err}
 				}
-				return fmt.Errorf("line %d: %w", it.line, err)
-			}
-			if c {
-				changed++
-			}
-			if ev != nil {
-				evs = append(evs, *ev)
+				if c {
+					changed++
+				}
 			}
 		}
-		if err := r.im.outbox.Emit(ctx, tx, evs...); err != nil {
+		if err != nil {
 			return err
 		}
 		last := chunk[len(chunk)-1].line
-		_, err := tx.ExecContext(ctx, `UPDATE imports SET applied_rows = applied_rows + $1, applied_line = $2, changed_rows = changed_rows + $3,
-			updated_at = $4 WHERE id = $5`, len(chunk), last, changed, db.Now(now), r.rep.ID)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE imports SET applied_rows = applied_rows + $1, applied_line = $2, changed_rows = changed_rows + $3,
+			updated_at = $4 WHERE id = $5`, len(chunk), last, changed, db.Now(now), r.rep.ID); err != nil {
 			return fmt.Errorf("recording import progress: %w", err)
 		}
 		return nil
 	})
+	var rf *rowFailure
+	if errors.As(err, &rf) && errs.KindOf(rf.err) == errs.KindInvalid {
+		var field string
+		if e, ok := errs.As(rf.err); ok {
+			field = e.Field
+		}
+		r.fail(RowError{Line: rf.line, Field: field, Message: errMsg(rf.err)})
+	}
 	if err != nil {
 		return err
 	}
@@ -401,68 +413,145 @@ func errMsg(err error) string {
 	return err.Error()
 }
 
-// applyOne writes one row in tx. It returns whether anything changed and, for a contact, the
-// identify event to emit with the chunk.
-func (r *run) applyOne(ctx context.Context, tx *sql.Tx, it item, now time.Time) (bool, *event.Event, error) {
-	reason := fmt.Sprintf("import %s line %d", r.rep.ID, it.line)
+func (r *run) reason(line int) string { return fmt.Sprintf("import %s line %d", r.rep.ID, line) }
+
+// applyOne writes one row of a kind applied row by row in tx and says whether it changed
+// anything.
+func (r *run) applyOne(ctx context.Context, tx *sql.Tx, it item, now time.Time) (bool, error) {
 	switch in := it.v.(type) {
-	case *contact:
-		return r.applyContact(ctx, tx, in, it.line, now, reason)
 	case crm.AccountInput:
 		_, c, err := r.im.crm.ApplyAccount(ctx, tx, r.p.Actor(), in, now)
-		return c, nil, err
-	case crm.PurchaseInput:
-		_, c, err := r.im.crm.ApplyPurchase(ctx, tx, in, now, reason)
-		return c, nil, err
+		return c, err
 	case crm.ContractInput:
 		_, c, err := r.im.crm.ApplyContract(ctx, tx, r.p.Actor(), in, now)
-		return c, nil, err
+		return c, err
 	case crm.TicketInput:
-		_, c, err := r.im.crm.ApplyTicket(ctx, tx, in, now, reason)
-		return c, nil, err
+		_, c, err := r.im.crm.ApplyTicket(ctx, tx, in, now, r.reason(it.line))
+		return c, err
 	}
-	return false, nil, fmt.Errorf("line %d: unknown row type %T", it.line, it.v)
+	return false, fmt.Errorf("unknown row type %T", it.v)
 }
 
-// applyContact resolves the contact's identifiers to a profile and, unless this import said
-// exactly this of the profile before, returns an identify event carrying its traits; a separate
-// consumer applies traits to profiles.
-func (r *run) applyContact(ctx context.Context, tx *sql.Tx, c *contact, line int, now time.Time, reason string) (bool, *event.Event, error) {
-	pid, err := r.im.identity.Resolve(ctx, tx, c.ids, reason)
-	if err != nil {
-		return false, nil, err
+// applyPurchases writes a chunk of purchases with crm's batch write.
+func (r *run) applyPurchases(ctx context.Context, tx *sql.Tx, chunk []item, now time.Time) (int, error) {
+	ins := make([]crm.PurchaseInput, len(chunk))
+	for i, it := range chunk {
+		ins[i] = it.v.(crm.PurchaseInput)
 	}
-	changed := false
-	if c.account != "" {
-		if changed, err = r.im.crm.ApplyProfileAccount(ctx, tx, pid, c.account); err != nil {
-			return false, nil, err
+	_, changed, err := r.im.crm.ApplyPurchases(ctx, tx, ins, now, func(i int) string { return r.reason(chunk[i].line) })
+	var be *crm.BatchError
+	if errors.As(err, &be) {
+		return 0, &rowFailure{chunk[be.Index].line, be.Err}
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range changed {
+		if c {
+			n++
 		}
 	}
-	b, err := json.Marshal(struct {
-		IDs    any            `json:"i"`
-		Traits map[string]any `json:"t"`
-	}{c.ids, c.traits})
-	if err != nil {
-		return false, nil, fmt.Errorf("digesting contact: %w", err)
+	return n, nil
+}
+
+// applyContacts resolves each contact's identifiers to a profile, links it to its account, and
+// emits an identify event with its traits for each profile this import has not said exactly
+// that of before (a digest per profile in import_contacts); a separate consumer applies traits
+// to profiles. Digests are read and written, and events emitted, for the chunk at once.
+func (r *run) applyContacts(ctx context.Context, tx *sql.Tx, chunk []item, now time.Time) (int, error) {
+	pids := make([]string, len(chunk))
+	digests := make([]string, len(chunk))
+	linked := make([]bool, len(chunk))
+	for i, it := range chunk {
+		c := it.v.(*contact)
+		pid, err := r.im.identity.Resolve(ctx, tx, c.ids, r.reason(it.line))
+		if err != nil {
+			return 0, &rowFailure{it.line, err}
+		}
+		pids[i] = pid
+		if c.account != "" {
+			if linked[i], err = r.im.crm.ApplyProfileAccount(ctx, tx, pid, c.account); err != nil {
+				return 0, &rowFailure{it.line, err}
+			}
+		}
+		b, err := json.Marshal(struct {
+			IDs    any            `json:"i"`
+			Traits map[string]any `json:"t"`
+		}{c.ids, c.traits})
+		if err != nil {
+			return 0, fmt.Errorf("digesting contact: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		digests[i] = hex.EncodeToString(sum[:16])
 	}
-	sum := sha256.Sum256(b)
-	digest := hex.EncodeToString(sum[:16])
-	res, err := tx.ExecContext(ctx, `INSERT INTO import_contacts (profile_id, digest) VALUES ($1, $2)
-		ON CONFLICT (profile_id) DO UPDATE SET digest = excluded.digest WHERE import_contacts.digest <> excluded.digest`, pid, digest)
-	if err != nil {
-		return false, nil, fmt.Errorf("recording contact: %w", err)
+
+	stored := make(map[string]string, len(chunk))
+	distinct := make([]any, 0, len(chunk))
+	for _, pid := range pids {
+		if _, ok := stored[pid]; !ok {
+			stored[pid] = ""
+			distinct = append(distinct, pid)
+		}
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, nil, fmt.Errorf("recording contact: %w", err)
-	} else if n == 0 {
-		return changed, nil, nil
+	for start := 0; start < len(distinct); start += 500 {
+		part := distinct[start:min(start+500, len(distinct))]
+		rows, err := tx.QueryContext(ctx, `SELECT profile_id, digest FROM import_contacts WHERE profile_id IN `+r.im.db.Engine.Values(1, len(part)), part...)
+		if err != nil {
+			return 0, fmt.Errorf("reading contact digests: %w", err)
+		}
+		for rows.Next() {
+			var pid, d string
+			if err := rows.Scan(&pid, &d); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			stored[pid] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
 	}
-	ev := event.New(event.Identify, "", event.SourceImport, now)
-	ev.AnonymousID = anonymousID
-	ev.ProfileID = pid
-	ev.Traits = c.traits
-	ev.Context = map[string]any{"import": map[string]any{"id": r.rep.ID, "line": line}}
-	return true, &ev, nil
+
+	changed := 0
+	var evs []event.Event
+	var write []any // profile_id, digest pairs, one per profile
+	written := map[string]int{}
+	for i, it := range chunk {
+		if stored[pids[i]] == digests[i] {
+			if linked[i] {
+				changed++
+			}
+			continue
+		}
+		changed++
+		stored[pids[i]] = digests[i]
+		if j, ok := written[pids[i]]; ok {
+			write[j+1] = digests[i]
+		} else {
+			written[pids[i]] = len(write)
+			write = append(write, pids[i], digests[i])
+		}
+		c := it.v.(*contact)
+		ev := event.New(event.Identify, "", event.SourceImport, now)
+		ev.AnonymousID = anonymousID
+		ev.ProfileID = pids[i]
+		ev.Traits = c.traits
+		ev.Context = map[string]any{"import": map[string]any{"id": r.rep.ID, "line": it.line}}
+		evs = append(evs, ev)
+	}
+	for start := 0; start < len(write); start += 1000 {
+		part := write[start:min(start+1000, len(write))]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_contacts (profile_id, digest) VALUES `+r.im.db.Engine.Values(len(part)/2, 2)+`
+			ON CONFLICT (profile_id) DO UPDATE SET digest = excluded.digest`, part...); err != nil {
+			return 0, fmt.Errorf("recording contacts: %w", err)
+		}
+	}
+	if err := r.im.outbox.Emit(ctx, tx, evs...); err != nil {
+		return 0, err
+	}
+	return changed, nil
 }
 
 // stop ends an import that could not go on: interrupted when ctx was cancelled, else failed. The
