@@ -332,11 +332,24 @@ func (s *Service) ApplyPurchases(ctx context.Context, tx *sql.Tx, ins []Purchase
 			accountIDs[ext] = aid
 		}
 		out[i].AccountID = aid
-		pid, err := s.resolve(ctx, tx, in.Customer, reason(i))
-		if err != nil {
-			return nil, nil, &BatchError{i, err}
+	}
+	customers := make([][]identity.ID, len(ins))
+	for i, in := range ins {
+		customers[i] = in.Customer
+	}
+	pids, err := s.identity.ResolveMany(ctx, tx, customers, reason)
+	if err != nil {
+		var be *identity.BatchError
+		if errors.As(err, &be) {
+			if e, ok := errs.As(be.Err); ok && e.Kind == errs.KindInvalid {
+				return nil, nil, &BatchError{be.Index, errs.Invalid("customer", "%s", e.Msg)}
+			}
+			return nil, nil, &BatchError{be.Index, be.Err}
 		}
-		out[i].ProfileID = pid
+		return nil, nil, err
+	}
+	for i := range out {
+		out[i].ProfileID = pids[i]
 	}
 
 	olds := make(map[string]Purchase, len(ins))

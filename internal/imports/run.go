@@ -22,6 +22,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
+	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/imports/parse"
 )
 
@@ -460,17 +461,25 @@ func (r *run) applyPurchases(ctx context.Context, tx *sql.Tx, chunk []item, now 
 // that of before (a digest per profile in import_contacts); a separate consumer applies traits
 // to profiles. Digests are read and written, and events emitted, for the chunk at once.
 func (r *run) applyContacts(ctx context.Context, tx *sql.Tx, chunk []item, now time.Time) (int, error) {
-	pids := make([]string, len(chunk))
 	digests := make([]string, len(chunk))
 	linked := make([]bool, len(chunk))
+	batch := make([][]identity.ID, len(chunk))
+	for i, it := range chunk {
+		batch[i] = it.v.(*contact).ids
+	}
+	pids, err := r.im.identity.ResolveMany(ctx, tx, batch, func(i int) string { return r.reason(chunk[i].line) })
+	var be *identity.BatchError
+	if errors.As(err, &be) {
+		return 0, &rowFailure{chunk[be.Index].line, be.Err}
+	}
+	if err != nil {
+		return 0, err
+	}
 	for i, it := range chunk {
 		c := it.v.(*contact)
-		pid, err := r.im.identity.Resolve(ctx, tx, c.ids, r.reason(it.line))
-		if err != nil {
-			return 0, &rowFailure{it.line, err}
-		}
-		pids[i] = pid
+		pid := pids[i]
 		if c.account != "" {
+			var err error
 			if linked[i], err = r.im.crm.ApplyProfileAccount(ctx, tx, pid, c.account); err != nil {
 				return 0, &rowFailure{it.line, err}
 			}
