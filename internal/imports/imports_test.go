@@ -449,3 +449,41 @@ func TestImportDryRunAndPermissions(t *testing.T) {
 		}
 	})
 }
+
+// A row that fails while applying (here: its account was deleted after validation) stops the
+// import; the rows of the chunks before it stay in and the record says up to which line.
+func TestImportFailureWhileApplyingSaysWhatWentIn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		env := setup(t, e)
+		seedAccount(t, env.crm, "A-1")
+		file := "注文番号,メールアドレス,金額,購入日,会社ID\n" +
+			"O-1,a@kizunashop.jp,100,2025-01-02,\n" +
+			"O-2,b@kizunashop.jp,100,2025-01-02,\n" +
+			"O-3,c@kizunashop.jp,100,2025-01-02,A-1\n" +
+			"O-4,d@kizunashop.jp,100,2025-01-02,\n"
+		in := imports.Input{Kind: "purchases", FileName: "o.csv", Body: strings.NewReader(file), Options: imports.Options{ChunkRows: 2},
+			Progress: func(done, total int) {
+				if total > 0 && done == 0 {
+					if _, err := env.d.W.Exec(`DELETE FROM crm_accounts WHERE external_id = 'A-1'`); err != nil {
+						t.Error(err)
+					}
+				}
+			}}
+		rep, err := env.im.Run(ctx, accounts.System(), in)
+		if errs.KindOf(err) != errs.KindInvalid || rep.Status != imports.StatusFailed || rep.AppliedRows != 2 || rep.AppliedLine != 3 ||
+			len(rep.Errors) != 1 || rep.Errors[0].Line != 4 || rep.Errors[0].Field != "account_external_id" || !strings.Contains(rep.Message, "line 3 (2 rows)") {
+			t.Fatalf("report = %+v, %v", rep, err)
+		}
+		if n := count(t, env.d, "crm_purchases"); n != 2 {
+			t.Fatalf("purchases = %d, want the 2 of the first chunk", n)
+		}
+		got, err := env.im.Get(ctx, accounts.System(), rep.ID)
+		if err != nil || got.Status != imports.StatusFailed || got.AppliedLine != 3 || got.AppliedRows != 2 {
+			t.Fatalf("record = %+v, %v", got, err)
+		}
+		if f := events(t, env.d, "Import Failed"); len(f) != 1 || f[0].Properties["applied_rows"] != float64(2) {
+			t.Fatalf("Import Failed = %+v", f)
+		}
+	})
+}
