@@ -309,6 +309,7 @@ type contact struct {
 	ids     []identity.ID
 	traits  map[string]any
 	account string
+	sum     string // set by digest before applying
 }
 
 // item is one converted row: a *contact or a crm input.

@@ -314,39 +314,97 @@ func (r *run) apply(ctx context.Context, body io.Reader, format string) error {
 	}
 	r.rep.Status = StatusRunning
 	r.progress(0, r.rep.TotalRows)
-	chunk := make([]item, 0, r.opts.ChunkRows)
-	var bad rowErrors
-	for done := false; !done; {
-		chunk = chunk[:0]
-		for len(chunk) < r.opts.ChunkRows {
-			rec, err := rd.Next()
-			if errors.Is(err, io.EOF) {
-				done = true
-				break
+
+	// Reading and converting the next chunk overlaps writing this one: the writer is one
+	// connection, the machine has more than one core.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunkOrFault, 1)
+	go r.readChunks(ctx, rd, chunks)
+	for c := range chunks {
+		if c.fault != nil {
+			cancel()
+			for range chunks { // let the reader finish
 			}
-			if err != nil {
-				return fmt.Errorf("re-reading the file: %w", err)
+			if c.bad != nil {
+				r.fail(*c.bad)
 			}
-			bad = bad[:0]
-			it := build(r.k, r.opts, r.cols, rec, &bad)
-			if len(bad) > 0 { // the file changed since validation
-				r.fail(bad[0])
-				return fmt.Errorf("line %d changed since it was validated", rec.Line)
-			}
-			chunk = append(chunk, it)
-		}
-		if len(chunk) == 0 {
-			break
+			return c.fault
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			cancel()
+			for range chunks {
+			}
+			return context.Cause(ctx)
 		}
-		if err := r.applyChunk(ctx, chunk); err != nil {
+		if err := r.applyChunk(ctx, c.items); err != nil {
+			cancel()
+			for range chunks {
+			}
 			return err
 		}
 		r.progress(r.rep.AppliedRows, r.rep.TotalRows)
 	}
 	return nil
+}
+
+// chunkOrFault is what readChunks hands on: rows to apply, or why reading stopped.
+type chunkOrFault struct {
+	items []item
+	bad   *RowError
+	fault error
+}
+
+// readChunks converts the file's rows in chunks for apply, closing out when the file ends, ctx
+// is cancelled or a row does not convert (the file changed since validation).
+func (r *run) readChunks(ctx context.Context, rd *parse.Reader, out chan<- chunkOrFault) {
+	defer close(out)
+	send := func(c chunkOrFault) bool {
+		select {
+		case out <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			send(chunkOrFault{fault: fmt.Errorf("converting rows: panic: %v", p)})
+		}
+	}()
+	var bad rowErrors
+	for {
+		chunk := make([]item, 0, r.opts.ChunkRows)
+		for len(chunk) < r.opts.ChunkRows {
+			rec, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				if len(chunk) > 0 {
+					send(chunkOrFault{items: chunk})
+				}
+				return
+			}
+			if err != nil {
+				send(chunkOrFault{fault: fmt.Errorf("re-reading the file: %w", err)})
+				return
+			}
+			bad = bad[:0]
+			it := build(r.k, r.opts, r.cols, rec, &bad)
+			if len(bad) > 0 {
+				send(chunkOrFault{bad: &bad[0], fault: fmt.Errorf("line %d changed since it was validated", rec.Line)})
+				return
+			}
+			if c, ok := it.v.(*contact); ok {
+				if err := c.digest(); err != nil {
+					send(chunkOrFault{fault: err})
+					return
+				}
+			}
+			chunk = append(chunk, it)
+		}
+		if !send(chunkOrFault{items: chunk}) {
+			return
+		}
+	}
 }
 
 // rowFailure is an error applying the row on line.
@@ -484,15 +542,7 @@ func (r *run) applyContacts(ctx context.Context, tx *sql.Tx, chunk []item, now t
 				return 0, &rowFailure{it.line, err}
 			}
 		}
-		b, err := json.Marshal(struct {
-			IDs    any            `json:"i"`
-			Traits map[string]any `json:"t"`
-		}{c.ids, c.traits})
-		if err != nil {
-			return 0, fmt.Errorf("digesting contact: %w", err)
-		}
-		sum := sha256.Sum256(b)
-		digests[i] = hex.EncodeToString(sum[:16])
+		digests[i] = c.sum
 	}
 
 	stored := make(map[string]string, len(chunk))
@@ -612,6 +662,20 @@ func (r *run) finish(ctx context.Context) error {
 			"applied_rows": r.rep.AppliedRows, "changed_rows": r.rep.ChangedRows, "error_count": r.rep.ErrorCount,
 		}))
 	})
+}
+
+// digest sets c.sum to a digest of what the row says of its profile: identifiers and traits.
+func (c *contact) digest() error {
+	b, err := json.Marshal(struct {
+		IDs    any            `json:"i"`
+		Traits map[string]any `json:"t"`
+	}{c.ids, c.traits})
+	if err != nil {
+		return fmt.Errorf("digesting contact: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	c.sum = hex.EncodeToString(sum[:16])
+	return nil
 }
 
 // source is the file, readable twice: seeking back, or from a spool written while reading it
