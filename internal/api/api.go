@@ -13,9 +13,11 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
@@ -40,6 +42,8 @@ type Deps struct {
 	Media     *media.Service     // image uploads
 	Sources   *ingest.Sources    // the tracking API's sources and their write keys
 	Identity  *identity.Graph    // profiles behind identifiers, merges and their undoing
+	CRM       *crm.Service       // CRM accounts, purchases, contracts, tickets
+	Imports   *imports.Importer  // file imports; needs CRM
 	Log       *slog.Logger
 }
 
@@ -54,6 +58,8 @@ type API struct {
 	media     *media.Service
 	sources   *ingest.Sources
 	identity  *identity.Graph
+	crm       *crm.Service
+	imports   *imports.Importer
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -74,7 +80,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, identity: d.Identity, log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, identity: d.Identity, crm: d.CRM, imports: d.Imports, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -159,6 +165,12 @@ func (a *API) routes() []route {
 	}
 	if a.identity != nil {
 		rts = append(rts, a.profileRoutes()...)
+	}
+	if a.crm != nil {
+		rts = append(rts, a.crmRoutes()...)
+	}
+	if a.imports != nil {
+		rts = append(rts, a.importRoutes()...)
 	}
 	return rts
 }

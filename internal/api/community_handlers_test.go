@@ -16,10 +16,12 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
@@ -44,7 +46,8 @@ type world struct {
 func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations())
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
+		crm.Migrations(), imports.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -60,8 +63,11 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	sv := survey.New(survey.Deps{DB: d, Outbox: ob, Accounts: w.acc, Community: c, Now: clock})
 	w.media = media.DirStore{Root: t.TempDir()}
 	md := media.New(media.Deps{DB: d, Outbox: ob, Store: w.media, Now: clock})
+	g := identity.New(identity.Deps{DB: d, Outbox: ob, Now: clock})
+	cr := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g, Now: clock})
 	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md,
-		Sources: ingest.NewSources(d, nil), Identity: identity.New(identity.Deps{DB: d, Outbox: ob, Now: clock}), Log: log})
+		Sources: ingest.NewSources(d, nil), Identity: g, CRM: cr,
+		Imports: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: cr, Now: clock, TempDir: t.TempDir()}), Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)
 	srv := httptest.NewServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))

@@ -19,9 +19,11 @@ import (
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
@@ -55,6 +57,8 @@ type App struct {
 	Media     *media.Service
 	Ingest    *ingest.Ingest
 	Identity  *identity.Graph
+	CRM       *crm.Service
+	Imports   *imports.Importer
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -128,13 +132,23 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, Appender: a.Backbone, Log: log})
 	a.Identity = identity.New(identity.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log})
 	a.Backbone.Register(a.Identity.Consumer())
+	a.CRM = crm.New(crm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity})
+	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
+	// An import whose process died stays "running" until some process opens the database: a
+	// live import touches its record every few seconds, so a minute without is a dead one.
+	if n, err := a.Imports.MarkInterrupted(ctx, time.Now().Add(-time.Minute)); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("imports interrupted by a stopped process; run their files again to finish", "count", n)
+	}
 	return a, nil
 }
 
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations()}
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
+		crm.Migrations(), imports.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {
