@@ -13,9 +13,11 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
@@ -42,6 +44,8 @@ type Deps struct {
 	Sources   *ingest.Sources    // the tracking API's sources and their write keys
 	Identity  *identity.Graph    // merges and their undoing; needs Profiles
 	Profiles  *profile.Service   // customer profiles
+	CRM       *crm.Service       // CRM accounts, purchases, contracts, tickets
+	Imports   *imports.Importer  // file imports; needs CRM
 	Log       *slog.Logger
 }
 
@@ -57,6 +61,8 @@ type API struct {
 	sources   *ingest.Sources
 	identity  *identity.Graph
 	profiles  *profile.Service
+	crm       *crm.Service
+	imports   *imports.Importer
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -77,7 +83,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, imports: d.Imports, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -162,6 +168,12 @@ func (a *API) routes() []route {
 	}
 	if a.identity != nil && a.profiles != nil {
 		rts = append(rts, a.profileRoutes()...)
+	}
+	if a.crm != nil {
+		rts = append(rts, a.crmRoutes()...)
+	}
+	if a.imports != nil {
+		rts = append(rts, a.importRoutes()...)
 	}
 	return rts
 }

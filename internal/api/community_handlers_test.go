@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
@@ -50,7 +51,7 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations())
+		crm.Migrations(), profile.Migrations(), imports.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -70,7 +71,8 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	w.crm = crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g, Now: clock})
 	w.profiles = profile.New(profile.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Log: log, Now: clock})
 	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md,
-		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, Log: log})
+		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, CRM: w.crm,
+		Imports: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Now: clock, TempDir: t.TempDir()}), Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)
 	srv := httptest.NewServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))

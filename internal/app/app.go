@@ -23,6 +23,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/mail"
@@ -59,6 +60,7 @@ type App struct {
 	Identity  *identity.Graph
 	CRM       *crm.Service
 	Profiles  *profile.Service
+	Imports   *imports.Importer
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
 }
@@ -134,6 +136,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.CRM = crm.New(crm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity})
 	a.Profiles = profile.New(profile.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
 	a.Backbone.Register(a.Profiles.Consumer())
+	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
+	// An import whose process died stays "running" until some process opens the database: a
+	// live import touches its record every few seconds, so a minute without is a dead one.
+	if n, err := a.Imports.MarkInterrupted(ctx, time.Now().Add(-time.Minute)); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("imports interrupted by a stopped process; run their files again to finish", "count", n)
+	}
 	return a, nil
 }
 
@@ -141,7 +151,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations()}
+		crm.Migrations(), profile.Migrations(), imports.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

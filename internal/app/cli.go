@@ -38,6 +38,7 @@ Usage:
   kizuna apikey create --name N --scopes S    create an API key; the key is the last line printed
   kizuna source create --name N               create a tracking source; its write key is the last line printed
   kizuna demo [flags]                         fill a bilingual demo community
+  kizuna import --kind K --file F             import contacts, accounts, purchases, contracts or tickets (CSV/JSONL)
   kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
   kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only)
   kizuna version                              print the version
@@ -66,6 +67,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.sub(ctx, "source", args, map[string]func(context.Context, []string) error{"create": c.sourceCreate})
 	case "demo":
 		err = c.demo(ctx, args)
+	case "import":
+		err = c.importCommand(ctx, args)
 	case "bench":
 		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed, "ingest": c.benchIngest})
 	case "version":

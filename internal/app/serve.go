@@ -177,7 +177,8 @@ func (a *App) Handler() (http.Handler, error) {
 		}
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
-			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Identity: a.Identity, Profiles: a.Profiles, Log: a.Log}).Routes(mux)
+			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Identity: a.Identity,
+			Profiles: a.Profiles, CRM: a.CRM, Imports: a.Imports, Log: a.Log}).Routes(mux)
 	}
 	if a.Config.Has(config.RoleIngest) {
 		a.Ingest.Routes(mux)

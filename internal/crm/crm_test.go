@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -171,5 +172,105 @@ func TestCRM(t *testing.T) {
 		if _, err := s.ForProfile(ctx, member, prof); errs.KindOf(err) != errs.KindForbidden {
 			t.Fatalf("member read: %v", err)
 		}
+	})
+}
+
+// The transaction-level writes report whether anything changed, and a caller's rollback undoes
+// both the record and its event.
+func TestApplyInCallersTx(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		d := dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), crm.Migrations())
+		now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+		ob := backbone.NewOutbox(d)
+		g := identity.New(identity.Deps{DB: d, Outbox: ob})
+		s := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
+		acc := crm.AccountInput{ExternalID: "acme", Name: "Acme"}
+		in := crm.PurchaseInput{ExternalID: "o-1", Customer: []identity.ID{{Type: "email", Value: "ken@kizuna-shop.jp"}},
+			AccountExternalID: "acme", AmountMinor: 100, Currency: "JPY", PurchasedAt: now}
+		apply := func() (changed [3]bool) {
+			t.Helper()
+			if err := ob.Tx(ctx, func(tx *sql.Tx) (err error) {
+				if _, changed[0], err = s.ApplyAccount(ctx, tx, "system", acc, now); err != nil {
+					return err
+				}
+				var pu crm.Purchase
+				if pu, changed[1], err = s.ApplyPurchase(ctx, tx, in, now, "test"); err != nil {
+					return err
+				}
+				changed[2], err = s.ApplyProfileAccount(ctx, tx, pu.ProfileID, "acme")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return changed
+		}
+		if c := apply(); c != [3]bool{true, true, true} {
+			t.Fatalf("first apply changed = %v", c)
+		}
+		if c := apply(); c != [3]bool{false, false, false} {
+			t.Fatalf("second apply changed = %v", c)
+		}
+		if n := len(events(t, d, "Order Completed")) + len(events(t, d, "Account Updated")); n != 2 {
+			t.Fatalf("events = %d, want 2", n)
+		}
+
+		// A rolled-back transaction leaves neither the purchase nor its event.
+		in2 := in
+		in2.ExternalID = "o-2"
+		err := ob.Tx(ctx, func(tx *sql.Tx) error {
+			if _, _, err := s.ApplyPurchase(ctx, tx, in2, now, "test"); err != nil {
+				return err
+			}
+			_, _, err := s.ApplyContract(ctx, tx, "system", crm.ContractInput{ExternalID: "c-1", AccountExternalID: "nope",
+				Status: "active", StartsOn: now, Currency: "JPY"}, now)
+			return err
+		})
+		field(t, err, "account_external_id")
+		if n := len(events(t, d, "Order Completed")); n != 1 {
+			t.Fatalf("Order Completed events after rollback = %d, want 1", n)
+		}
+		field(t, (crm.TicketInput{ExternalID: "t", Status: "open"}).Validate(), "opened_at")
+	})
+}
+
+// A batch of purchases is written like separate calls: one event per new purchase, nothing for
+// an unchanged one, an external id given twice applied in order, and a fault naming its input.
+func TestApplyPurchases(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		d := dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), crm.Migrations())
+		now := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+		ob := backbone.NewOutbox(d)
+		s := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: identity.New(identity.Deps{DB: d, Outbox: ob})})
+		p := func(ext, email string, amount int64) crm.PurchaseInput {
+			return crm.PurchaseInput{ExternalID: ext, Customer: []identity.ID{{Type: "email", Value: email}}, AmountMinor: amount, Currency: "JPY", PurchasedAt: now}
+		}
+		apply := func(ins ...crm.PurchaseInput) ([]crm.Purchase, []bool, error) {
+			var out []crm.Purchase
+			var changed []bool
+			err := ob.Tx(ctx, func(tx *sql.Tx) (err error) {
+				out, changed, err = s.ApplyPurchases(ctx, tx, ins, now, func(i int) string { return "test" })
+				return err
+			})
+			return out, changed, err
+		}
+		out, changed, err := apply(p("o-1", "a@kizuna-shop.jp", 1), p("o-2", "b@kizuna-shop.jp", 2), p("o-3", "a@kizuna-shop.jp", 3))
+		if err != nil || len(out) != 3 || out[0].ProfileID != out[2].ProfileID || out[0].ProfileID == out[1].ProfileID || changed != nil && !changed[2] {
+			t.Fatalf("first batch = %+v, %v, %v", out, changed, err)
+		}
+		_, changed, err = apply(p("o-1", "a@kizuna-shop.jp", 1), p("o-4", "c@kizuna-shop.jp", 4), p("o-4", "c@kizuna-shop.jp", 5))
+		if err != nil || changed[0] || !changed[1] || !changed[2] {
+			t.Fatalf("second batch changed = %v, %v", changed, err)
+		}
+		if n := len(events(t, d, "Order Completed")); n != 4 {
+			t.Fatalf("Order Completed events = %d, want 4", n)
+		}
+		_, _, err = apply(p("o-5", "d@kizuna-shop.jp", 1), p("o-6", "d@kizuna-shop.jp", -1))
+		var be *crm.BatchError
+		if !errors.As(err, &be) || be.Index != 1 {
+			t.Fatalf("err = %v", err)
+		}
+		field(t, err, "amount_minor")
 	})
 }

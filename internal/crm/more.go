@@ -19,6 +19,29 @@ func (s *Service) UpsertContract(ctx context.Context, p accounts.Principal, in C
 	if err := accounts.Authorize(p, permWrite); err != nil {
 		return Contract{}, err
 	}
+	if err := in.Validate(); err != nil { // before taking the write lock
+		return Contract{}, err
+	}
+	var c Contract
+	now := s.now()
+	err := s.outbox.Tx(ctx, func(tx *sql.Tx) (err error) {
+		c, _, err = s.ApplyContract(ctx, tx, p.Actor(), in, now)
+		return err
+	})
+	if err != nil {
+		return Contract{}, err
+	}
+	return c, nil
+}
+
+// Validate checks in as ApplyContract does, without touching the database (the account is
+// checked there).
+func (in ContractInput) Validate() error {
+	_, err := in.contract()
+	return err
+}
+
+func (in ContractInput) contract() (Contract, error) {
 	ext, err := externalID("external_id", in.ExternalID)
 	if err != nil {
 		return Contract{}, err
@@ -40,50 +63,54 @@ func (s *Service) UpsertContract(ctx context.Context, p accounts.Principal, in C
 	if in.StartsOn.IsZero() {
 		return Contract{}, errs.Invalid("starts_on", "is required")
 	}
-	c := Contract{ExternalID: ext, Plan: strings.TrimSpace(in.Plan), Status: status, StartsOn: parseDate(dateString(in.StartsOn)),
-		RenewsOn: parseDate(dateString(in.RenewsOn)), AmountMinor: in.AmountMinor, Currency: cur}
-	now := s.now()
-	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		if c.AccountID, err = accountID(ctx, tx, "account_external_id", in.AccountExternalID); err != nil {
-			return err
-		}
-		olds, err := scanContracts(tx.QueryContext(ctx, contractSelect+` WHERE external_id = $1`, ext))
-		if err != nil {
-			return err
-		}
-		c.UpdatedAt = now
-		if len(olds) == 0 {
-			c.ID = newID(now)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO crm_contracts (id, external_id, account_id, plan, status, starts_on, renews_on, amount_minor, currency, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, c.ID, c.ExternalID, c.AccountID, c.Plan, c.Status, dateString(c.StartsOn),
-				nullString(dateString(c.RenewsOn)), c.AmountMinor, c.Currency, db.Now(now)); err != nil {
-				return fmt.Errorf("creating contract: %w", err)
-			}
-		} else {
-			old := olds[0]
-			if old.AccountID == c.AccountID && old.Plan == c.Plan && old.Status == c.Status && old.StartsOn.Equal(c.StartsOn) &&
-				old.RenewsOn.Equal(c.RenewsOn) && old.AmountMinor == c.AmountMinor && old.Currency == c.Currency {
-				c = old
-				return nil
-			}
-			c.ID = old.ID
-			if _, err := tx.ExecContext(ctx, `UPDATE crm_contracts SET account_id = $1, plan = $2, status = $3, starts_on = $4, renews_on = $5,
-				amount_minor = $6, currency = $7, updated_at = $8 WHERE id = $9`, c.AccountID, c.Plan, c.Status, dateString(c.StartsOn),
-				nullString(dateString(c.RenewsOn)), c.AmountMinor, c.Currency, db.Now(now), c.ID); err != nil {
-				return fmt.Errorf("updating contract: %w", err)
-			}
-		}
-		props := map[string]any{"external_id": c.ExternalID, "status": c.Status, "renews_on": nil, "plan": c.Plan}
-		if !c.RenewsOn.IsZero() {
-			props["renews_on"] = dateString(c.RenewsOn)
-		}
-		return s.outbox.Emit(ctx, tx, event.Community("Contract Updated", p.Actor(), now, props))
-	})
+	return Contract{ExternalID: ext, Plan: strings.TrimSpace(in.Plan), Status: status, StartsOn: parseDate(dateString(in.StartsOn)),
+		RenewsOn: parseDate(dateString(in.RenewsOn)), AmountMinor: in.AmountMinor, Currency: cur}, nil
+}
+
+// ApplyContract is UpsertContract inside the caller's transaction, without the permission check:
+// it validates in, writes it as of now and emits Contract Updated (done by actor) through the
+// outbox in tx. changed is false when the contract was already stored exactly so.
+func (s *Service) ApplyContract(ctx context.Context, tx *sql.Tx, actor string, in ContractInput, now time.Time) (c Contract, changed bool, err error) {
+	if c, err = in.contract(); err != nil {
+		return Contract{}, false, err
+	}
+	if c.AccountID, err = accountID(ctx, tx, "account_external_id", in.AccountExternalID); err != nil {
+		return Contract{}, false, err
+	}
+	olds, err := scanContracts(tx.QueryContext(ctx, contractSelect+` WHERE external_id = $1`, c.ExternalID))
 	if err != nil {
-		return Contract{}, err
+		return Contract{}, false, err
+	}
+	c.UpdatedAt = now
+	if len(olds) == 0 {
+		c.ID = newID(now)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO crm_contracts (id, external_id, account_id, plan, status, starts_on, renews_on, amount_minor, currency, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, c.ID, c.ExternalID, c.AccountID, c.Plan, c.Status, dateString(c.StartsOn),
+			nullString(dateString(c.RenewsOn)), c.AmountMinor, c.Currency, db.Now(now)); err != nil {
+			return Contract{}, false, fmt.Errorf("creating contract: %w", err)
+		}
+	} else {
+		old := olds[0]
+		if old.AccountID == c.AccountID && old.Plan == c.Plan && old.Status == c.Status && old.StartsOn.Equal(c.StartsOn) &&
+			old.RenewsOn.Equal(c.RenewsOn) && old.AmountMinor == c.AmountMinor && old.Currency == c.Currency {
+			return old, false, nil
+		}
+		c.ID = old.ID
+		if _, err := tx.ExecContext(ctx, `UPDATE crm_contracts SET account_id = $1, plan = $2, status = $3, starts_on = $4, renews_on = $5,
+			amount_minor = $6, currency = $7, updated_at = $8 WHERE id = $9`, c.AccountID, c.Plan, c.Status, dateString(c.StartsOn),
+			nullString(dateString(c.RenewsOn)), c.AmountMinor, c.Currency, db.Now(now), c.ID); err != nil {
+			return Contract{}, false, fmt.Errorf("updating contract: %w", err)
+		}
+	}
+	props := map[string]any{"external_id": c.ExternalID, "status": c.Status, "renews_on": nil, "plan": c.Plan}
+	if !c.RenewsOn.IsZero() {
+		props["renews_on"] = dateString(c.RenewsOn)
+	}
+	if err := s.outbox.Emit(ctx, tx, event.Community("Contract Updated", actor, now, props)); err != nil {
+		return Contract{}, false, err
 	}
 	c.UpdatedAt = db.Time(db.Now(c.UpdatedAt))
-	return c, nil
+	return c, true, nil
 }
 
 const contractSelect = `SELECT id, external_id, account_id, plan, status, starts_on, renews_on, amount_minor, currency, updated_at FROM crm_contracts`
@@ -115,6 +142,29 @@ func (s *Service) UpsertTicket(ctx context.Context, p accounts.Principal, in Tic
 	if err := accounts.Authorize(p, permWrite); err != nil {
 		return Ticket{}, err
 	}
+	if err := in.Validate(); err != nil { // before taking the write lock
+		return Ticket{}, err
+	}
+	var t Ticket
+	now := s.now()
+	err := s.outbox.Tx(ctx, func(tx *sql.Tx) (err error) {
+		t, _, err = s.ApplyTicket(ctx, tx, in, now, "crm ticket")
+		return err
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+// Validate checks in as ApplyTicket does, without touching the database (the account and the
+// customer's identifiers are checked there).
+func (in TicketInput) Validate() error {
+	_, err := in.ticket()
+	return err
+}
+
+func (in TicketInput) ticket() (Ticket, error) {
 	ext, err := externalID("external_id", in.ExternalID)
 	if err != nil {
 		return Ticket{}, err
@@ -138,51 +188,54 @@ func (s *Service) UpsertTicket(ctx context.Context, p accounts.Principal, in Tic
 	if in.SolvedAt.IsZero() {
 		t.SolvedAt = time.Time{}
 	}
-	now := s.now()
-	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		if t.AccountID, err = accountID(ctx, tx, "account_external_id", in.AccountExternalID); err != nil {
-			return err
-		}
-		if t.ProfileID, err = s.identity.Resolve(ctx, tx, in.Customer, "crm ticket"); err != nil {
-			if e, ok := errs.As(err); ok && e.Kind == errs.KindInvalid {
-				return errs.Invalid("customer", "%s", e.Msg)
-			}
-			return err
-		}
-		olds, err := scanTickets(tx.QueryContext(ctx, ticketSelect+` WHERE external_id = $1`, ext))
-		if err != nil {
-			return err
-		}
-		t.UpdatedAt = now
-		if len(olds) == 0 {
-			t.ID = newID(now)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO crm_tickets (id, external_id, profile_id, account_id, subject, status, priority, opened_at, solved_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.ExternalID, t.ProfileID, nullString(t.AccountID), t.Subject, t.Status,
-				t.Priority, db.Now(t.OpenedAt), nullMs(t.SolvedAt), db.Now(now)); err != nil {
-				return fmt.Errorf("creating ticket: %w", err)
-			}
-		} else {
-			old := olds[0]
-			if old.ProfileID == t.ProfileID && old.AccountID == t.AccountID && old.Subject == t.Subject && old.Status == t.Status &&
-				old.Priority == t.Priority && old.OpenedAt.Equal(t.OpenedAt) && old.SolvedAt.Equal(t.SolvedAt) {
-				t = old
-				return nil
-			}
-			t.ID = old.ID
-			if _, err := tx.ExecContext(ctx, `UPDATE crm_tickets SET profile_id = $1, account_id = $2, subject = $3, status = $4, priority = $5,
-				opened_at = $6, solved_at = $7, updated_at = $8 WHERE id = $9`, t.ProfileID, nullString(t.AccountID), t.Subject, t.Status,
-				t.Priority, db.Now(t.OpenedAt), nullMs(t.SolvedAt), db.Now(now), t.ID); err != nil {
-				return fmt.Errorf("updating ticket: %w", err)
-			}
-		}
-		return s.outbox.Emit(ctx, tx, customerEvent("Ticket Updated", t.ProfileID, now,
-			map[string]any{"external_id": t.ExternalID, "status": t.Status, "priority": t.Priority}))
-	})
+	return t, nil
+}
+
+// ApplyTicket is UpsertTicket inside the caller's transaction, without the permission check: it
+// validates in, resolves the customer (reason names the cause in the identity graph), writes the
+// ticket as of now and emits Ticket Updated through the outbox in tx. changed is false when the
+// ticket was already stored exactly so.
+func (s *Service) ApplyTicket(ctx context.Context, tx *sql.Tx, in TicketInput, now time.Time, reason string) (t Ticket, changed bool, err error) {
+	if t, err = in.ticket(); err != nil {
+		return Ticket{}, false, err
+	}
+	if t.AccountID, err = accountID(ctx, tx, "account_external_id", in.AccountExternalID); err != nil {
+		return Ticket{}, false, err
+	}
+	if t.ProfileID, err = s.resolve(ctx, tx, in.Customer, reason); err != nil {
+		return Ticket{}, false, err
+	}
+	olds, err := scanTickets(tx.QueryContext(ctx, ticketSelect+` WHERE external_id = $1`, t.ExternalID))
 	if err != nil {
-		return Ticket{}, err
+		return Ticket{}, false, err
+	}
+	t.UpdatedAt = now
+	if len(olds) == 0 {
+		t.ID = newID(now)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO crm_tickets (id, external_id, profile_id, account_id, subject, status, priority, opened_at, solved_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, t.ID, t.ExternalID, t.ProfileID, nullString(t.AccountID), t.Subject, t.Status,
+			t.Priority, db.Now(t.OpenedAt), nullMs(t.SolvedAt), db.Now(now)); err != nil {
+			return Ticket{}, false, fmt.Errorf("creating ticket: %w", err)
+		}
+	} else {
+		old := olds[0]
+		if old.ProfileID == t.ProfileID && old.AccountID == t.AccountID && old.Subject == t.Subject && old.Status == t.Status &&
+			old.Priority == t.Priority && old.OpenedAt.Equal(t.OpenedAt) && old.SolvedAt.Equal(t.SolvedAt) {
+			return old, false, nil
+		}
+		t.ID = old.ID
+		if _, err := tx.ExecContext(ctx, `UPDATE crm_tickets SET profile_id = $1, account_id = $2, subject = $3, status = $4, priority = $5,
+			opened_at = $6, solved_at = $7, updated_at = $8 WHERE id = $9`, t.ProfileID, nullString(t.AccountID), t.Subject, t.Status,
+			t.Priority, db.Now(t.OpenedAt), nullMs(t.SolvedAt), db.Now(now), t.ID); err != nil {
+			return Ticket{}, false, fmt.Errorf("updating ticket: %w", err)
+		}
+	}
+	if err := s.outbox.Emit(ctx, tx, customerEvent("Ticket Updated", t.ProfileID, now,
+		map[string]any{"external_id": t.ExternalID, "status": t.Status, "priority": t.Priority})); err != nil {
+		return Ticket{}, false, err
 	}
 	t.UpdatedAt = db.Time(db.Now(t.UpdatedAt))
-	return t, nil
+	return t, true, nil
 }
 
 const ticketSelect = `SELECT id, external_id, profile_id, account_id, subject, status, priority, opened_at, solved_at, updated_at FROM crm_tickets`
@@ -214,30 +267,42 @@ func (s *Service) LinkProfileToAccount(ctx context.Context, p accounts.Principal
 	if err := accounts.Authorize(p, permWrite); err != nil {
 		return err
 	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := s.ApplyProfileAccount(ctx, tx, profileID, accountExternalID)
+		return err
+	})
+}
+
+// ApplyProfileAccount is LinkProfileToAccount inside the caller's transaction, without the
+// permission check. changed is false when the profile already belonged to that account.
+func (s *Service) ApplyProfileAccount(ctx context.Context, tx *sql.Tx, profileID, accountExternalID string) (changed bool, err error) {
 	profileID = strings.TrimSpace(profileID)
 	if profileID == "" {
-		return errs.Invalid("profile_id", "is required")
+		return false, errs.Invalid("profile_id", "is required")
 	}
 	if strings.TrimSpace(accountExternalID) == "" {
-		return errs.Invalid("account_external_id", "is required")
+		return false, errs.Invalid("account_external_id", "is required")
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM identity_profiles WHERE id = $1`, profileID).Scan(&one); err == sql.ErrNoRows {
-			return errs.Invalid("profile_id", "no profile %s", profileID)
-		} else if err != nil {
-			return err
-		}
-		aid, err := accountID(ctx, tx, "account_external_id", accountExternalID)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_accounts (profile_id, account_id) VALUES ($1, $2)
-			ON CONFLICT (profile_id) DO UPDATE SET account_id = excluded.account_id`, profileID, aid); err != nil {
-			return fmt.Errorf("linking profile to account: %w", err)
-		}
-		return nil
-	})
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM identity_profiles WHERE id = $1`, profileID).Scan(&one); err == sql.ErrNoRows {
+		return false, errs.Invalid("profile_id", "no profile %s", profileID)
+	} else if err != nil {
+		return false, err
+	}
+	aid, err := accountID(ctx, tx, "account_external_id", accountExternalID)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO profile_accounts (profile_id, account_id) VALUES ($1, $2)
+		ON CONFLICT (profile_id) DO UPDATE SET account_id = excluded.account_id WHERE profile_accounts.account_id <> excluded.account_id`, profileID, aid)
+	if err != nil {
+		return false, fmt.Errorf("linking profile to account: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("linking profile to account: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Records are a customer's CRM records, for the customer 360 page.
