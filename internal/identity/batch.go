@@ -8,18 +8,21 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
-// Batch resolves the events of one consumer batch inside one transaction. It reads every
-// identifier the events carry with a few queries up front, so the common cases need no further
-// reads: a known person (all identifiers already on one profile) and a new one (none known yet).
-// Anything else — identifiers on different profiles, an alias, per-type limits to check — goes
-// through Resolve's full rules.
+// Batch resolves many sets of identifiers — the events of one consumer batch, the rows of an
+// import chunk — inside one transaction, with the same outcome as Resolve called for each in
+// turn. It reads the identifiers they carry with a few queries up front and keeps what it writes
+// for Flush, so the common cases cost no statement of their own: a known person (identifiers
+// already on one profile, perhaps with new ones to attach that no per-type limit could refuse)
+// and a new one (none known yet). Anything else — identifiers on different profiles, a new user
+// id for a known profile, an alias — goes through Resolve's full rules.
 //
 // Another transaction may change the graph after the read. Creating an identifier it created too
-// then fails on the primary key, and the batch is retried; an event put on a profile it merged
+// then fails on the primary key, and the caller retries; an event put on a profile it merged
 // meanwhile still shows on the merged profile, because its data is read across merges.
 type Batch struct {
 	g     *Graph
@@ -38,18 +41,64 @@ type owner struct {
 	lastSeen int64
 }
 
-// touchEvery is how stale an identifier's last_seen may get before an event refreshes it: close
-// enough for "last seen", and a busy identifier costs one write a minute rather than one per event.
+// touchEvery is how stale an identifier's last_seen may get before it is refreshed: close enough
+// for "last seen", and a busy identifier costs one write a minute rather than one per event.
 const touchEvery = time.Minute
+
+func (g *Graph) newBatch(tx *sql.Tx) *Batch {
+	return &Batch{g: g, tx: tx, now: g.now(), known: map[ID]*owner{}, keys: map[string][]key{}}
+}
 
 // NewBatch reads the identifiers of evs.
 func (g *Graph) NewBatch(ctx context.Context, tx *sql.Tx, evs []event.Event) (*Batch, error) {
-	b := &Batch{g: g, tx: tx, now: g.now(), known: map[ID]*owner{}, keys: make(map[string][]key, len(evs))}
+	b := g.newBatch(tx)
+	lists := make([][]key, len(evs))
+	for i := range evs {
+		lists[i] = g.normalise(plainIDs(&evs[i]))
+		b.keys[evs[i].MessageID] = lists[i]
+	}
+	return b, b.read(ctx, lists)
+}
+
+// ResolveMany resolves batch[i] (the identifiers of one record, with reason(i)) for every i, in
+// order, inside tx, with the same outcome as calling Resolve for each in turn, and returns their
+// profiles. An item with no usable identifier gives a *BatchError.
+func (g *Graph) ResolveMany(ctx context.Context, tx *sql.Tx, batch [][]ID, reason func(i int) string) ([]string, error) {
+	b := g.newBatch(tx)
+	lists := make([][]key, len(batch))
+	for i, ids := range batch {
+		if lists[i] = g.normalise(ids); len(lists[i]) == 0 {
+			return nil, &BatchError{i, errs.Invalid("ids", "no usable identifier (all empty, invalid or placeholders)")}
+		}
+	}
+	if err := b.read(ctx, lists); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(batch))
+	for i, keys := range lists {
+		p, err := b.resolve(ctx, keys, reason(i))
+		if err != nil {
+			return nil, &BatchError{i, err}
+		}
+		out[i] = p
+	}
+	return out, b.Flush(ctx)
+}
+
+// BatchError is the error of one item of ResolveMany: Index is its position.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("item %d: %v", e.Index, e.Err) }
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// read loads the owners of the identifiers in lists, one query per type and chunk.
+func (b *Batch) read(ctx context.Context, lists [][]key) error {
 	byType := map[string][]any{}
 	seen := map[ID]bool{}
-	for i := range evs {
-		keys := g.normalise(plainIDs(&evs[i]))
-		b.keys[evs[i].MessageID] = keys
+	for _, keys := range lists {
 		for _, k := range keys {
 			if !seen[k.ID] {
 				seen[k.ID] = true
@@ -59,29 +108,29 @@ func (g *Graph) NewBatch(ctx context.Context, tx *sql.Tx, evs []event.Event) (*B
 	}
 	for typ, values := range byType {
 		for chunk := range slices.Chunk(values, preloadChunk) {
-			rows, err := g.db.Query(ctx, tx, g.preloadQuery(len(chunk)), append(chunk, typ)...)
+			rows, err := b.g.db.Query(ctx, b.tx, b.g.preloadQuery(len(chunk)), append(chunk, typ)...)
 			if err != nil {
-				return nil, fmt.Errorf("reading identifiers: %w", err)
+				return fmt.Errorf("reading identifiers: %w", err)
 			}
 			for rows.Next() {
 				k := ID{Type: typ}
 				o := &owner{}
 				if err := rows.Scan(&k.Value, &o.profile, &o.lastSeen); err != nil {
 					rows.Close()
-					return nil, err
+					return err
 				}
 				b.known[k] = o
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return b, nil
+	return nil
 }
 
-// preloadChunk is how many identifiers NewBatch reads with one query.
+// preloadChunk is how many identifiers read reads with one query.
 const preloadChunk = 250
 
 // preloadQuery reads n identifiers of one type, the type being the last argument. One type per
@@ -103,21 +152,19 @@ func (g *Graph) Prepare(ctx context.Context) error {
 // Resolve is Graph.ResolveEvent within the batch. Call Flush before the transaction commits.
 func (b *Batch) Resolve(ctx context.Context, ev *event.Event) (string, error) {
 	keys, ok := b.keys[ev.MessageID]
-	if ok && ev.Type != event.Alias && len(keys) > 0 {
-		if p, ok := b.fast(keys); ok {
-			return p, nil
-		}
-	}
-	// The full rules read the graph: what the fast path keeps for later must be in it first.
-	if err := b.Flush(ctx); err != nil {
-		return "", err
-	}
 	if !ok || ev.Type == event.Alias {
+		// An alias's previousId takes its type from the graph: what Flush keeps must be in it.
+		if err := b.Flush(ctx); err != nil {
+			return "", err
+		}
 		ids, err := b.g.eventIDs(ctx, b.tx, ev)
 		if err != nil {
 			return "", err
 		}
 		keys = b.g.normalise(ids)
+		if err := b.read(ctx, [][]key{keys}); err != nil {
+			return "", err
+		}
 	}
 	if len(keys) == 0 {
 		if ev.ProfileID == "" {
@@ -125,63 +172,82 @@ func (b *Batch) Resolve(ctx context.Context, ev *event.Event) (string, error) {
 		}
 		return b.g.root(ctx, b.tx, ev.ProfileID)
 	}
-	winner, losers, err := b.g.resolve(ctx, b.tx, keys, ev.Type+" "+ev.MessageID, b.now)
+	p, err := b.resolve(ctx, keys, ev.Type+" "+ev.MessageID)
 	if err != nil {
 		return "", fmt.Errorf("resolving identities of %s: %w", ev.MessageID, err)
 	}
+	return p, nil
+}
+
+// resolve resolves keys by the fast path when it can and by Resolve's rules otherwise.
+func (b *Batch) resolve(ctx context.Context, keys []key, reason string) (string, error) {
+	if p, ok := b.fast(keys); ok {
+		return p, nil
+	}
+	// The full rules read the graph: what the fast path keeps for later must be in it first.
+	if err := b.Flush(ctx); err != nil {
+		return "", err
+	}
+	winner, losers, err := b.g.resolve(ctx, b.tx, keys, reason, b.now)
+	if err != nil {
+		return "", err
+	}
+	// A merge moves every identifier of the losers; the rules may also have left some of keys
+	// where they were, so those are read again.
 	for _, o := range b.known {
 		if slices.Contains(losers, o.profile) {
 			o.profile = winner
 		}
 	}
 	for _, k := range keys {
-		b.known[k.ID] = &owner{profile: winner, lastSeen: db.Now(b.now)}
+		delete(b.known, k.ID)
 	}
-	return winner, nil
+	return winner, b.read(ctx, [][]key{keys})
 }
 
-// fast resolves keys that are all known and on one profile, or all unknown and within the
-// per-type limits, without writing: new profiles and identifiers and stale last-seen times wait
-// for Flush. ok is false when the full rules must decide.
+// fast resolves keys without reading or writing when they are all unknown, or all known ones are
+// on one profile and no new one is of a per-type limited type (the profile may hold another
+// value of it). New profiles and identifiers and stale last-seen times wait for Flush. ok is
+// false when Resolve's rules must decide.
 func (b *Batch) fast(keys []key) (p string, ok bool) {
-	var found []*owner
+	limitedNew := false
+	seenLimited := map[string]bool{}
 	for _, k := range keys {
-		if o := b.known[k.ID]; o != nil {
-			found = append(found, o)
+		isLimited := limited(k.base)
+		if isLimited {
+			if seenLimited[k.Type] {
+				return "", false // two values of one limited type: the rules drop one
+			}
+			seenLimited[k.Type] = true
+		}
+		o := b.known[k.ID]
+		switch {
+		case o == nil:
+			limitedNew = limitedNew || isLimited
+		case p == "":
+			p = o.profile
+		case p != o.profile:
+			return "", false // a merge
 		}
 	}
-	now := db.Now(b.now)
-	switch {
-	case len(found) == len(keys):
-		for _, o := range found[1:] {
-			if o.profile != found[0].profile {
-				return "", false
-			}
-		}
-		for i, k := range keys {
-			if now-found[i].lastSeen >= touchEvery.Milliseconds() {
-				b.touch = append(b.touch, k.Type, k.Value)
-				found[i].lastSeen = now
-			}
-		}
-		return found[0].profile, true
-	case len(found) > 0:
+	if p != "" && limitedNew {
 		return "", false
 	}
-	limitedTypes := map[string]bool{}
-	for _, k := range keys {
-		if limited(k.base) {
-			if limitedTypes[k.Type] {
-				return "", false
-			}
-			limitedTypes[k.Type] = true
-		}
+	now := db.Now(b.now)
+	if p == "" {
+		p = id.New(b.now)
+		b.profiles = append(b.profiles, p, now)
 	}
-	p = id.New(b.now)
-	b.profiles = append(b.profiles, p, now)
 	for _, k := range keys {
-		b.ids = append(b.ids, k.Type, k.Value, p, now, now)
-		b.known[k.ID] = &owner{profile: p, lastSeen: now}
+		o := b.known[k.ID]
+		switch {
+		case o == nil:
+			b.ids = append(b.ids, k.Type, k.Value, p, now, now)
+			b.known[k.ID] = &owner{profile: p, lastSeen: now}
+		case now-o.lastSeen >= touchEvery.Milliseconds():
+			b.touch = append(b.touch, k.Type, k.Value)
+			o.lastSeen = now
+		}
 	}
 	return p, true
 }
