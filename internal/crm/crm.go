@@ -177,7 +177,7 @@ func parseDate(s string) time.Time {
 
 // customerEvent is a track event about a customer profile, from the CRM.
 func customerEvent(name, profileID string, now time.Time, props map[string]any) event.Event {
-	ev := event.New(event.Track, name, event.SourceCommunity, now)
+	ev := event.New(event.Track, name, event.SourceCRM, now)
 	ev.AnonymousID = anonymousID
 	ev.ProfileID = profileID
 	ev.Properties = props

@@ -24,6 +24,7 @@ const (
 const (
 	SourceCommunity = "community" // actions members and staff take in Kizuna
 	SourceTracking  = "tracking"  // the Segment-compatible /v1 API
+	SourceCRM       = "crm"       // changes to CRM-side records: accounts, purchases, contracts, tickets
 	SourceImport    = "import"
 	SourceSystem    = "system"
 )
