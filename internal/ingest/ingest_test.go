@@ -51,7 +51,7 @@ type env struct {
 }
 
 // setup runs a real backbone on an embedded stream and serves the tracking API in front of it.
-func setup(t *testing.T, e db.Engine) *env {
+func setup(t testing.TB, e db.Engine) *env {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t, e, backbone.Migrations(), ingest.Migrations())
@@ -491,6 +491,86 @@ func TestSources(t *testing.T) {
 		}
 		if err := s.Revoke(ctx, accounts.System(), "nope"); errs.KindOf(err) != errs.KindNotFound {
 			t.Fatalf("revoking an unknown source: %v", err)
+		}
+	})
+}
+
+// recorder counts the events appended and fails every second Append, slowly enough that requests
+// queue behind it and are committed in groups.
+type recorder struct {
+	mu    sync.Mutex
+	calls int
+	got   map[string]int
+}
+
+func (r *recorder) Append(_ context.Context, evs ...event.Event) error {
+	time.Sleep(2 * time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.calls%2 == 0 {
+		return errors.New("stream unavailable")
+	}
+	for _, ev := range evs {
+		r.got[ev.Context[ingest.ContextSourceID].(string)+"/"+ev.MessageID]++
+	}
+	return nil
+}
+
+// Concurrent requests that share message ids, from two sources, retried until accepted: every
+// (source, id) is appended exactly once, whichever group it was committed in.
+func TestConcurrentDuplicatesAppendedOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		d := dbtest.Open(t, e, ingest.Migrations())
+		app := &recorder{got: map[string]int{}}
+		in := ingest.New(ingest.Deps{DB: d, Appender: app})
+		mux := http.NewServeMux()
+		in.Routes(mux)
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		var keys []string
+		for _, name := range []string{"a", "b"} {
+			key, _, err := in.Sources().Create(context.Background(), accounts.System(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, key)
+		}
+		v := &env{srv: srv}
+		const requests, ids = 24, 40
+		var wg sync.WaitGroup
+		for n := range requests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var batch []any
+				for k := range 10 {
+					batch = append(batch, map[string]any{"type": "track", "messageId": fmt.Sprintf("m-%d", (n*7+k)%ids), "userId": "u", "event": "E"})
+				}
+				body := mustJSON(map[string]any{"batch": batch})
+				for try := 0; ; try++ {
+					st, resp := v.post(t, "/v1/batch", keys[n%2], body, false)
+					if st == 200 {
+						return
+					}
+					if st != 500 || try > 20 {
+						t.Errorf("request %d: %d %s", n, st, resp)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		app.mu.Lock()
+		defer app.mu.Unlock()
+		t.Logf("%d requests in %d appends", requests, app.calls)
+		for k, c := range app.got {
+			if c != 1 {
+				t.Errorf("%s appended %d times", k, c)
+			}
+		}
+		if len(app.got) != 2*ids {
+			t.Errorf("appended %d distinct ids; want %d", len(app.got), 2*ids)
 		}
 	})
 }
