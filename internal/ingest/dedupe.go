@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -64,9 +66,12 @@ func (i *Ingest) store(ctx context.Context, sourceID string, evs []event.Event, 
 	p := &pending{sourceID: sourceID, evs: uniq, now: now, turn: make(chan groupTurn, 1)}
 	g := &i.group
 	g.mu.Lock()
-	g.queue = append(g.queue, p)
-	lead := !g.busy
-	g.busy = true
+	lead := g.leaders < i.maxLeaders()
+	if lead {
+		g.leaders++
+	} else {
+		g.queue = append(g.queue, p)
+	}
 	g.mu.Unlock()
 	if !lead {
 		t := <-p.turn
@@ -74,45 +79,65 @@ func (i *Ingest) store(ctx context.Context, sourceID string, evs []event.Event, 
 			return t.err
 		}
 	}
-	// This request leads: it commits every request queued so far (its own among them), hands the
-	// lead to the first request queued after them, and returns with its own result.
+	// This request leads: it commits itself with the requests queued behind it, hands the lead to
+	// the first request still queued (which it takes off the queue, so no other leader takes it)
+	// or gives it up, and returns with its own result.
 	g.mu.Lock()
-	n, events := 0, 0
-	for n < len(g.queue) && (n == 0 || events+len(g.queue[n].evs) <= maxGroupEvents) {
+	n, events := 0, len(p.evs)
+	for n < len(g.queue) && events+len(g.queue[n].evs) <= maxGroupEvents {
 		events += len(g.queue[n].evs)
 		n++
 	}
-	batch := g.queue[:n:n]
+	batch := append([]*pending{p}, g.queue[:n]...)
 	g.queue = g.queue[n:]
 	g.mu.Unlock()
 
-	err := i.commitGroup(ctx, batch)
+	err := i.commitGroupSafely(ctx, batch)
 
 	g.mu.Lock()
 	if len(g.queue) > 0 {
-		g.queue[0].turn <- groupTurn{lead: true}
+		next := g.queue[0]
+		g.queue = g.queue[1:]
+		next.turn <- groupTurn{lead: true}
 	} else {
-		g.busy = false
+		g.leaders--
 		g.queue = nil
 	}
 	g.mu.Unlock()
-	var mine error
-	for _, q := range batch {
-		if q == p {
-			mine = err
-			continue
-		}
+	for _, q := range batch[1:] {
 		q.turn <- groupTurn{err: err}
 	}
-	// A request that was not in its leader's group leads the next one; it cannot be p.
-	return mine
+	return err
+}
+
+// maxLeaders is how many groups commit at once. SQLite has one writer, so one. PostgreSQL locks
+// rows, not the database: a few groups overlap their round trips and the stream's acknowledgement,
+// and since each inserts its ids in order, two groups sharing ids never deadlock; the later one
+// waits for the earlier and then drops them.
+func (i *Ingest) maxLeaders() int {
+	if i.db.Engine == db.Postgres {
+		return 4
+	}
+	return 1
+}
+
+// commitGroupSafely is commitGroup with a panic turned into an error, so that the lead is always
+// handed on: a leader that vanished would leave every later request waiting.
+func (i *Ingest) commitGroupSafely(ctx context.Context, batch []*pending) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			i.log.ErrorContext(ctx, "group commit panicked", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			err = fmt.Errorf("ingest: group commit panicked: %v", p)
+		}
+	}()
+	return i.commitGroup(ctx, batch)
 }
 
 // groupCommit is the queue of requests waiting to be committed together.
 type groupCommit struct {
-	mu    sync.Mutex
-	busy  bool // a leader is committing; new requests queue and wait for their turn
-	queue []*pending
+	mu      sync.Mutex
+	leaders int // groups being committed; when at maxLeaders, new requests queue and wait
+	queue   []*pending
 }
 
 // pending is one request's new events, waiting for a group commit.

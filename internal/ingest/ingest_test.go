@@ -80,7 +80,7 @@ func setup(t testing.TB, e db.Engine) *env {
 }
 
 // post sends body to path with the write key key ("" for none) and returns the status and body.
-func (v *env) post(t *testing.T, path, key string, body []byte, gz bool) (int, string) {
+func (v *env) post(t testing.TB, path, key string, body []byte, gz bool) (int, string) {
 	t.Helper()
 	if gz {
 		var b bytes.Buffer
@@ -116,7 +116,7 @@ func mustJSON(v any) []byte {
 
 // events waits until the event log holds an event with message id last, then returns every
 // tracking event in log order.
-func (v *env) events(t *testing.T, last string) []event.Event {
+func (v *env) events(t testing.TB, last string) []event.Event {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -150,7 +150,7 @@ func (v *env) events(t *testing.T, last string) []event.Event {
 }
 
 // sentinel sends one more track call and returns its message id, to wait for everything before it.
-func (v *env) sentinel(t *testing.T) string {
+func (v *env) sentinel(t testing.TB) string {
 	t.Helper()
 	mid := fmt.Sprintf("sentinel-%d", time.Now().UnixNano())
 	if st, body := v.post(t, "/v1/track", v.key, mustJSON(map[string]any{"messageId": mid, "event": "Sentinel", "anonymousId": "s"}), false); st != 200 {
@@ -573,4 +573,51 @@ func TestConcurrentDuplicatesAppendedOnce(t *testing.T) {
 			t.Errorf("appended %d distinct ids; want %d", len(app.got), 2*ids)
 		}
 	})
+}
+
+// panicky panics in its first Append.
+type panicky struct {
+	mu    sync.Mutex
+	calls int
+	got   []event.Event
+}
+
+func (p *panicky) Append(_ context.Context, evs ...event.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if p.calls == 1 {
+		panic("appender bug")
+	}
+	p.got = append(p.got, evs...)
+	return nil
+}
+
+// A panic while committing a group fails that group's requests and leaves the API working: the
+// next request is committed, and the retry of the failed one is accepted.
+func TestPanicInAppendDoesNotStallLaterRequests(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite, ingest.Migrations())
+	app := &panicky{}
+	in := ingest.New(ingest.Deps{DB: d, Appender: app})
+	mux := http.NewServeMux()
+	in.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	key, _, err := in.Sources().Create(context.Background(), accounts.System(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &env{srv: srv, key: key}
+	call := mustJSON(map[string]any{"messageId": "p-1", "userId": "u", "event": "Clicked"})
+	if st, _ := v.post(t, "/v1/track", key, call, false); st != 500 {
+		t.Fatalf("a panicking append answered %d", st)
+	}
+	for _, body := range [][]byte{mustJSON(map[string]any{"messageId": "p-2", "userId": "u", "event": "Clicked"}), call} {
+		if st, resp := v.post(t, "/v1/track", key, body, false); st != 200 {
+			t.Fatalf("after the panic: %d %s", st, resp)
+		}
+	}
+	if len(app.got) != 2 || app.got[1].MessageID != "p-1" {
+		t.Fatalf("appended %+v", app.got)
+	}
 }
