@@ -39,7 +39,8 @@ Usage:
   kizuna source create --name N               create a tracking source; its write key is the last line printed
   kizuna demo [flags]                         fill a bilingual demo community
   kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
-  kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only)
+  kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only);
+                                              --rate N sends N events/s open-loop for --duration
   kizuna version                              print the version
 
 Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or
