@@ -254,6 +254,10 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 		if code, out, errOut := run(t, env, "bench", "ingest", "--url", s.url, "--write-key", key, "--events", "300", "--batch", "50", "--concurrency", "2"); code != 0 || !strings.Contains(out, "accepted 300 events") {
 			t.Fatalf("bench ingest = %d\n%s%s", code, out, errOut)
 		}
+		if code, out, errOut := run(t, env, "bench", "ingest", "--url", s.url, "--write-key", key, "--rate", "1000", "--duration", "1s", "--batch", "50"); code != 0 ||
+			!strings.Contains(out, "open loop at 1000 events/s") || !strings.Contains(out, "accepted 1000 events") || !strings.Contains(out, "p99") {
+			t.Fatalf("bench ingest --rate = %d\n%s%s", code, out, errOut)
+		}
 		if code, _, errOut := run(t, env, "bench", "ingest", "--url", "http://192.0.2.1:8080", "--write-key", key); code == 0 || !strings.Contains(errOut, "--url") {
 			t.Fatalf("bench ingest against a remote host = %d %s", code, errOut)
 		}

@@ -40,7 +40,8 @@ Usage:
   kizuna demo [flags]                         fill a bilingual demo community
   kizuna import --kind K --file F             import contacts, accounts, purchases, contracts or tickets (CSV/JSONL)
   kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
-  kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only)
+  kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only);
+                                              --rate N sends N events/s open-loop for --duration
   kizuna version                              print the version
 
 Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -73,6 +74,14 @@ func (a *App) Serve(ctx context.Context, started time.Time, out io.Writer, ready
 	if a.Config.Has(config.RoleWorker) {
 		goWork("backbone", a.Backbone.Run)
 		goWork("sweeper", a.sweep)
+	}
+	if a.Config.PprofAddr != "" {
+		stopPprof, err := a.servePprof(a.Config.PprofAddr, errc)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopPprof()
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -210,4 +219,28 @@ func (a *App) opsRoutes(mux *http.ServeMux) {
 		json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics}))
+}
+
+// servePprof serves Go's profiles on their own loopback listener, off the public mux, for
+// profiling a running server (go tool pprof http://ADDR/debug/pprof/profile). It is off unless
+// --pprof-addr is set.
+func (a *App) servePprof(addr string, errc chan<- error) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s for pprof: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("pprof server: %w", err)
+		}
+	}()
+	a.Log.Info("serving pprof", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }

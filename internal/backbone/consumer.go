@@ -168,8 +168,9 @@ func (b *Backbone) fetch(ctx context.Context, c Consumer, it jetstream.MessagesC
 
 // decode appends the events of one stream message (a JSON array of events).
 func (bt *batch) decode(data []byte, headersOnly bool) error {
-	var raws []json.RawMessage
-	if err := json.Unmarshal(data, &raws); err != nil {
+	// The elements alias data, which the message owns; each is validated as it is decoded below.
+	raws, err := splitArray(data)
+	if err != nil {
 		return err
 	}
 	evs := make([]event.Event, len(raws))

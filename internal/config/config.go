@@ -38,6 +38,7 @@ type Config struct {
 	LogLevel        string        // debug, info, warn, error
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // how long shutdown waits for in-flight work
+	PprofAddr       string        // loopback host:port serving /debug/pprof for profiling; empty: off
 	SMTP            SMTP
 	S3              S3
 }
@@ -82,6 +83,7 @@ var Settings = []Setting{
 	{"log-level", "KIZUNA_LOG_LEVEL", "info", "log level: debug, info, warn, error"},
 	{"log-format", "KIZUNA_LOG_FORMAT", "text", "log format: text or json"},
 	{"shutdown-timeout", "KIZUNA_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for in-flight work"},
+	{"pprof-addr", "KIZUNA_PPROF_ADDR", "", "loopback address serving Go's /debug/pprof profiles, e.g. 127.0.0.1:6060 (empty: off)"},
 	{"smtp-host", "KIZUNA_SMTP_HOST", "", "SMTP server for outgoing mail (empty: mail is written to the log)"},
 	{"smtp-port", "KIZUNA_SMTP_PORT", "587", "SMTP port"},
 	{"smtp-username", "KIZUNA_SMTP_USERNAME", "", "SMTP user name"},
@@ -127,6 +129,7 @@ func (l *Loader) Config() (*Config, error) {
 		NATSListen:  v("nats-listen"),
 		LogLevel:    strings.ToLower(v("log-level")),
 		LogFormat:   strings.ToLower(v("log-format")),
+		PprofAddr:   v("pprof-addr"),
 		SMTP: SMTP{
 			Host:     v("smtp-host"),
 			Username: v("smtp-username"),
@@ -190,6 +193,14 @@ func (l *Loader) Config() (*Config, error) {
 	if c.NATSListen != "" {
 		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
 			bad("nats-listen", "%q is not host:port", c.NATSListen)
+		}
+	}
+	if c.PprofAddr != "" {
+		// Profiles show the process's memory and work: never beyond this machine.
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("pprof-addr", "%q is not host:port", c.PprofAddr)
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			bad("pprof-addr", "must be a loopback address such as 127.0.0.1:6060")
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {

@@ -87,3 +87,19 @@ func TestS3NeedsEndpointAndKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofAddrIsLoopbackOnly(t *testing.T) {
+	for addr, ok := range map[string]bool{"": true, "127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true, "0.0.0.0:6060": false, "192.0.2.1:6060": false, "6060": false} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		l := Register(fs, func(string) string { return "" })
+		if err := fs.Parse([]string{"--pprof-addr", addr}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Config()
+		if (err == nil) != ok {
+			t.Errorf("--pprof-addr %q: %v", addr, err)
+		} else if ok && c.PprofAddr != addr {
+			t.Errorf("--pprof-addr %q gave %q", addr, c.PprofAddr)
+		}
+	}
+}

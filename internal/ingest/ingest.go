@@ -71,6 +71,7 @@ type Ingest struct {
 	log     *slog.Logger
 	now     func() time.Time
 	sources *Sources
+	group   groupCommit
 }
 
 // New returns the tracking API.

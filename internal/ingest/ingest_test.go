@@ -51,7 +51,7 @@ type env struct {
 }
 
 // setup runs a real backbone on an embedded stream and serves the tracking API in front of it.
-func setup(t *testing.T, e db.Engine) *env {
+func setup(t testing.TB, e db.Engine) *env {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t, e, backbone.Migrations(), ingest.Migrations())
@@ -80,7 +80,7 @@ func setup(t *testing.T, e db.Engine) *env {
 }
 
 // post sends body to path with the write key key ("" for none) and returns the status and body.
-func (v *env) post(t *testing.T, path, key string, body []byte, gz bool) (int, string) {
+func (v *env) post(t testing.TB, path, key string, body []byte, gz bool) (int, string) {
 	t.Helper()
 	if gz {
 		var b bytes.Buffer
@@ -116,7 +116,7 @@ func mustJSON(v any) []byte {
 
 // events waits until the event log holds an event with message id last, then returns every
 // tracking event in log order.
-func (v *env) events(t *testing.T, last string) []event.Event {
+func (v *env) events(t testing.TB, last string) []event.Event {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -150,7 +150,7 @@ func (v *env) events(t *testing.T, last string) []event.Event {
 }
 
 // sentinel sends one more track call and returns its message id, to wait for everything before it.
-func (v *env) sentinel(t *testing.T) string {
+func (v *env) sentinel(t testing.TB) string {
 	t.Helper()
 	mid := fmt.Sprintf("sentinel-%d", time.Now().UnixNano())
 	if st, body := v.post(t, "/v1/track", v.key, mustJSON(map[string]any{"messageId": mid, "event": "Sentinel", "anonymousId": "s"}), false); st != 200 {
@@ -493,4 +493,131 @@ func TestSources(t *testing.T) {
 			t.Fatalf("revoking an unknown source: %v", err)
 		}
 	})
+}
+
+// recorder counts the events appended and fails every second Append, slowly enough that requests
+// queue behind it and are committed in groups.
+type recorder struct {
+	mu    sync.Mutex
+	calls int
+	got   map[string]int
+}
+
+func (r *recorder) Append(_ context.Context, evs ...event.Event) error {
+	time.Sleep(2 * time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.calls%2 == 0 {
+		return errors.New("stream unavailable")
+	}
+	for _, ev := range evs {
+		r.got[ev.Context[ingest.ContextSourceID].(string)+"/"+ev.MessageID]++
+	}
+	return nil
+}
+
+// Concurrent requests that share message ids, from two sources, retried until accepted: every
+// (source, id) is appended exactly once, whichever group it was committed in.
+func TestConcurrentDuplicatesAppendedOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		d := dbtest.Open(t, e, ingest.Migrations())
+		app := &recorder{got: map[string]int{}}
+		in := ingest.New(ingest.Deps{DB: d, Appender: app})
+		mux := http.NewServeMux()
+		in.Routes(mux)
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		var keys []string
+		for _, name := range []string{"a", "b"} {
+			key, _, err := in.Sources().Create(context.Background(), accounts.System(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, key)
+		}
+		v := &env{srv: srv}
+		const requests, ids = 24, 40
+		var wg sync.WaitGroup
+		for n := range requests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var batch []any
+				for k := range 10 {
+					batch = append(batch, map[string]any{"type": "track", "messageId": fmt.Sprintf("m-%d", (n*7+k)%ids), "userId": "u", "event": "E"})
+				}
+				body := mustJSON(map[string]any{"batch": batch})
+				for try := 0; ; try++ {
+					st, resp := v.post(t, "/v1/batch", keys[n%2], body, false)
+					if st == 200 {
+						return
+					}
+					if st != 500 || try > 20 {
+						t.Errorf("request %d: %d %s", n, st, resp)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		app.mu.Lock()
+		defer app.mu.Unlock()
+		t.Logf("%d requests in %d appends", requests, app.calls)
+		for k, c := range app.got {
+			if c != 1 {
+				t.Errorf("%s appended %d times", k, c)
+			}
+		}
+		if len(app.got) != 2*ids {
+			t.Errorf("appended %d distinct ids; want %d", len(app.got), 2*ids)
+		}
+	})
+}
+
+// panicky panics in its first Append.
+type panicky struct {
+	mu    sync.Mutex
+	calls int
+	got   []event.Event
+}
+
+func (p *panicky) Append(_ context.Context, evs ...event.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if p.calls == 1 {
+		panic("appender bug")
+	}
+	p.got = append(p.got, evs...)
+	return nil
+}
+
+// A panic while committing a group fails that group's requests and leaves the API working: the
+// next request is committed, and the retry of the failed one is accepted.
+func TestPanicInAppendDoesNotStallLaterRequests(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite, ingest.Migrations())
+	app := &panicky{}
+	in := ingest.New(ingest.Deps{DB: d, Appender: app})
+	mux := http.NewServeMux()
+	in.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	key, _, err := in.Sources().Create(context.Background(), accounts.System(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &env{srv: srv, key: key}
+	call := mustJSON(map[string]any{"messageId": "p-1", "userId": "u", "event": "Clicked"})
+	if st, _ := v.post(t, "/v1/track", key, call, false); st != 500 {
+		t.Fatalf("a panicking append answered %d", st)
+	}
+	for _, body := range [][]byte{mustJSON(map[string]any{"messageId": "p-2", "userId": "u", "event": "Clicked"}), call} {
+		if st, resp := v.post(t, "/v1/track", key, body, false); st != 200 {
+			t.Fatalf("after the panic: %d %s", st, resp)
+		}
+	}
+	if len(app.got) != 2 || app.got[1].MessageID != "p-1" {
+		t.Fatalf("appended %+v", app.got)
+	}
 }
