@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -16,7 +17,8 @@ import (
 	"github.com/kizuna-community/kizuna/internal/event"
 )
 
-// SeenRetention is how long a source's message ids are kept for dedupe. Prune drops older ones;
+// SeenRetention is how long message ids are kept for dedupe. An id is one event whichever source
+// sends it, as in Segment. Prune drops older ones;
 // run it at least every 24 h so the window stays between 48 and 72 h, and so never under
 // Segment's 24 h.
 const SeenRetention = 48 * time.Hour
@@ -177,13 +179,10 @@ func (i *Ingest) commitGroup(ctx context.Context, batch []*pending) error {
 			}
 		}
 	}
-	// Rows go in (source, message id) order, so two transactions sharing ids lock them in the same
-	// order and never deadlock on PostgreSQL.
+	// Rows go in message id order, so two transactions sharing ids lock them in the same order and
+	// never deadlock on PostgreSQL.
 	slices.SortFunc(rows, func(a, b row) int {
-		if c := strings.Compare(a.source, b.source); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
+		return cmp.Or(strings.Compare(a.id, b.id), strings.Compare(a.source, b.source))
 	})
 	return i.db.Tx(ctx, func(tx *sql.Tx) error {
 		fresh := make(map[seenKey]bool, len(rows))
