@@ -164,7 +164,7 @@ func (a *App) openDatabases(ctx context.Context) error {
 		if err == nil {
 			// The append-heavy event log lives in its own file, so its writes never wait for the
 			// main database's write lock and vice versa.
-			a.LogDB, err = db.OpenSQLite(ctx, filepath.Join(a.Config.DataDir, "events.db"))
+			a.LogDB, err = db.OpenSQLiteLog(ctx, filepath.Join(a.Config.DataDir, "events.db"))
 		}
 	}
 	if err != nil {

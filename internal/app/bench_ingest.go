@@ -40,12 +40,9 @@ func (c *CLI) benchIngest(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	u, err := url.Parse(*target)
-	if err != nil || u.Host == "" {
-		return errs.Invalid("url", "%q is not a URL", *target)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return errs.Invalid("url", "the load generator only talks to loopback (127.0.0.1, ::1, localhost)")
+	u, err := loopbackURL(*target)
+	if err != nil {
+		return err
 	}
 	switch {
 	case *key == "":
@@ -55,24 +52,41 @@ func (c *CLI) benchIngest(ctx context.Context, args []string) error {
 	case *rate < 0 || *rate > 1_000_000 || *duration <= 0 || *duration > 10*time.Minute:
 		return errs.Invalid("rate", "rate 0..1000000 events/s, duration up to 10m")
 	}
-	b := &ingestBencher{
-		url: u.JoinPath("/v1/batch").String(), key: *key,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *workers, MaxConnsPerHost: *workers}},
-	}
+	b := newIngestBencher(u, *key, *workers)
 	if *rate > 0 {
 		return b.openLoop(ctx, c.Stdout, *rate, *duration, *batch, *workers)
 	}
 	return b.closedLoop(ctx, c.Stdout, *total, *batch, *workers)
 }
 
+// loopbackURL parses the server's URL and refuses anything but loopback.
+func loopbackURL(target string) (*url.URL, error) {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return nil, errs.Invalid("url", "%q is not a URL", target)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, errs.Invalid("url", "the load generator only talks to loopback (127.0.0.1, ::1, localhost)")
+	}
+	return u, nil
+}
+
 // ingestBencher sends batches and collects what came of them.
 type ingestBencher struct {
 	url, key string
 	client   *http.Client
+	people   int // distinct people the events come from
 
 	accepted, failed atomic.Int64
 	mu               sync.Mutex
 	lat              []time.Duration
+}
+
+func newIngestBencher(u *url.URL, key string, conns int) *ingestBencher {
+	return &ingestBencher{
+		url: u.JoinPath("/v1/batch").String(), key: key, people: 500,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}},
+	}
 }
 
 // send posts one batch and records its latency counted from since.
@@ -104,7 +118,7 @@ func (b *ingestBencher) closedLoop(ctx context.Context, out io.Writer, total, ba
 	go func() {
 		defer close(bodies)
 		for sent := 0; sent < total && ctx.Err() == nil; sent += batch {
-			bodies <- ingestBatch(min(batch, total-sent), sent)
+			bodies <- ingestBatch(min(batch, total-sent), sent, b.people)
 		}
 	}()
 	var wg sync.WaitGroup
@@ -133,7 +147,7 @@ func (b *ingestBencher) openLoop(ctx context.Context, out io.Writer, rate int, d
 	go func() {
 		defer close(bodies)
 		for k := 0; k < n && ctx.Err() == nil; k++ {
-			bodies <- ingestBatch(batch, k*batch)
+			bodies <- ingestBatch(batch, k*batch, b.people)
 		}
 	}()
 	slots := make(chan struct{}, inFlight)
@@ -205,10 +219,11 @@ func (b *ingestBencher) report(out io.Writer, took time.Duration, batch int) err
 	return nil
 }
 
-// ingestBatch is a /v1/batch body of n events shaped like a website's: page views and tracks from
-// a few hundred visitors, about 400 bytes each. It is written out directly rather than through
-// encoding/json: the generator shares the machine with the server it measures, so it is kept cheap.
-func ingestBatch(n, offset int) []byte {
+// ingestBatch is a /v1/batch body of n events shaped like a website's: page views, tracks and
+// (one in ten) identify calls that give the visitor's user id and email, from a given number of
+// people, about 400 bytes each. It is written out directly rather than through encoding/json: the
+// generator shares the machine with the server it measures, so it is kept cheap.
+func ingestBatch(n, offset, people int) []byte {
 	now := time.Now().UTC()
 	ts := now.Format(time.RFC3339Nano)
 	b := make([]byte, 0, n*420+64)
@@ -217,13 +232,17 @@ func ingestBatch(n, offset int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		person := (offset + i) * 7919 % people
 		b = append(b, `{"anonymousId":"anon-`...)
-		b = fmt.Appendf(b, "%04d", (offset+i)%500)
+		b = fmt.Appendf(b, "%04d", person)
 		b = append(b, `","context":{"locale":"ja-JP","page":{"path":"/pricing","referrer":"https://www.google.co.jp/"},`+
 			`"userAgent":"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"},`...)
-		if i%3 == 0 {
+		switch {
+		case (offset+i)%10 == 9:
+			b = fmt.Appendf(b, `"userId":"user-%d","traits":{"email":"user%d@bench.kizuna.dev","plan":"business"},"type":"identify",`, person, person)
+		case i%3 == 0:
 			b = append(b, `"event":"Pricing Viewed","properties":{"currency":"JPY","plan":"business","value":29800},"type":"track",`...)
-		} else {
+		default:
 			b = append(b, `"name":"料金プラン","type":"page",`...)
 		}
 		b = append(b, `"messageId":"`...)

@@ -42,6 +42,9 @@ Usage:
   kizuna bench seed [--posts N --comments N]  fill a large community for load tests (prints what to request)
   kizuna bench ingest --write-key K [--url U] load a running server's tracking API (loopback only);
                                               --rate N sends N events/s open-loop for --duration
+  kizuna bench profiles --write-key K --api-key A  time events to their profiles on a running server:
+                                              events processed per second, and event-to-profile
+                                              latency under a steady --rate (loopback only)
   kizuna version                              print the version
 
 Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or
@@ -71,7 +74,8 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 	case "import":
 		err = c.importCommand(ctx, args)
 	case "bench":
-		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed, "ingest": c.benchIngest})
+		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed, "ingest": c.benchIngest,
+			"profiles": c.benchProfiles})
 	case "version":
 		v, r, g := BuildInfo()
 		fmt.Fprintf(c.Stdout, "kizuna %s (revision %s, %s)\n", v, r, g)

@@ -41,8 +41,22 @@ type DB struct {
 	stmts  sync.Map // query → *sql.Stmt prepared on W, see Prepare
 }
 
-// OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode.
+// OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode. Its writer copies the
+// WAL back into the database every 1,000 pages (4 MB): each checkpoint holds the one write lock
+// for a few milliseconds only, so writes that wait for it (a tracking call's acknowledgement)
+// are not held up for long.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, 1000)
+}
+
+// OpenSQLiteLog opens an append-only log database like OpenSQLite, checkpointing every 20,000
+// pages: nothing but the log's own writer waits for its lock, and larger checkpoints cost less
+// per row.
+func OpenSQLiteLog(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, 20_000)
+}
+
+func openSQLite(ctx context.Context, path string, checkpointPages int) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -51,7 +65,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// upgrading from a read lock while the CLI and a server write at once.
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)&_pragma=wal_autocheckpoint(20000)"
+		"&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)" +
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", checkpointPages)
 	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)

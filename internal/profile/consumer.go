@@ -19,8 +19,8 @@ const ConsumerName = "profiles"
 // Consumer returns the backbone consumer that puts every event on its profile: the identity graph
 // resolves the event's identifiers (creating, extending or merging profiles) and, in the same
 // transaction, the event joins the profile's timeline, its counters move and identify traits are
-// applied. One transaction per batch; an event already on a profile is skipped, so redelivery
-// changes nothing.
+// applied. One transaction per few hundred events; an event already on a profile is skipped, so
+// redelivery changes nothing.
 func (s *Service) Consumer() backbone.Consumer {
 	return backbone.Consumer{Name: ConsumerName, Handle: s.handle}
 }
@@ -32,6 +32,21 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
+	for chunk := range slices.Chunk(evs, txEvents) {
+		if err := s.apply(ctx, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txEvents bounds the events one transaction puts on profiles. On SQLite a transaction holds the
+// database's only writer, which the tracking API needs to acknowledge calls: short transactions
+// keep its latency low while the consumer catches up with a backlog.
+const txEvents = 400
+
+// apply puts evs on their profiles in one transaction.
+func (s *Service) apply(ctx context.Context, evs []event.Event) error {
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		seen, err := s.landed(ctx, tx, evs)
 		if err != nil {
