@@ -96,7 +96,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 
 // read loads the owners of the identifiers in lists, one query per type and chunk.
 func (b *Batch) read(ctx context.Context, lists [][]key) error {
-	byType := map[string][]any{}
+	byType := map[string][]string{}
 	seen := map[ID]bool{}
 	for _, keys := range lists {
 		for _, k := range keys {
@@ -108,7 +108,7 @@ func (b *Batch) read(ctx context.Context, lists [][]key) error {
 	}
 	for typ, values := range byType {
 		for chunk := range slices.Chunk(values, preloadChunk) {
-			rows, err := b.g.db.Query(ctx, b.tx, b.g.preloadQuery(len(chunk)), append(chunk, typ)...)
+			rows, err := b.g.db.Query(ctx, b.tx, b.g.preloadQuery(len(chunk)), append(b.g.db.Engine.InArgs(chunk), typ)...)
 			if err != nil {
 				return fmt.Errorf("reading identifiers: %w", err)
 			}
@@ -134,14 +134,15 @@ func (b *Batch) read(ctx context.Context, lists [][]key) error {
 const preloadChunk = 250
 
 // preloadQuery reads n identifiers of one type, the type being the last argument. One type per
-// query rather than (type, value) pairs: PostgreSQL plans a list of pairs as a hash join over the
-// whole table until the table has statistics, but a value list as index lookups.
+// query rather than (type, value) pairs: PostgreSQL plans pairs as a hash join over the whole
+// table until it has statistics.
 func (g *Graph) preloadQuery(n int) string {
+	e := g.db.Engine
 	typ := "?"
-	if g.db.Engine == db.Postgres {
-		typ = fmt.Sprintf("$%d", n+1)
+	if e == db.Postgres {
+		typ = "$2"
 	}
-	return `SELECT value, profile_id, last_seen FROM identity_identifiers WHERE value IN ` + g.db.Engine.Values(1, n) + ` AND type = ` + typ
+	return `SELECT value, profile_id, last_seen FROM identity_identifiers WHERE value ` + e.In(n, 1) + ` AND type = ` + typ
 }
 
 // Prepare prepares the statement a Batch runs most; call it outside a transaction (see db.Prepare).

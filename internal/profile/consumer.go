@@ -94,7 +94,7 @@ func (s *Service) prepare(ctx context.Context) error {
 		s.q = queries{
 			events: s.insertEvents(maxRows),
 			counts: s.upsertCounts(maxRows),
-			landed: `SELECT message_id FROM profile_events WHERE message_id IN ` + s.db.Engine.Values(1, maxRows),
+			landed: s.landedQuery(maxRows),
 			traits: s.traitsQuery(maxRows),
 		}
 	})
@@ -129,15 +129,15 @@ func (s *Service) upsertCounts(rows int) string {
 func (s *Service) landed(ctx context.Context, tx *sql.Tx, evs []event.Event) (map[string]bool, error) {
 	seen := make(map[string]bool, len(evs))
 	for chunk := range slices.Chunk(evs, maxRows) {
-		args := make([]any, len(chunk))
+		ids := make([]string, len(chunk))
 		for i, ev := range chunk {
-			args[i] = ev.MessageID
+			ids[i] = ev.MessageID
 		}
 		q := s.q.landed
-		if len(args) < maxRows {
-			q = `SELECT message_id FROM profile_events WHERE message_id IN ` + s.db.Engine.Values(1, len(args))
+		if len(ids) < maxRows {
+			q = s.landedQuery(len(ids))
 		}
-		rows, err := s.db.Query(ctx, tx, q, args...)
+		rows, err := s.db.Query(ctx, tx, q, s.db.Engine.InArgs(ids)...)
 		if err != nil {
 			return nil, fmt.Errorf("checking events already on profiles: %w", err)
 		}
@@ -279,7 +279,7 @@ func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, sets []traitSet) 
 		return nil
 	}
 	cur := map[traitKey]*storedTrait{}
-	var pids []any
+	var pids []string
 	seen := map[string]bool{}
 	for _, ts := range sets {
 		if !seen[ts.profile] {
@@ -292,7 +292,7 @@ func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, sets []traitSet) 
 		if len(chunk) < maxRows {
 			q = s.traitsQuery(len(chunk))
 		}
-		rows, err := s.db.Query(ctx, tx, q, chunk...)
+		rows, err := s.db.Query(ctx, tx, q, s.db.Engine.InArgs(chunk)...)
 		if err != nil {
 			return fmt.Errorf("reading traits: %w", err)
 		}
@@ -360,5 +360,9 @@ func (s *Service) applyTraits(ctx context.Context, tx *sql.Tx, sets []traitSet) 
 }
 
 func (s *Service) traitsQuery(profiles int) string {
-	return `SELECT profile_id, name, value, source, updated_at FROM profile_traits WHERE profile_id IN ` + s.db.Engine.Values(1, profiles)
+	return `SELECT profile_id, name, value, source, updated_at FROM profile_traits WHERE profile_id ` + s.db.Engine.In(profiles, 1)
+}
+
+func (s *Service) landedQuery(events int) string {
+	return `SELECT message_id FROM profile_events WHERE message_id ` + s.db.Engine.In(events, 1)
 }
