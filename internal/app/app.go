@@ -44,6 +44,7 @@ type App struct {
 	Log       *slog.Logger
 	DB        *db.DB // the main database
 	LogDB     *db.DB // the event log database: a second SQLite file, or DB on PostgreSQL
+	SeenDB    *db.DB // the tracking API's dedupe: a third SQLite file, or DB on PostgreSQL
 	Stream    *stream.Stream
 	Backbone  *backbone.Backbone
 	Accounts  *accounts.Service
@@ -131,7 +132,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		return nil, err
 	}
 	a.Media = media.New(media.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Store: store})
-	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, Appender: a.Backbone, Log: log})
+	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, SeenDB: a.SeenDB, Appender: a.Backbone, Log: log})
 	a.Identity = identity.New(identity.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log})
 	a.CRM = crm.New(crm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity})
 	a.Profiles = profile.New(profile.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
@@ -158,13 +159,18 @@ func (a *App) openDatabases(ctx context.Context) error {
 	var err error
 	if a.Config.UsesPostgres() {
 		a.DB, err = db.OpenPostgres(ctx, a.Config.DatabaseURL)
-		a.LogDB = a.DB
+		a.LogDB, a.SeenDB = a.DB, a.DB
 	} else {
 		a.DB, err = db.OpenSQLite(ctx, filepath.Join(a.Config.DataDir, "kizuna.db"))
 		if err == nil {
 			// The append-heavy event log lives in its own file, so its writes never wait for the
 			// main database's write lock and vice versa.
 			a.LogDB, err = db.OpenSQLiteLog(ctx, filepath.Join(a.Config.DataDir, "events.db"))
+		}
+		if err == nil {
+			// So does the tracking API's dedupe: acknowledging a call never waits for the main
+			// database's writer, which the consumers keep busy.
+			a.SeenDB, err = db.OpenSQLite(ctx, filepath.Join(a.Config.DataDir, "seen.db"))
 		}
 	}
 	if err != nil {
@@ -197,8 +203,12 @@ func (a *App) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if n+m > 0 {
-		a.Log.Info("applied migrations", "count", n+m, "took", time.Since(start).Round(time.Millisecond))
+	k, err := a.SeenDB.Migrate(ctx, ingest.SeenMigrations())
+	if err != nil {
+		return err
+	}
+	if n+m+k > 0 {
+		a.Log.Info("applied migrations", "count", n+m+k, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -208,6 +218,9 @@ func (a *App) Ready(ctx context.Context) map[string]error {
 	res := map[string]error{"database": a.DB.Ping(ctx)}
 	if a.LogDB != a.DB {
 		res["event_log"] = a.LogDB.Ping(ctx)
+	}
+	if a.SeenDB != a.DB {
+		res["tracking_dedupe"] = a.SeenDB.Ping(ctx)
 	}
 	if a.Stream != nil {
 		res["stream"] = a.Stream.Ping(ctx)
@@ -221,8 +234,10 @@ func (a *App) Close() error {
 	if a.Stream != nil {
 		a.Stream.Close()
 	}
-	if a.LogDB != nil && a.LogDB != a.DB {
-		errs = append(errs, a.LogDB.Close())
+	for _, d := range []*db.DB{a.LogDB, a.SeenDB} {
+		if d != nil && d != a.DB {
+			errs = append(errs, d.Close())
+		}
 	}
 	if a.DB != nil {
 		errs = append(errs, a.DB.Close())

@@ -117,7 +117,7 @@ func (i *Ingest) store(ctx context.Context, sourceID string, evs []event.Event, 
 // and since each inserts its ids in order, two groups sharing ids never deadlock; the later one
 // waits for the earlier and then drops them.
 func (i *Ingest) maxLeaders() int {
-	if i.db.Engine == db.Postgres {
+	if i.seen.Engine == db.Postgres {
 		return 4
 	}
 	return 1
@@ -184,7 +184,7 @@ func (i *Ingest) commitGroup(ctx context.Context, batch []*pending) error {
 	slices.SortFunc(rows, func(a, b row) int {
 		return cmp.Or(strings.Compare(a.id, b.id), strings.Compare(a.source, b.source))
 	})
-	return i.db.Tx(ctx, func(tx *sql.Tx) error {
+	return i.seen.Tx(ctx, func(tx *sql.Tx) error {
 		fresh := make(map[seenKey]bool, len(rows))
 		args := make([]any, 0, 3*min(len(rows), seenChunk))
 		for start := 0; start < len(rows); start += seenChunk {
@@ -194,7 +194,7 @@ func (i *Ingest) commitGroup(ctx context.Context, batch []*pending) error {
 				args = append(args, r.source, r.id, db.Now(r.at))
 			}
 			res, err := tx.QueryContext(ctx, `INSERT INTO seen_messages (source_id, message_id, at) VALUES `+
-				i.db.Engine.Values(len(chunk), 3)+` ON CONFLICT DO NOTHING RETURNING source_id, message_id`, args...)
+				i.seen.Engine.Values(len(chunk), 3)+` ON CONFLICT DO NOTHING RETURNING source_id, message_id`, args...)
 			if err != nil {
 				return err
 			}
@@ -234,7 +234,7 @@ func (i *Ingest) commitGroup(ctx context.Context, batch []*pending) error {
 // Prune forgets message ids older than SeenRetention and returns how many it dropped. Run it
 // hourly or so.
 func (i *Ingest) Prune(ctx context.Context) (int64, error) {
-	res, err := i.db.W.ExecContext(ctx, `DELETE FROM seen_messages WHERE at < $1`, db.Now(i.now().Add(-SeenRetention)))
+	res, err := i.seen.W.ExecContext(ctx, `DELETE FROM seen_messages WHERE at < $1`, db.Now(i.now().Add(-SeenRetention)))
 	if err != nil {
 		return 0, err
 	}

@@ -28,13 +28,20 @@ import (
 	"github.com/kizuna-community/kizuna/internal/id"
 )
 
-//go:embed migrations
+//go:embed migrations seenmigrations
 var migrationsFS embed.FS
 
 // Migrations are the ingest tables: sources and seen_messages.
 func Migrations() db.Migrations {
 	sub, _ := fs.Sub(migrationsFS, "migrations")
 	return db.Migrations{Part: "ingest", FS: sub}
+}
+
+// SeenMigrations make seen_messages in the database Deps.SeenDB names (a no-op where Migrations
+// already made it).
+func SeenMigrations() db.Migrations {
+	sub, _ := fs.Sub(migrationsFS, "seenmigrations")
+	return db.Migrations{Part: "ingest-seen", FS: sub}
 }
 
 // Limits from the Segment HTTP API, measured on the decompressed JSON.
@@ -58,7 +65,10 @@ type Appender interface {
 
 // Deps are what the tracking API needs.
 type Deps struct {
-	DB       *db.DB
+	DB *db.DB
+	// SeenDB keeps the message ids seen for dedupe; DB when nil. On SQLite it is a file of its
+	// own, so that acknowledging a call never waits for the main database's one writer.
+	SeenDB   *db.DB
 	Appender Appender
 	Log      *slog.Logger
 	Now      func() time.Time // time.Now when nil
@@ -66,7 +76,7 @@ type Deps struct {
 
 // Ingest serves the tracking API.
 type Ingest struct {
-	db      *db.DB
+	seen    *db.DB
 	app     Appender
 	log     *slog.Logger
 	now     func() time.Time
@@ -76,7 +86,10 @@ type Ingest struct {
 
 // New returns the tracking API.
 func New(d Deps) *Ingest {
-	i := &Ingest{db: d.DB, app: d.Appender, log: d.Log, now: d.Now}
+	i := &Ingest{seen: d.SeenDB, app: d.Appender, log: d.Log, now: d.Now}
+	if i.seen == nil {
+		i.seen = d.DB
+	}
 	if i.now == nil {
 		i.now = time.Now
 	}
