@@ -135,14 +135,15 @@ const preloadChunk = 250
 
 // preloadQuery reads n identifiers of one type, the type being the last argument. One type per
 // query rather than (type, value) pairs: PostgreSQL plans pairs as a hash join over the whole
-// table until it has statistics.
+// table until it has statistics. On PostgreSQL each value is looked up on its own in the primary
+// key (the LIMIT keeps the planner from turning the lookups into one scan of every identifier of
+// the type, which it does while its statistics still describe a small table).
 func (g *Graph) preloadQuery(n int) string {
-	e := g.db.Engine
-	typ := "?"
-	if e == db.Postgres {
-		typ = "$2"
+	if g.db.Engine == db.Postgres {
+		return `SELECT v.value, i.profile_id, i.last_seen FROM unnest($1::text[]) AS v (value)
+			CROSS JOIN LATERAL (SELECT profile_id, last_seen FROM identity_identifiers WHERE type = $2 AND value = v.value LIMIT 1) i`
 	}
-	return `SELECT value, profile_id, last_seen FROM identity_identifiers WHERE value ` + e.In(n, 1) + ` AND type = ` + typ
+	return `SELECT value, profile_id, last_seen FROM identity_identifiers WHERE value ` + g.db.Engine.In(n, 1) + ` AND type = ?`
 }
 
 // Prepare prepares the statement a Batch runs most; call it outside a transaction (see db.Prepare).
