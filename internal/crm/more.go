@@ -315,29 +315,74 @@ type Records struct {
 }
 
 // ForProfile returns the CRM records of a profile, including those recorded under profiles since
-// merged into it. The account is the one LinkProfileToAccount set.
+// merged into it, directly or through another merge. A merged profile's id gives the records of
+// the profile it is part of.
 func (s *Service) ForProfile(ctx context.Context, p accounts.Principal, profileID string) (Records, error) {
+	if err := accounts.Authorize(p, permRead); err != nil {
+		return Records{}, err
+	}
+	root, err := s.identity.Root(ctx, profileID)
+	if err != nil {
+		return Records{}, err
+	}
+	family, err := s.identity.Family(ctx, root)
+	if err != nil {
+		return Records{}, err
+	}
+	return s.ForFamily(ctx, p, family)
+}
+
+// ForFamily is ForProfile of a family identity.Graph.Family gave, root first. The account is the
+// one LinkProfileToAccount set for the root, or else for a profile merged into it.
+func (s *Service) ForFamily(ctx context.Context, p accounts.Principal, family []string) (Records, error) {
 	if err := accounts.Authorize(p, permRead); err != nil {
 		return Records{}, err
 	}
 	r := Records{LifetimeValue: map[string]int64{}}
 	q := s.db.R
-	const profiles = `(SELECT id FROM identity_profiles WHERE id = $1 OR merged_into = $1)`
+	args := make([]any, len(family))
+	for i, id := range family {
+		args[i] = id
+	}
+	in := ` IN ` + s.db.Engine.Values(1, len(family))
 	var err error
-	if r.Purchases, err = scanPurchases(q.QueryContext(ctx, purchaseSelect+` WHERE profile_id IN `+profiles+` ORDER BY purchased_at DESC, id DESC`, profileID)); err != nil {
+	if r.Purchases, err = scanPurchases(q.QueryContext(ctx, purchaseSelect+` WHERE profile_id`+in+` ORDER BY purchased_at DESC, id DESC`, args...)); err != nil {
 		return Records{}, err
 	}
 	for _, pu := range r.Purchases {
 		r.LifetimeValue[pu.Currency] += pu.AmountMinor
 	}
-	if r.Tickets, err = scanTickets(q.QueryContext(ctx, ticketSelect+` WHERE profile_id IN `+profiles+` ORDER BY opened_at DESC, id DESC`, profileID)); err != nil {
+	if r.Tickets, err = scanTickets(q.QueryContext(ctx, ticketSelect+` WHERE profile_id`+in+` ORDER BY opened_at DESC, id DESC`, args...)); err != nil {
 		return Records{}, err
 	}
-	a, err := getAccount(ctx, q, `id = (SELECT account_id FROM profile_accounts WHERE profile_id = $1)`, profileID)
-	switch {
-	case errs.KindOf(err) == errs.KindNotFound:
+	links := map[string]string{}
+	rows, err := q.QueryContext(ctx, `SELECT profile_id, account_id FROM profile_accounts WHERE profile_id`+in, args...)
+	if err != nil {
+		return Records{}, fmt.Errorf("reading the account of %s: %w", family[0], err)
+	}
+	for rows.Next() {
+		var pid, aid string
+		if err := rows.Scan(&pid, &aid); err != nil {
+			rows.Close()
+			return Records{}, err
+		}
+		links[pid] = aid
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Records{}, err
+	}
+	var account string
+	for _, pid := range family {
+		if account = links[pid]; account != "" {
+			break
+		}
+	}
+	if account == "" {
 		return r, nil
-	case err != nil:
+	}
+	a, err := getAccount(ctx, q, `id = $1`, account)
+	if err != nil {
 		return Records{}, err
 	}
 	r.Account = &a

@@ -68,7 +68,7 @@ func (s *Service) Get(ctx context.Context, p accounts.Principal, profileID strin
 	if pr.Computed, err = s.computed(ctx, family); err != nil {
 		return Profile{}, err
 	}
-	rec, err := s.crm.ForProfile(ctx, p, root)
+	rec, err := s.crm.ForFamily(ctx, p, family)
 	if err != nil {
 		return Profile{}, err
 	}
@@ -100,19 +100,18 @@ func (s *Service) family(ctx context.Context, profileID string) (string, []strin
 	return root, family, err
 }
 
-// in returns "IN (...)" over ids with placeholders numbered after `after` others.
-func (s *Service) in(ids []string, after int) (string, []any) {
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
+// familyIn is "IN ($1, …)" over a profile's family, with its arguments: numbered placeholders on
+// both engines, so a query can number its own arguments after them.
+func familyIn(family []string) (string, []any) {
+	args := make([]any, len(family))
+	for i, id := range family {
 		args[i] = id
-		ph[i] = "$" + strconv.Itoa(after+i+1)
 	}
-	return "IN (" + strings.Join(ph, ", ") + ")", args
+	return "IN " + db.Postgres.Values(1, len(family)), args
 }
 
 func (s *Service) readTraits(ctx context.Context, family []string, pr *Profile) error {
-	in, args := s.in(family, 0)
+	in, args := familyIn(family)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT name, value, source, updated_at FROM profile_traits WHERE profile_id `+in, args...)
 	if err != nil {
 		return fmt.Errorf("reading traits: %w", err)
@@ -139,7 +138,7 @@ func (s *Service) readTraits(ctx context.Context, family []string, pr *Profile) 
 
 func (s *Service) computed(ctx context.Context, family []string) (Computed, error) {
 	c := Computed{EventCounts: map[string]int64{}, LifetimeValue: map[string]int64{}}
-	in, args := s.in(family, 0)
+	in, args := familyIn(family)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT key, SUM(count), MIN(first_at), MAX(last_at) FROM profile_counts
 		WHERE profile_id `+in+` GROUP BY key`, args...)
 	if err != nil {
@@ -188,7 +187,7 @@ func (s *Service) Events(ctx context.Context, p accounts.Principal, profileID, c
 	if err != nil {
 		return nil, "", err
 	}
-	in, args := s.in(family, 0)
+	in, args := familyIn(family)
 	where := `profile_id ` + in
 	if cursor != "" {
 		ms, msg, ok := strings.Cut(cursor, ".")
@@ -243,7 +242,7 @@ func (s *Service) TraitHistory(ctx context.Context, p accounts.Principal, profil
 	if err != nil {
 		return nil, err
 	}
-	in, args := s.in(family, 0)
+	in, args := familyIn(family)
 	where := `profile_id ` + in
 	if name != "" {
 		args = append(args, name)
