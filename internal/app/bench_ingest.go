@@ -209,14 +209,17 @@ func (b *ingestBencher) report(out io.Writer, took time.Duration, batch int) err
 		return fmt.Errorf("no batch was accepted (%d failed); is the server running and the write key right?", b.failed.Load())
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
-	}
+	pct := func(p float64) time.Duration { return percentile(lat, p).Round(10 * time.Microsecond) }
 	fmt.Fprintf(out, "accepted %d events in %s: %.0f events/s (%d requests failed)\n",
 		b.accepted.Load(), took.Round(time.Millisecond), float64(b.accepted.Load())/took.Seconds(), b.failed.Load())
 	fmt.Fprintf(out, "acknowledgement latency per batch of %d: p50 %s, p90 %s, p95 %s, p99 %s, max %s\n",
 		batch, pct(0.50), pct(0.90), pct(0.95), pct(0.99), lat[len(lat)-1].Round(10*time.Microsecond))
 	return nil
+}
+
+// percentile is the p-th (0..1) of sorted latencies.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
 // ingestBatch is a /v1/batch body of n events shaped like a website's: page views, tracks and

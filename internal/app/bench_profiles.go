@@ -167,9 +167,7 @@ func freshness(ctx context.Context, out io.Writer, u *url.URL, key, apiKey strin
 		return bgErr
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
-	}
+	pct := func(p float64) time.Duration { return percentile(lat, p).Round(time.Millisecond) }
 	fmt.Fprintf(out, "event to profile, %d probes at %d background events/s: p50 %s, p95 %s, max %s\n",
 		probes, rate, pct(0.50), pct(0.95), lat[len(lat)-1].Round(time.Millisecond))
 	return nil

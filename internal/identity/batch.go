@@ -151,7 +151,14 @@ func (g *Graph) Prepare(ctx context.Context) error {
 	return g.db.Prepare(ctx, g.preloadQuery(preloadChunk))
 }
 
-// Resolve is Graph.ResolveEvent within the batch. Call Flush before the transaction commits.
+// Resolve resolves the identifiers ev carries — userId, anonymousId (except Kizuna's own
+// "kizuna:" actors), traits.email or context.traits.email, traits.phone or context.traits.phone,
+// and an alias call's previousId — to one profile, and returns it. An event with none of them but
+// a profileId (Kizuna's own events about a customer, such as a CRM change) belongs to that
+// profile, or to the one it has since been merged into. It returns "" and no error for an event
+// with nothing usable: only placeholders, malformed ids or none. Resolving an event again changes
+// nothing but last-seen times, so redelivery is harmless. Call Flush before the transaction
+// commits.
 func (b *Batch) Resolve(ctx context.Context, ev *event.Event) (string, error) {
 	keys, ok := b.keys[ev.MessageID]
 	if !ok || ev.Type == event.Alias {

@@ -10,25 +10,6 @@ import (
 	"github.com/kizuna-community/kizuna/internal/event"
 )
 
-// ResolveEvent resolves the identifiers an event carries — userId, anonymousId (except Kizuna's
-// own "kizuna:" actors), traits.email or context.traits.email, traits.phone or
-// context.traits.phone, and an alias call's previousId — to one profile inside tx, and returns
-// it. An event with none of them but a profileId (Kizuna's own events about a customer, such as
-// a CRM change) belongs to that profile, or to the one it has since been merged into. It returns
-// "" and no error for an event with nothing usable: only placeholders, malformed ids or none.
-// Resolving an event again changes nothing but last-seen times, so redelivery is harmless.
-func (g *Graph) ResolveEvent(ctx context.Context, tx *sql.Tx, ev *event.Event) (string, error) {
-	b, err := g.NewBatch(ctx, tx, []event.Event{*ev})
-	if err != nil {
-		return "", err
-	}
-	p, err := b.Resolve(ctx, ev)
-	if err != nil {
-		return "", err
-	}
-	return p, b.Flush(ctx)
-}
-
 // eventIDs lists the identifiers an event carries.
 //
 // An alias's previousId has no type on the wire. It takes the type it already has in the graph

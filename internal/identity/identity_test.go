@@ -55,8 +55,14 @@ func (v *env) tryResolve(reason string, ids ...identity.ID) (p string, err error
 func (v *env) resolveEvents(evs []event.Event) error {
 	for i := range evs {
 		err := v.db.Tx(context.Background(), func(tx *sql.Tx) error {
-			_, err := v.g.ResolveEvent(context.Background(), tx, &evs[i])
-			return err
+			b, err := v.g.NewBatch(context.Background(), tx, evs[i:i+1])
+			if err != nil {
+				return err
+			}
+			if _, err := b.Resolve(context.Background(), &evs[i]); err != nil {
+				return err
+			}
+			return b.Flush(context.Background())
 		})
 		if err != nil {
 			return err
