@@ -284,7 +284,7 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		// The identity consumer puts the tracked user on a profile, found by the REST API.
+		// The profile consumer puts the tracked user on a profile, found by the REST API.
 		_, out, _ = run(t, env, "apikey", "create", "--name", "crm", "--scopes", "read")
 		apiKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
 		for {
