@@ -2,8 +2,11 @@ package backbone
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 // FuzzSplitArray checks that splitArray finds the same elements as json.Unmarshal whenever that
@@ -60,16 +63,20 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	buf.WriteByte(']')
 	data := buf.Bytes()
-	for _, headersOnly := range []bool{true, false} {
-		name := "full"
-		if headersOnly {
-			name = "headers"
-		}
-		b.Run(name, func(b *testing.B) {
+	forms := []struct {
+		name string
+		c    Consumer
+	}{
+		{"full", Consumer{Handle: func(context.Context, []event.Event) error { return nil }}},
+		{"lean", Consumer{HandleLean: func(context.Context, []Lean) error { return nil }}},
+		{"wanting-none", Consumer{Want: func(*event.Event) bool { return false }}},
+	}
+	for _, f := range forms {
+		b.Run(f.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				var bt batch
-				if err := bt.decode(data, headersOnly); err != nil {
+				if err := bt.decode(data, f.c); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -185,7 +185,19 @@ func (f *memberFacts) loadSpaceAnswers(ctx context.Context) error {
 // reacted to) and Member Signed Up. It is idempotent because awards are unique; events about
 // members that no longer exist are skipped. Register it with Backbone.Register before Run.
 func (s *Service) Consumer() backbone.Consumer {
-	return backbone.Consumer{Name: ConsumerName, Handle: s.handle}
+	return backbone.Consumer{Name: ConsumerName, Handle: s.handle, Want: wanted}
+}
+
+// wanted picks the events subject may name someone for, from their scalar fields.
+func wanted(ev *event.Event) bool {
+	if ev.Type != event.Track || ev.Source != event.SourceCommunity {
+		return false // the tracking API could name anyone; only the community's own events count
+	}
+	switch ev.Event {
+	case "Answer Accepted", "Reaction Added", "Member Signed Up":
+		return true
+	}
+	return false
 }
 
 func (s *Service) handle(ctx context.Context, evs []event.Event) error {
@@ -205,8 +217,8 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 
 // subject returns the member whose badges an event may change, or "".
 func subject(ev event.Event) string {
-	if ev.Type != event.Track || ev.Source != event.SourceCommunity {
-		return "" // the tracking API could name anyone; only the community's own events count
+	if !wanted(&ev) {
+		return ""
 	}
 	prop := func(k string) string { v, _ := ev.Properties[k].(string); return v }
 	switch ev.Event {

@@ -153,9 +153,9 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 	var parseErr error
 	if readErr == nil {
 		if typ == "" {
-			parseErr = json.Unmarshal(body, &batch)
+			parseErr = decode(body, &batch)
 		} else {
-			parseErr = json.Unmarshal(body, &single)
+			parseErr = decode(body, &single)
 		}
 	}
 	key := headerKey
@@ -191,7 +191,7 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 				return errs.Invalid(fmt.Sprintf("batch[%d]", n), "event %d is %s; the limit is %s", n, kb(len(raw)), kb(MaxEventBytes))
 			}
 			var we wireEvent
-			if err := json.Unmarshal(raw, &we); err != nil {
+			if err := decode(raw, &we); err != nil {
 				return errs.Invalid(fmt.Sprintf("batch[%d]", n), "event %d is not a valid event: %s", n, jsonProblem(err))
 			}
 			ev := build(we, we.Type, batch.Context, batch.SentAt.time(), src.ID, now)
