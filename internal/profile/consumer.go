@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/db"
@@ -22,22 +25,154 @@ const ConsumerName = "profiles"
 // applied. One transaction per few hundred events; an event already on a profile is skipped, so
 // redelivery changes nothing.
 func (s *Service) Consumer() backbone.Consumer {
-	return backbone.Consumer{Name: ConsumerName, Handle: s.handle}
+	return backbone.Consumer{Name: ConsumerName, Handle: s.handle, HandleLean: s.handleLean}
 }
 
 // maxRows bounds the rows of one multi-row statement.
 const maxRows = 200
 
+// handle puts events already decoded on their profiles.
 func (s *Service) handle(ctx context.Context, evs []event.Event) error {
+	payloads := make([]string, len(evs))
+	for i := range evs {
+		p, err := json.Marshal(payloadOf(&evs[i]))
+		if err != nil {
+			return fmt.Errorf("encoding event %s: %w", evs[i].MessageID, err)
+		}
+		payloads[i] = string(p)
+	}
+	return s.put(ctx, evs, payloads)
+}
+
+// handleLean puts events from the stream on their profiles, decoding only the traits and the
+// context fields the identity graph and the trait sources read: the stored payload is the
+// properties (or traits) as they were on the stream.
+func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
+	evs := make([]event.Event, len(leans))
+	payloads := make([]string, len(leans))
+	for i := range leans {
+		l := &leans[i]
+		ev := l.Event
+		if len(l.Traits) > 0 {
+			if err := gojson.Unmarshal(l.Traits, &ev.Traits); err != nil {
+				return fmt.Errorf("event %s: traits: %w", ev.MessageID, err)
+			}
+		}
+		if len(l.Context) > 0 {
+			var c struct {
+				SourceID string         `json:"source_id"`
+				Traits   map[string]any `json:"traits"`
+			}
+			if err := gojson.Unmarshal(l.Context, &c); err != nil {
+				return fmt.Errorf("event %s: context: %w", ev.MessageID, err)
+			}
+			ev.Context = map[string]any{"source_id": c.SourceID}
+			if c.Traits != nil {
+				ev.Context["traits"] = c.Traits
+			}
+		}
+		payload := l.Properties
+		if usesTraits(ev.Type) {
+			payload = l.Traits
+		}
+		payloads[i] = "{}"
+		if len(payload) > 0 && string(payload) != "null" {
+			payloads[i] = string(payload)
+		}
+		evs[i] = ev
+	}
+	return s.put(ctx, evs, payloads)
+}
+
+// usesTraits reports whether events of type typ carry traits rather than properties.
+func usesTraits(typ string) bool { return typ == event.Identify || typ == event.Group }
+
+// payloadOf is what an event stores on its profile: its properties, or its traits for identify and
+// group, never null.
+func payloadOf(ev *event.Event) map[string]any {
+	p := ev.Properties
+	if usesTraits(ev.Type) {
+		p = ev.Traits
+	}
+	if p == nil {
+		return map[string]any{}
+	}
+	return p
+}
+
+// put puts evs on their profiles; payloads[i] is what evs[i] stores (JSON).
+func (s *Service) put(ctx context.Context, evs []event.Event, payloads []string) error {
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(evs, txEvents) {
-		if err := s.apply(ctx, chunk); err != nil {
+	size, apply := txEvents, s.apply
+	if s.db.Engine == db.Postgres {
+		size, apply = txEventsPostgres, s.applyInParts
+	}
+	for lo := 0; lo < len(evs); lo += size {
+		hi := min(lo+size, len(evs))
+		if err := apply(ctx, evs[lo:hi], payloads[lo:hi]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pgParts is how many transactions put one chunk of events on profiles at once on PostgreSQL,
+// where one connection's statements run on one server process: together they use the other cores
+// while one waits for its commit to reach disk.
+const pgParts = 2
+
+// applyInParts splits evs by person (anonymous id, else user id) into pgParts parts and applies
+// them in concurrent transactions, so one person's events keep their order. Two parts can still
+// meet: the first call of a person with a new anonymous id and a call by their user id alone, or
+// a merge. Each part's transaction is REPEATABLE READ, so where they meet, one waits for the other
+// and then fails (a duplicate key, a serialization failure or a deadlock) rather than act on what
+// it read before; a part that failed is applied again after the others have committed, seeing
+// what they did.
+func (s *Service) applyInParts(ctx context.Context, evs []event.Event, payloads []string) error {
+	if len(evs) < 2*maxRows {
+		return s.apply(ctx, evs, payloads)
+	}
+	type part struct {
+		evs      []event.Event
+		payloads []string
+		err      error
+	}
+	parts := make([]part, pgParts)
+	for i := range evs {
+		key := evs[i].AnonymousID
+		if key == "" {
+			key = evs[i].UserID
+		}
+		p := &parts[fnv32(key)%pgParts]
+		p.evs = append(p.evs, evs[i])
+		p.payloads = append(p.payloads, payloads[i])
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		if len(parts[i].evs) > 0 {
+			wg.Go(func() { parts[i].err = s.applyIsolated(ctx, parts[i].evs, parts[i].payloads, true) })
+		}
+	}
+	wg.Wait()
+	for _, p := range parts {
+		if p.err != nil {
+			if err := s.apply(ctx, p.evs, p.payloads); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fnv32 is the 32-bit FNV-1a hash of s.
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
 }
 
 // txEvents bounds the events one transaction puts on profiles. On SQLite a transaction holds the
@@ -45,9 +180,25 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 // keep its latency low while the consumer catches up with a backlog.
 const txEvents = 400
 
+// txEventsPostgres is the same bound on PostgreSQL, which locks rows, not the database: there a
+// commit's cost is its flush to disk, so fewer, larger transactions go faster.
+const txEventsPostgres = 5000
+
 // apply puts evs on their profiles in one transaction.
-func (s *Service) apply(ctx context.Context, evs []event.Event) error {
+func (s *Service) apply(ctx context.Context, evs []event.Event, payloads []string) error {
+	return s.applyIsolated(ctx, evs, payloads, false)
+}
+
+// applyIsolated is apply, in a REPEATABLE READ transaction on PostgreSQL when isolated: one that
+// runs beside another then reads one state of the graph throughout, and fails rather than
+// overwrite a row the other changed.
+func (s *Service) applyIsolated(ctx context.Context, evs []event.Event, payloads []string, isolated bool) error {
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		if isolated && s.db.Engine == db.Postgres {
+			if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`); err != nil {
+				return err
+			}
+		}
 		seen, err := s.landed(ctx, tx, evs)
 		if err != nil {
 			return err
@@ -71,9 +222,7 @@ func (s *Service) apply(ctx context.Context, evs []event.Event) error {
 			if pid == "" {
 				continue
 			}
-			if err := b.add(pid, ev); err != nil {
-				return err
-			}
+			b.add(pid, ev, payloads[i])
 			if ev.Type == event.Identify && len(ev.Traits) > 0 {
 				traits = append(traits, traitSet{profile: pid, source: traitSource(ev), messageID: ev.MessageID, at: at(ev), traits: ev.Traits})
 			}
@@ -187,23 +336,16 @@ type batch struct {
 
 const eventCols = 7
 
-func (b *batch) add(pid string, ev *event.Event) error {
-	name, payload := ev.Event, ev.Properties
+func (b *batch) add(pid string, ev *event.Event, payload string) {
+	name := ev.Event
 	switch ev.Type {
 	case event.Page, event.Screen:
 		name = ev.Name
 	case event.Identify, event.Group:
-		name, payload = "", ev.Traits
-	}
-	props := []byte("{}")
-	if len(payload) > 0 {
-		var err error
-		if props, err = json.Marshal(payload); err != nil {
-			return fmt.Errorf("encoding event %s: %w", ev.MessageID, err)
-		}
+		name = ""
 	}
 	t := at(ev)
-	b.events = append(b.events, ev.MessageID, pid, ev.Type, name, ev.Source, t, string(props))
+	b.events = append(b.events, ev.MessageID, pid, ev.Type, name, ev.Source, t, payload)
 	keys := []string{"all", "source:" + ev.Source, "type:" + ev.Type}
 	if ev.Type == event.Track {
 		keys[2] = "event:" + ev.Event
@@ -217,7 +359,6 @@ func (b *batch) add(pid string, ev *event.Event) error {
 		c.n++
 		c.first, c.last = min(c.first, t), max(c.last, t)
 	}
-	return nil
 }
 
 func (s *Service) flush(ctx context.Context, tx *sql.Tx, b *batch) error {
