@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/identity"
 )
 
@@ -149,4 +150,69 @@ func channelAddresses(ch Channel, ids []identity.Identifier) []string {
 		}
 	}
 	return out
+}
+
+// Matrix is every channel × purpose of one person at a glance: the decision May would give now
+// for each (with the profile's own addresses), for the staff's customer 360.
+type Matrix struct {
+	// Purposes are the columns: Purposes, then the third parties that appear in the person's
+	// records, by name.
+	Purposes []Purpose   `json:"purposes"`
+	Rows     []MatrixRow `json:"rows"`
+	// Suppressions are the suppression list's entries for the person's addresses.
+	Suppressions []Suppression `json:"suppressions"`
+}
+
+// MatrixRow is one channel of a Matrix.
+type MatrixRow struct {
+	Channel Channel    `json:"channel"`
+	Cells   []Decision `json:"cells"` // one per Matrix.Purposes
+}
+
+// Matrix returns profileID's matrix for p (accounts.PermViewMembers): the same rules as May,
+// applied to the current records of the merge family and the suppression entries of the
+// profile's addresses (push endpoints, which are no identifiers, are not known here).
+func (l *Ledger) Matrix(ctx context.Context, p accounts.Principal, profileID string) (Matrix, error) {
+	if err := accounts.Authorize(p, permRead); err != nil {
+		return Matrix{}, err
+	}
+	root, family, err := l.family(ctx, profileID)
+	if err != nil {
+		return Matrix{}, err
+	}
+	cur, err := l.current(ctx, family)
+	if err != nil {
+		return Matrix{}, err
+	}
+	m := Matrix{Purposes: slices.Clone(Purposes)}
+	for _, r := range cur {
+		if r.Purpose.ThirdParty() && !slices.Contains(m.Purposes, r.Purpose) {
+			m.Purposes = append(m.Purposes, r.Purpose)
+		}
+	}
+	slices.SortStableFunc(m.Purposes, comparePurposes)
+	if m.Suppressions, err = l.SuppressionsOf(ctx, p, root); err != nil {
+		return Matrix{}, err
+	}
+	for _, ch := range Channels {
+		var reasons []SuppressionReason
+		for _, s := range m.Suppressions {
+			if s.Channel == ch {
+				reasons = append(reasons, s.Reason)
+			}
+		}
+		row := MatrixRow{Channel: ch, Cells: make([]Decision, len(m.Purposes))}
+		for i, pu := range m.Purposes {
+			d := Decision{Status: StatusUnknown}
+			for j := range cur {
+				if cur[j].Channel == ch && cur[j].Purpose == pu {
+					d.Status, d.Record = cur[j].Status, &cur[j]
+					break
+				}
+			}
+			row.Cells[i] = decide(pu, d, reasons)
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	return m, nil
 }

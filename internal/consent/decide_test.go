@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -303,6 +304,51 @@ func TestMayRefusesBadQuestions(t *testing.T) {
 		}
 		if _, err := v.l.May(ctx, "no-such-profile", "email", "service", ""); errs.KindOf(err) != errs.KindNotFound {
 			t.Fatalf("unknown profile: %v", err)
+		}
+	})
+}
+
+// TestMatrixAgreesWithMay: the 360's matrix gives, cell by cell, what May answers a sender who
+// gives no address.
+func TestMatrixAgreesWithMay(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		v := newEnv(t, e)
+		ctx := context.Background()
+		sys := accounts.System()
+		pid := v.profile(identity.ID{Type: "email", Value: "rin@sakura-mail.jp"}, identity.ID{Type: "phone", Value: "080-1111-2222"})
+		if _, err := v.l.Record(ctx, sys, pid, []consent.Input{
+			{Channel: "email", Purpose: "marketing", Status: "opted_in"},
+			{Channel: "email", Purpose: "research", Status: "opted_out"},
+			{Channel: "sms", Purpose: "product_news", Status: "opted_in"},
+			{Channel: "line", Purpose: "service", Status: "opted_out"},
+			{Channel: "email", Purpose: "third_party:ma", Status: "opted_in"},
+			{Channel: "phone", Purpose: "third_party:crm", Status: "unknown"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := v.l.Suppress(ctx, sys, consent.SuppressionInput{Channel: "sms", Value: "08011112222", Reason: "complaint"}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := v.l.Matrix(ctx, sys, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCols := []consent.Purpose{"marketing", "product_news", "research", "service", "third_party:crm", "third_party:ma"}
+		if !slices.Equal(m.Purposes, wantCols) || len(m.Rows) != len(consent.Channels) || len(m.Suppressions) != 1 {
+			t.Fatalf("matrix %+v", m)
+		}
+		for _, row := range m.Rows {
+			for i, cell := range row.Cells {
+				d := v.may(pid, row.Channel, m.Purposes[i], "")
+				if cell.Allowed != d.Allowed || cell.Reason != d.Reason || cell.Status != d.Status || cell.Suppression != d.Suppression {
+					t.Errorf("%s × %s: matrix %+v, May %+v", row.Channel, m.Purposes[i], cell, d)
+				}
+			}
+		}
+		email, sms := m.Rows[0].Cells, m.Rows[3].Cells
+		if !email[0].Allowed || email[2].Reason != consent.ReasonOptedOut || !email[5].Allowed || sms[1].Suppression != consent.SuppressComplaint ||
+			m.Rows[1].Cells[3].Reason != consent.ReasonOptedOut {
+			t.Fatalf("cells: email %+v sms %+v", email, sms)
 		}
 	})
 }
