@@ -14,6 +14,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/profile"
 )
 
 func TestConsentAPI(t *testing.T) {
@@ -160,6 +161,25 @@ func TestConsentAPI(t *testing.T) {
 		}
 		if code, _ := reader.do("GET", "/profiles/nobody/provisions", "", &ae); code != 404 {
 			t.Fatalf("provisions of nobody: %d", code)
+		}
+
+		// The profile consumer puts the consent events on the customer's timeline, as Kizuna's.
+		w.land()
+		var evs httpx.List[profile.Event]
+		if code, _ := reader.do("GET", "/profiles/"+pid+"/events", "", &evs); code != 200 {
+			t.Fatalf("events: %d", code)
+		}
+		n := 0
+		for _, ev := range evs.Data {
+			if ev.Name == "Consent Updated" {
+				n++
+				if ev.Source != "system" || ev.ProfileID != pid {
+					t.Fatalf("timeline event %+v", ev)
+				}
+			}
+		}
+		if n != 3 {
+			t.Fatalf("%d Consent Updated events on the timeline, want 3: %+v", n, evs.Data)
 		}
 	})
 }
