@@ -22,14 +22,12 @@
 // May(profile, channel, purpose, address) applies these rules, first match wins:
 //
 //  1. Suppression of the address on that channel (the address given, or every address of the
-//     channel the profile holds when none is given):
-//     - erased blocks everything, third-party provision included: the person asked to be
-//     forgotten, so nothing about them goes anywhere;
-//     - hard_bounce and manual block every message, service ones too (the address does not work,
+//     channel the profile holds when none is given). Erased blocks everything, third-party
+//     provision included: the person asked to be forgotten, so nothing about them goes anywhere.
+//     Hard_bounce and manual block every message, service ones too (the address does not work,
 //     or staff decided it must not be used), but not third-party provision, which sends no
-//     message;
-//     - complaint blocks marketing, product news and research, but not service messages or
-//     third-party provision: a spam report objects to the mail the person did not want, and a
+//     message. Complaint blocks marketing, product news and research, but not service messages
+//     or third-party provision: a spam report objects to the mail the person did not want, and a
 //     password reset or an order confirmation must still reach them.
 //  2. Marketing, product news and research need an explicit opt_in as the current status, on
 //     every channel: 特定電子メール法 Art. 3 (prior opt-in for advertising mail and SMS), the
