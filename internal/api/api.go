@@ -13,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/httpx"
@@ -45,6 +46,7 @@ type Deps struct {
 	Identity  *identity.Graph    // merges and their undoing; needs Profiles
 	Profiles  *profile.Service   // customer profiles
 	CRM       *crm.Service       // CRM accounts, purchases, contracts, tickets
+	Consent   *consent.Ledger    // consents, the suppression list, provision records
 	Imports   *imports.Importer  // file imports; needs CRM
 	Log       *slog.Logger
 }
@@ -62,6 +64,7 @@ type API struct {
 	identity  *identity.Graph
 	profiles  *profile.Service
 	crm       *crm.Service
+	consent   *consent.Ledger
 	imports   *imports.Importer
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -83,7 +86,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, imports: d.Imports, log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, consent: d.Consent, imports: d.Imports, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -171,6 +174,9 @@ func (a *API) routes() []route {
 	}
 	if a.crm != nil {
 		rts = append(rts, a.crmRoutes()...)
+	}
+	if a.consent != nil {
+		rts = append(rts, a.consentRoutes()...)
 	}
 	if a.imports != nil {
 		rts = append(rts, a.importRoutes()...)

@@ -16,6 +16,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
@@ -45,13 +46,15 @@ type world struct {
 
 	crm      *crm.Service
 	profiles *profile.Service
+	consent  *consent.Ledger
+	identity *identity.Graph
 }
 
 func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), imports.Migrations())
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -70,9 +73,11 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	g := identity.New(identity.Deps{DB: d, Outbox: ob, Now: clock})
 	w.crm = crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g, Now: clock})
 	w.profiles = profile.New(profile.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Log: log, Now: clock})
+	w.identity = g
+	w.consent = consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Now: clock})
 	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md,
-		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, CRM: w.crm,
-		Imports: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Now: clock, TempDir: t.TempDir()}), Log: log})
+		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent,
+		Imports: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Consent: w.consent, Now: clock, TempDir: t.TempDir()}), Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)
 	srv := httptest.NewServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))

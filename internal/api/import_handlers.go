@@ -40,11 +40,11 @@ type importFailure struct {
 
 // createImport takes the file as the raw body (text/csv, application/x-ndjson) or as the "file"
 // part of a multipart/form-data body, with an optional "mapping" part; ?kind=, ?format=,
-// ?crm_system=, ?currency=, ?mapping= (JSON) and ?dry_run=true set the rest.
+// ?crm_system=, ?currency=, ?time_zone=, ?mapping= (JSON) and ?dry_run=true set the rest.
 func (a *API) createImport(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
 	q := r.URL.Query()
 	in := imports.Input{Kind: q.Get("kind"), Format: q.Get("format"), FileName: q.Get("file_name"),
-		Options: imports.Options{CRMSystem: q.Get("crm_system"), Currency: q.Get("currency")}}
+		Options: imports.Options{CRMSystem: q.Get("crm_system"), Currency: q.Get("currency"), TimeZone: q.Get("time_zone")}}
 	if v := q.Get("dry_run"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/config"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
@@ -61,6 +62,7 @@ type App struct {
 	Identity  *identity.Graph
 	CRM       *crm.Service
 	Profiles  *profile.Service
+	Consent   *consent.Ledger
 	Imports   *imports.Importer
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
@@ -137,7 +139,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.CRM = crm.New(crm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity})
 	a.Profiles = profile.New(profile.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
 	a.Backbone.Register(a.Profiles.Consumer())
-	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
+	a.Consent = consent.New(consent.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Accounts: a.Accounts})
+	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
 	// An import whose process died stays "running" until some process opens the database: a
 	// live import touches its record every few seconds, so a minute without is a dead one.
 	if n, err := a.Imports.MarkInterrupted(ctx, time.Now().Add(-time.Minute)); err != nil {
@@ -152,7 +155,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), imports.Migrations()}
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

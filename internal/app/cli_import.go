@@ -19,8 +19,8 @@ import (
 
 // importFlags are the flags of `kizuna import` besides the settings.
 type importFlags struct {
-	kind, file, mapping, format, crmSystem, currency string
-	dryRun                                           bool
+	kind, file, mapping, format, crmSystem, currency, timeZone string
+	dryRun                                                     bool
 }
 
 func (f *importFlags) register(fs *flag.FlagSet) {
@@ -30,6 +30,7 @@ func (f *importFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "", "csv or jsonl (default: from the file name)")
 	fs.StringVar(&f.crmSystem, "crm-system", "", `the CRM whose ids the crm_id column holds (default "crm")`)
 	fs.StringVar(&f.currency, "currency", "", "currency of amounts written without one (default JPY)")
+	fs.StringVar(&f.timeZone, "time-zone", "", "time zone of date-times written without an offset, e.g. 2025/01/02 10:30 (default Asia/Tokyo)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check every row and report, writing nothing")
 }
 
@@ -84,7 +85,7 @@ func (c *CLI) importFile(ctx context.Context, a *App, args []string) error {
 		size = st.Size()
 	}
 	in := imports.Input{Kind: f.kind, Format: f.format, FileName: filepath.Base(f.file), Body: file, Mapping: mapping, DryRun: f.dryRun,
-		Options: imports.Options{CRMSystem: f.crmSystem, Currency: f.currency}}
+		Options: imports.Options{CRMSystem: f.crmSystem, Currency: f.currency, TimeZone: f.timeZone}}
 	var bar *progressBar
 	if size >= longFile {
 		bar = newProgressBar(c.Stderr, time.Now)

@@ -65,7 +65,8 @@ var demoTickets = []demoTicket{
 
 // seedCRM writes the demo CRM records. A member is known to the CRM by its member id (the
 // community's user id) and a Salesforce contact id, which puts the records on the member's profile.
-func seedCRM(ctx context.Context, acc *accounts.Service, c *crm.Service, now time.Time) error {
+// It returns the profile of each member with CRM records, by email.
+func seedCRM(ctx context.Context, acc *accounts.Service, c *crm.Service, now time.Time) (map[string]string, error) {
 	sys := accounts.System()
 	day := func(n int) time.Time { return now.AddDate(0, 0, n).Truncate(24 * time.Hour) }
 	customer := func(email string) ([]identity.ID, error) {
@@ -77,31 +78,31 @@ func seedCRM(ctx context.Context, acc *accounts.Service, c *crm.Service, now tim
 	}
 	for _, a := range demoAccounts {
 		if _, err := c.UpsertAccount(ctx, sys, crm.AccountInput{ExternalID: a.ext, Name: a.name, Domain: a.domain, Industry: a.industry, Plan: a.plan}); err != nil {
-			return fmt.Errorf("demo account %s: %w", a.ext, err)
+			return nil, fmt.Errorf("demo account %s: %w", a.ext, err)
 		}
 		if _, err := c.UpsertContract(ctx, sys, crm.ContractInput{ExternalID: "800" + a.ext, AccountExternalID: a.ext, Plan: a.plan,
 			Status: map[bool]string{true: "active", false: "expired"}[a.contract[1] > 0], StartsOn: day(-a.contract[0]), RenewsOn: day(a.contract[1]),
 			AmountMinor: a.amount, Currency: "JPY"}); err != nil {
-			return fmt.Errorf("demo contract of %s: %w", a.ext, err)
+			return nil, fmt.Errorf("demo contract of %s: %w", a.ext, err)
 		}
 	}
 	profiles := map[string]string{}
 	for i, o := range demoOrders {
 		ids, err := customer(o.member)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pu, err := c.UpsertPurchase(ctx, sys, crm.PurchaseInput{ExternalID: fmt.Sprintf("ORD-DEMO-%03d", i+1), Customer: ids,
 			AmountMinor: o.amount, Currency: o.currency, PurchasedAt: day(-o.daysAgo).Add(10 * time.Hour), Product: o.product})
 		if err != nil {
-			return fmt.Errorf("demo order %d: %w", i+1, err)
+			return nil, fmt.Errorf("demo order %d: %w", i+1, err)
 		}
 		profiles[o.member] = pu.ProfileID
 	}
 	for i, t := range demoTickets {
 		ids, err := customer(t.member)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		in := crm.TicketInput{ExternalID: fmt.Sprintf("TCK-DEMO-%03d", i+1), Customer: ids, Subject: t.subject, Status: t.status,
 			Priority: t.priority, OpenedAt: day(-t.daysAgo).Add(9 * time.Hour)}
@@ -110,7 +111,7 @@ func seedCRM(ctx context.Context, acc *accounts.Service, c *crm.Service, now tim
 		}
 		tk, err := c.UpsertTicket(ctx, sys, in)
 		if err != nil {
-			return fmt.Errorf("demo ticket %d: %w", i+1, err)
+			return nil, fmt.Errorf("demo ticket %d: %w", i+1, err)
 		}
 		profiles[t.member] = tk.ProfileID
 	}
@@ -118,12 +119,12 @@ func seedCRM(ctx context.Context, acc *accounts.Service, c *crm.Service, now tim
 		for _, email := range a.members {
 			p, ok := profiles[email]
 			if !ok {
-				return fmt.Errorf("demo member %s of %s has no order or ticket to find the profile by", email, a.ext)
+				return nil, fmt.Errorf("demo member %s of %s has no order or ticket to find the profile by", email, a.ext)
 			}
 			if err := c.LinkProfileToAccount(ctx, sys, p, a.ext); err != nil {
-				return fmt.Errorf("demo member %s in %s: %w", email, a.ext, err)
+				return nil, fmt.Errorf("demo member %s in %s: %w", email, a.ext, err)
 			}
 		}
 	}
-	return nil
+	return profiles, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/kb"
@@ -64,6 +65,7 @@ type Parts struct {
 	Badges    *badges.Service
 	Survey    *survey.Service
 	CRM       *crm.Service
+	Consent   *consent.Ledger // the customers' consents and provision records; left out when nil
 }
 
 // Seed creates the demo accounts that do not exist yet, with their roles, and, the first time,
@@ -86,10 +88,15 @@ func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 	}
 	// CRM records are upserted by external id, so they are written (again) every time: an
 	// installation seeded before the CRM part existed gets them too.
-	if err := seedCRM(ctx, acc, parts.CRM, time.Now()); err != nil {
+	profiles, err := seedCRM(ctx, acc, parts.CRM, time.Now())
+	if err != nil {
 		return res, err
 	}
-	var err error
+	if parts.Consent != nil {
+		if err := seedConsents(ctx, parts.Consent, profiles); err != nil {
+			return res, err
+		}
+	}
 	if res.Community, err = seedCommunity(ctx, acc, parts.Community); err != nil || !res.Community {
 		return res, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
@@ -25,7 +26,7 @@ import (
 func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), identity.Migrations(), crm.Migrations())
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), identity.Migrations(), crm.Migrations(), consent.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ob := backbone.NewOutbox(d)
 	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
@@ -37,7 +38,8 @@ func TestSeedIsRepeatable(t *testing.T) {
 	sv := survey.New(survey.Deps{DB: d, Outbox: ob, Accounts: acc, Community: c})
 	g := identity.New(identity.Deps{DB: d, Outbox: ob})
 	cr := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
-	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr}
+	cl := consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g})
+	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr, Consent: cl}
 	res, err := demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
@@ -102,5 +104,16 @@ func TestSeedIsRepeatable(t *testing.T) {
 	if err != nil || rec.Account == nil || rec.Account.ExternalID != "001SAKURA" || len(rec.Purchases) != 2 || len(rec.Tickets) != 2 ||
 		len(rec.Contracts) != 1 || rec.LifetimeValue["JPY"] != 177_800 {
 		t.Fatalf("demo CRM records of a member: %+v %v", rec, err)
+	}
+	// Their consents, stored once although the demo was seeded twice.
+	hist, _, err := cl.History(ctx, accounts.System(), p, "", 50)
+	if err != nil || len(hist) != 5 {
+		t.Fatalf("demo consents of a member: %d %v", len(hist), err)
+	}
+	if d, err := cl.May(ctx, p, consent.ChannelLINE, consent.PurposeMarketing, ""); err != nil || !d.Allowed {
+		t.Fatalf("LINE marketing to a demo member: %+v %v", d, err)
+	}
+	if provs, err := cl.Provisions(ctx, accounts.System(), p); err != nil || len(provs) != 1 {
+		t.Fatalf("demo provisions: %+v %v", provs, err)
 	}
 }

@@ -42,7 +42,21 @@ func (g *Graph) root(ctx context.Context, q db.Queryer, profileID string) (strin
 // Family returns root and every profile merged into it, directly or through another merge, root
 // first: the ids under which the data of the person root stands for is recorded.
 func (g *Graph) Family(ctx context.Context, root string) ([]string, error) {
-	rows, err := g.db.R.QueryContext(ctx, `WITH RECURSIVE family (id) AS (
+	return g.family(ctx, g.db.R, root)
+}
+
+// RootFamily is Root and then Family of the root, read through q: inside a caller's transaction
+// it sees the profiles that transaction has just created or merged.
+func (g *Graph) RootFamily(ctx context.Context, q db.Queryer, profileID string) (root string, family []string, err error) {
+	if root, err = g.root(ctx, q, profileID); err != nil {
+		return "", nil, err
+	}
+	family, err = g.family(ctx, q, root)
+	return root, family, err
+}
+
+func (g *Graph) family(ctx context.Context, q db.Queryer, root string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE family (id) AS (
 			SELECT id FROM identity_profiles WHERE id = $1
 			UNION SELECT p.id FROM identity_profiles p JOIN family f ON p.merged_into = f.id
 		) SELECT id FROM family`, root)
@@ -64,7 +78,12 @@ func (g *Graph) Family(ctx context.Context, root string) ([]string, error) {
 		return nil, err
 	}
 	if len(out) == 1 {
-		if err := g.exists(ctx, root); err != nil {
+		var one int
+		err := q.QueryRowContext(ctx, `SELECT 1 FROM identity_profiles WHERE id = $1`, root).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.NotFound("no profile %s", root)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

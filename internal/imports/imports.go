@@ -1,5 +1,5 @@
-// Package imports loads files of contacts, CRM accounts, purchases, contracts and support tickets
-// (CSV or JSON Lines, UTF-8 or Shift_JIS) into the customer data hub.
+// Package imports loads files of contacts, CRM accounts, purchases, contracts, support tickets and
+// consents (CSV or JSON Lines, UTF-8 or Shift_JIS) into the customer data hub.
 //
 // An import runs in two passes over the file. The first reads and converts every row without
 // writing: types (dates such as 令和7年1月2日, numbers with full-width digits and separators,
@@ -31,6 +31,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
@@ -73,6 +74,7 @@ type Deps struct {
 	Outbox   *backbone.Outbox
 	Identity *identity.Graph
 	CRM      *crm.Service
+	Consent  *consent.Ledger  // for consents; that kind is refused when nil
 	Log      *slog.Logger     // discarded when nil
 	Now      func() time.Time // time.Now when nil
 	TempDir  string           // where uploads that cannot seek are spooled; os.TempDir() when empty
@@ -84,6 +86,7 @@ type Importer struct {
 	outbox   *backbone.Outbox
 	identity *identity.Graph
 	crm      *crm.Service
+	consent  *consent.Ledger
 	log      *slog.Logger
 	now      func() time.Time
 	tempDir  string
@@ -91,7 +94,7 @@ type Importer struct {
 
 // New returns the importer.
 func New(d Deps) *Importer {
-	im := &Importer{db: d.DB, outbox: d.Outbox, identity: d.Identity, crm: d.CRM, log: d.Log, now: d.Now, tempDir: d.TempDir}
+	im := &Importer{db: d.DB, outbox: d.Outbox, identity: d.Identity, crm: d.CRM, consent: d.Consent, log: d.Log, now: d.Now, tempDir: d.TempDir}
 	if im.now == nil {
 		im.now = time.Now
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
@@ -28,15 +29,17 @@ type env struct {
 	im  *imports.Importer
 	crm *crm.Service
 	g   *identity.Graph
+	l   *consent.Ledger
 }
 
 func setup(t testing.TB, e db.Engine) env {
 	t.Helper()
-	d := dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), crm.Migrations(), imports.Migrations())
+	d := dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), crm.Migrations(), consent.Migrations(), imports.Migrations())
 	ob := backbone.NewOutbox(d)
 	g := identity.New(identity.Deps{DB: d, Outbox: ob})
 	c := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
-	return env{d: d, g: g, crm: c, im: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: c, TempDir: t.TempDir()})}
+	l := consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g})
+	return env{d: d, g: g, crm: c, l: l, im: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: c, Consent: l, TempDir: t.TempDir()})}
 }
 
 // events returns the outbox events called name (track) or of type name (identify).

@@ -14,10 +14,11 @@ const (
 	KindPurchases = "purchases"
 	KindContracts = "contracts"
 	KindTickets   = "tickets"
+	KindConsents  = "consents"
 )
 
 // Kinds lists the kinds in the order help texts show them.
-var Kinds = []string{KindContacts, KindAccounts, KindPurchases, KindContracts, KindTickets}
+var Kinds = []string{KindContacts, KindAccounts, KindPurchases, KindContracts, KindTickets, KindConsents}
 
 // FieldType is how a column's text is converted.
 type FieldType string
@@ -26,6 +27,7 @@ type FieldType string
 const (
 	TypeText     FieldType = "text"
 	TypeDate     FieldType = "date"
+	TypeDateTime FieldType = "datetime"
 	TypeNumber   FieldType = "number"
 	TypeMoney    FieldType = "money"
 	TypeBool     FieldType = "bool"
@@ -170,6 +172,62 @@ var kinds = map[string]*Kind{
 			accountRef,
 		}, customerFields...),
 	},
+	KindConsents: {
+		Name: KindConsents,
+		Fields: append([]Field{
+			{Name: "channel", Type: TypeCategory, Required: true, Values: []string{"email", "line", "web_push", "sms", "phone", "in_app"},
+				Synonyms: consentChannelWords, Aliases: []string{"チャネル", "チャンネル", "配信チャネル", "連絡手段", "媒体", "medium"}},
+			{Name: "purpose", Type: TypeText, Required: true, Aliases: []string{"目的", "利用目的", "同意目的", "配信目的", "配信種別", "種別", "consent_purpose"}},
+			{Name: "status", Type: TypeCategory, Required: true, Values: []string{"opted_in", "opted_out", "unknown"}, Synonyms: consentStatusWords,
+				Aliases: []string{"consent", "consent_status", "opt_in_status", "subscription_status", "同意状況", "同意", "同意ステータス", "同意有無",
+					"ステータス", "状態", "配信希望", "購読状況"}},
+			{Name: "recorded_at", Type: TypeDateTime, Required: true, Aliases: []string{"consented_at", "date", "timestamp", "updated_at", "changed_at",
+				"同意日", "同意日時", "取得日", "取得日時", "記録日", "記録日時", "変更日", "変更日時", "更新日時"}},
+			{Name: "text_version", Type: TypeText, Aliases: []string{"version", "policy_version", "terms_version", "wording_version", "文言バージョン",
+				"規約バージョン", "同意文言バージョン", "同意文書バージョン", "プライバシーポリシー版", "規約版"}},
+			{Name: "ip", Type: TypeText, Aliases: []string{"ip_address", "IPアドレス"}},
+			{Name: "user_agent", Type: TypeText, Aliases: []string{"ua", "browser", "ユーザーエージェント"}},
+		}, customerFields...),
+	},
+}
+
+// consentStatusWords are the spellings of consent statuses CRMs and spreadsheets use.
+var consentStatusWords = map[string]string{
+	"同意": "opted_in", "同意する": "opted_in", "同意あり": "opted_in", "同意済み": "opted_in", "許諾": "opted_in", "承諾": "opted_in",
+	"オプトイン": "opted_in", "opt-in": "opted_in", "optin": "opted_in", "opt in": "opted_in", "opted in": "opted_in", "subscribed": "opted_in",
+	"購読": "opted_in", "購読中": "opted_in", "希望": "opted_in", "希望する": "opted_in", "受け取る": "opted_in", "yes": "opted_in",
+	"true": "opted_in", "はい": "opted_in", "1": "opted_in", "○": "opted_in", "〇": "opted_in",
+	"拒否": "opted_out", "同意しない": "opted_out", "同意なし": "opted_out", "不同意": "opted_out", "撤回": "opted_out", "同意撤回": "opted_out",
+	"オプトアウト": "opted_out", "opt-out": "opted_out", "optout": "opted_out", "opt out": "opted_out", "opted out": "opted_out",
+	"unsubscribed": "opted_out", "配信停止": "opted_out", "停止": "opted_out", "解除": "opted_out", "購読解除": "opted_out",
+	"希望しない": "opted_out", "受け取らない": "opted_out", "no": "opted_out", "false": "opted_out", "いいえ": "opted_out", "0": "opted_out",
+	"×":  "opted_out",
+	"不明": "unknown", "未確認": "unknown", "未回答": "unknown", "未設定": "unknown",
+}
+
+// consentChannelWords are other spellings of consent channels.
+var consentChannelWords = map[string]string{
+	"e-mail": "email", "mail": "email", "メール": "email", "eメール": "email", "電子メール": "email", "メルマガ": "email",
+	"ライン": "line", "line公式アカウント": "line",
+	"push": "web_push", "web push": "web_push", "webpush": "web_push", "web-push": "web_push", "プッシュ": "web_push", "プッシュ通知": "web_push",
+	"webプッシュ": "web_push", "ブラウザ通知": "web_push",
+	"ショートメッセージ": "sms", "ショートメール": "sms", "sms(ショートメッセージ)": "sms",
+	"tel": "phone", "call": "phone", "電話": "phone", "架電": "phone",
+	"in-app": "in_app", "inapp": "in_app", "in app": "in_app", "app": "in_app", "アプリ": "in_app", "アプリ内": "in_app", "アプリ内通知": "in_app",
+	"サイト内通知": "in_app",
+}
+
+// consentPurposeWords are other spellings of consent purposes; third parties are written
+// third_party:<name> or 第三者提供:<name>.
+var consentPurposeWords = map[string]string{
+	"マーケティング": "marketing", "広告": "marketing", "販促": "marketing", "プロモーション": "marketing", "promotion": "marketing",
+	"promotions": "marketing", "advertising": "marketing", "メルマガ": "marketing", "キャンペーン": "marketing",
+	"product news": "product_news", "product-news": "product_news", "news": "product_news", "newsletter": "product_news",
+	"ニュース": "product_news", "お知らせ": "product_news", "製品ニュース": "product_news", "製品情報": "product_news",
+	"ニュースレター": "product_news", "新機能のお知らせ": "product_news",
+	"survey": "research", "surveys": "research", "調査": "research", "アンケート": "research", "リサーチ": "research",
+	"transactional": "service", "サービス": "service", "取引": "service", "取引関連": "service", "重要なお知らせ": "service",
+	"サービスに関するお知らせ": "service",
 }
 
 func withRequired(f Field, aliases ...string) Field {

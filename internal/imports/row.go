@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/identity"
@@ -23,6 +26,13 @@ type Options struct {
 	Currency string `json:"currency,omitempty"`
 	// ChunkRows is how many rows one transaction applies. Default DefaultChunkRows.
 	ChunkRows int `json:"chunk_rows,omitempty"`
+	// TimeZone is the IANA zone of date-times written without an offset (2025/01/02 10:30), and
+	// of dates given where a point in time is expected (a consent's recorded_at). Default
+	// Asia/Tokyo: CRM exports write local times.
+	TimeZone string `json:"time_zone,omitempty"`
+
+	loc *time.Location // TimeZone loaded
+	now time.Time      // when the import started: recorded times may not lie beyond it
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -43,6 +53,15 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ChunkRows <= 0 {
 		o.ChunkRows = DefaultChunkRows
 	}
+	o.TimeZone = strings.TrimSpace(o.TimeZone)
+	if o.TimeZone == "" {
+		o.TimeZone = "Asia/Tokyo"
+	}
+	loc, err := time.LoadLocation(o.TimeZone)
+	if err != nil || strings.EqualFold(o.TimeZone, "local") {
+		return o, errs.Invalid("time_zone", "%q is not a time zone name such as Asia/Tokyo or UTC", o.TimeZone)
+	}
+	o.loc = loc
 	return o, nil
 }
 
@@ -202,6 +221,16 @@ func convert(k *Kind, opts Options, r row, bad *rowErrors) typed {
 			t.text[f.Name] = v
 		case TypeDate:
 			d, err := parse.Date(v)
+			if err != nil {
+				bad.add(r.line, f.Name, err)
+				continue
+			}
+			if t.dates == nil {
+				t.dates = map[string]time.Time{}
+			}
+			t.dates[f.Name] = d
+		case TypeDateTime:
+			d, err := parse.DateTime(v, opts.loc)
 			if err != nil {
 				bad.add(r.line, f.Name, err)
 				continue
@@ -408,8 +437,46 @@ func build(k *Kind, opts Options, c *columns, rec parse.Record, bad *rowErrors) 
 			crmErr(in.Validate())
 		}
 		it.v = in
+	case KindConsents:
+		t.customer(opts, bad)
+		row := &consentRow{ids: t.custom, in: consent.Input{Channel: consent.Channel(t.text["channel"]), Status: consent.Status(t.text["status"]),
+			RecordedAt: t.dates["recorded_at"], Source: consent.SourceImport, TextVersion: t.text["text_version"], IP: t.text["ip"],
+			UserAgent: t.text["user_agent"]}}
+		if v, ok := t.text["purpose"]; ok {
+			pu, err := consentPurpose(v)
+			if err != nil {
+				bad.add(rec.Line, "purpose", err)
+			}
+			row.in.Purpose = pu
+		}
+		if len(*bad) == 0 {
+			crmErr(consent.Validate([]consent.Input{row.in}, opts.now, consent.SourceImport))
+		}
+		it.v = row
 	}
 	return it
+}
+
+// consentRow is a consents row ready to apply.
+type consentRow struct {
+	ids []identity.ID
+	in  consent.Input
+}
+
+// consentPurpose reads a purpose as CRMs write it: a purpose name, a Japanese or English synonym,
+// or a third party as third_party:<name> or 第三者提供:<name>.
+func consentPurpose(v string) (consent.Purpose, error) {
+	f := strings.Join(strings.Fields(strings.ToLower(norm.NFKC.String(v))), " ")
+	if p, ok := consentPurposeWords[f]; ok {
+		return consent.Purpose(p), nil
+	}
+	for _, prefix := range []string{"第三者提供:", "第三者提供 :", "third party:", "third-party:", "3rd party:"} {
+		if rest, ok := strings.CutPrefix(f, prefix); ok {
+			f = "third_party:" + strings.TrimSpace(rest)
+			break
+		}
+	}
+	return consent.ParsePurpose("purpose", f)
 }
 
 // accountOf is the CRM account a converted row refers to, "" for none.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
@@ -39,7 +40,7 @@ const heartbeat = 5 * time.Second
 
 // Input is one file to import.
 type Input struct {
-	Kind     string    // contacts, accounts, purchases, contracts or tickets
+	Kind     string    // contacts, accounts, purchases, contracts, tickets or consents
 	Format   string    // csv or jsonl; taken from FileName's extension when empty
 	FileName string    // for the record and the format; may be empty when Format is set
 	Body     io.Reader // the file; an io.ReadSeeker is read twice, anything else is spooled to a temporary file
@@ -101,10 +102,14 @@ func (im *Importer) run(ctx context.Context, p accounts.Principal, in Input) (Re
 	if err != nil {
 		return Report{}, err
 	}
+	if k.Name == KindConsents && im.consent == nil {
+		return Report{}, errs.Invalid("kind", "this importer was built without the consent ledger")
+	}
 	opts, err := in.Options.withDefaults()
 	if err != nil {
 		return Report{}, err
 	}
+	opts.now = im.now()
 	cols, err := newColumns(k, in.Mapping)
 	if err != nil {
 		return Report{}, err
@@ -426,6 +431,8 @@ func (r *run) applyChunk(ctx context.Context, chunk []item) error {
 			changed, err = r.applyContacts(ctx, tx, chunk, now)
 		case KindPurchases:
 			changed, err = r.applyPurchases(ctx, tx, chunk, now)
+		case KindConsents:
+			changed, err = r.applyConsents(ctx, tx, chunk, now)
 		default:
 			changed = 0
 			for _, it := range chunk {
@@ -512,6 +519,40 @@ func (r *run) applyPurchases(ctx context.Context, tx *sql.Tx, chunk []item, now 
 		}
 	}
 	return n, nil
+}
+
+// applyConsents resolves each row's customer to a profile and appends its consent to the ledger
+// with source import, the import's id and the person running it as evidence. A row that repeats
+// a stored record exactly (run the file again) changes nothing.
+func (r *run) applyConsents(ctx context.Context, tx *sql.Tx, chunk []item, now time.Time) (int, error) {
+	batch := make([][]identity.ID, len(chunk))
+	for i, it := range chunk {
+		batch[i] = it.v.(*consentRow).ids
+	}
+	pids, err := r.im.identity.ResolveMany(ctx, tx, batch, func(i int) string { return r.reason(chunk[i].line) })
+	var be *identity.BatchError
+	if errors.As(err, &be) {
+		return 0, &rowFailure{chunk[be.Index].line, be.Err}
+	}
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for i, it := range chunk {
+		_, added, err := r.im.consent.Apply(ctx, tx, consent.Recording{Actor: r.p.Actor(), ProfileID: pids[i], Now: now,
+			Inputs: []consent.Input{it.v.(*consentRow).in}, DefaultSource: consent.SourceImport, ImportID: r.rep.ID})
+		if err != nil {
+			var cbe *consent.BatchError
+			if errors.As(err, &cbe) {
+				err = cbe.Err
+			}
+			return 0, &rowFailure{it.line, err}
+		}
+		if added[0] {
+			changed++
+		}
+	}
+	return changed, nil
 }
 
 // applyContacts resolves each contact's identifiers to a profile, links it to its account, and

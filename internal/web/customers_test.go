@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/identity"
@@ -90,6 +91,26 @@ func (s *site) seedCustomer() customer {
 			e.Traits = map[string]any{"plan": "enterprise"}
 		}),
 	}))
+	// What the customer agreed to, with its evidence; a complaint about a text message; and two
+	// provisions of their data to third parties.
+	signup := time.Now().UTC().Add(-30 * 24 * time.Hour)
+	_, err = s.cns.Record(ctx, sys, p1.ProfileID, []consent.Input{
+		{Channel: "email", Purpose: "marketing", Status: "opted_in", RecordedAt: signup, Source: consent.SourceSignupForm,
+			TextVersion: "signup-2026-04", IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"},
+		{Channel: "email", Purpose: "product_news", Status: "opted_in", RecordedAt: signup, Source: consent.SourceSignupForm, TextVersion: "signup-2026-04"},
+		{Channel: "email", Purpose: "third_party:crm", Status: "opted_in", RecordedAt: signup, Source: consent.SourcePermissionScreen, TextVersion: "perm-v1"},
+		{Channel: "line", Purpose: "marketing", Status: "opted_in", RecordedAt: signup.Add(time.Hour), Source: consent.SourceLINEFollow},
+		{Channel: "email", Purpose: "product_news", Status: "opted_out", RecordedAt: signup.Add(72 * time.Hour), Source: consent.SourceUnsubscribeLink},
+		{Channel: "sms", Purpose: "research", Status: "unknown", RecordedAt: signup, Source: consent.SourceImport},
+	})
+	must(err)
+	_, _, err = s.cns.Suppress(ctx, sys, consent.SuppressionInput{Channel: "sms", Value: "090-1234-5678", Reason: "complaint", Note: "STOP を受信"})
+	must(err)
+	_, err = s.cns.RecordProvision(ctx, p1.ProfileID, "Salesforce（CRM 連携）", []string{"email", "name", "purchases"}, consent.BasisConsent, signup.Add(24*time.Hour))
+	must(err)
+	_, err = s.cns.RecordProvision(ctx, p1.ProfileID, "ヤマト運輸（配送委託）", []string{"name", "address", "phone"}, consent.BasisEntrustment, signup.Add(48*time.Hour))
+	must(err)
+
 	ms, err := s.idg.Merges(ctx, p1.ProfileID)
 	must(err)
 	if len(ms) != 1 || ms[0].LoserID != browser || ms[0].WinnerID != p1.ProfileID {
@@ -150,6 +171,24 @@ func TestCustomer360(t *testing.T) {
 		"年間ライセンス", "Onboarding workshop", "Enterprise 年間契約", `class="is-renewing"`, "Renews in 20 days", "Trial", "Expired",
 		"SSO でログインできない", "High priority",
 	)
+	p.expect(t, http.StatusOK,
+		// consents: the matrix, the suppression, the evidence, the provision records
+		`id="consents"`, "Consents", "May send", "Third party: CRM", "Suppressed", `<span class="consent-when consent-why">Complaint</span>`, "STOP を受信", "Not required",
+		"History (newest 6 records)", "signup-2026-04", "203.0.113.7", "Sign-up form", "Unsubscribe link", "LINE follow",
+		`id="provisions"`, "Third-party provision records", "APPI Art. 29", "Salesforce（CRM 連携）", "ヤマト運輸（配送委託）", "Entrustment",
+		`<span class="kv">purchases</span>`,
+	)
+	want := map[string]string{
+		"email": "marketing=in product_news=out research=none service=tx third_party:crm=in",
+		"line":  "marketing=in product_news=none research=none service=tx third_party:crm=none",
+		"sms":   "marketing=sup product_news=sup research=sup service=tx third_party:crm=none",
+		"phone": "marketing=none product_news=none research=none service=tx third_party:crm=none",
+	}
+	for ch, cells := range want {
+		if got := consentRow(t, p.Body, ch); got != cells {
+			t.Errorf("consent row %s: %s, want %s", ch, got, cells)
+		}
+	}
 	body := p.Body
 	if i, j := strings.Index(body, "Post Created"), strings.Index(body, "Help 29"); i < 0 || j < i {
 		t.Fatal("timeline is not newest first")
@@ -177,6 +216,8 @@ func TestCustomer360(t *testing.T) {
 	// Japanese labels and dates in Japan time.
 	admin.post("/lang", url.Values{"lang": {"ja"}, "next": {"/admin"}}).redirectsTo(t, "/admin")
 	jp := admin.get("/admin/customers/" + c.root)
+	jp.expect(t, http.StatusOK, "同意", "送信できる", "第三者提供: CRM", "配信停止", "苦情", "同意不要", "会員登録フォーム", "配信停止リンク",
+		"第三者提供の記録", "個人情報保護法 第29条", "委託", "本人の同意")
 	jp.expect(t, http.StatusOK, "統合された理由", "同じブラウザ（匿名 ID）", "統合を取り消す", "ページを閲覧", "投稿を作成", fmt.Sprintf("あと %d 日で更新", daysInTokyo(20)), "JST")
 
 	// The merged browser profile answers as the customer; an unknown one is a 404 page.
@@ -298,4 +339,20 @@ func daysInTokyo(n int) int {
 		return n - 1
 	}
 	return n
+}
+
+// consentRow reads one channel's row of the 360's consent matrix as "purpose=state …", the
+// state being the cell's style: in, tx, out, sup or none.
+func consentRow(t *testing.T, body, channel string) string {
+	t.Helper()
+	_, row, ok := strings.Cut(body, `<tr id="consent-`+channel+`">`)
+	if !ok {
+		t.Fatalf("no consent row for %s", channel)
+	}
+	row, _, _ = strings.Cut(row, "</tr>")
+	var out []string
+	for _, m := range regexp.MustCompile(`data-purpose="([^"]+)">\s*<span class="consent-pill consent-(\w+)"`).FindAllStringSubmatch(row, -1) {
+		out = append(out, m[1]+"="+m[2])
+	}
+	return strings.Join(out, " ")
 }

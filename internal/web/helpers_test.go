@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
@@ -59,6 +60,7 @@ type site struct {
 	idg   *identity.Graph
 	crm   *crm.Service
 	prf   *profile.Service
+	cns   *consent.Ledger
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -99,7 +101,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
-		identity.Migrations(), crm.Migrations(), profile.Migrations())
+		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations())
 	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,6 +135,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.idg = identity.New(identity.Deps{DB: d, Outbox: outbox, Log: log})
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
+	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
 	var app ingest.Appender = new(eventSink)
 	if bb != nil {
 		bb.Register(s.prf.Consumer())
@@ -150,7 +153,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	in := ingest.New(ingest.Deps{DB: d, Appender: app, Log: log})
 	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
-		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm})
+		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns})
 	if err != nil {
 		t.Fatal(err)
 	}

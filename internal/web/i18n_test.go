@@ -12,6 +12,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -141,6 +142,24 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	for _, t := range notify.Types {
 		used["notify.type."+t] = "view.NotifyTypeName"
 		used["notify.desc."+t] = "settings-notifications.html"
+	}
+	for _, c := range consent.Channels {
+		used["consent.channel."+string(c)] = "view.ChannelName"
+	}
+	for _, pu := range consent.Purposes {
+		used["consent.purpose."+string(pu)] = "view.PurposeName"
+	}
+	for _, st := range consent.Statuses {
+		used["consent.status."+string(st)] = "view.ConsentStatusName"
+	}
+	for _, src := range consent.Sources {
+		used["consent.source."+string(src)] = "view.ConsentSourceName"
+	}
+	for _, r := range consent.SuppressionReasons {
+		used["consent.suppression."+string(r)] = "view.SuppressionName"
+	}
+	for _, b := range consent.Bases {
+		used["consent.basis."+string(b)] = "view.BasisName"
 	}
 	// Prefixes of keys built at run time, listed above.
 	for k := range used {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
@@ -72,8 +73,21 @@ type customerData struct {
 	Paged      bool   // the timeline starts further back than the newest event
 	Records    crm.Records
 	Contracts  []contractRow
+	Consent    *consentData // nil when the web shell has no consent ledger
 	CanUnmerge bool
 	Now        time.Time
+}
+
+// consentHistoryRows is how many consent records the 360 lists; the API pages through the rest.
+const consentHistoryRows = 20
+
+// consentData is the 360's consent sections: the matrix of decisions, the newest records with
+// their evidence, and the records of third-party provision.
+type consentData struct {
+	Matrix     consent.Matrix
+	History    []consent.Record
+	More       bool // older records exist than History shows
+	Provisions []consent.Provision
 }
 
 // mergeRow is one merge in the "why they were linked" list.
@@ -164,6 +178,12 @@ func (s *Web) adminCustomer(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
+	if s.cns != nil {
+		if d.Consent, err = s.consentData(r, p, root); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
 	d.Now = time.Now()
 	d.Contracts = contractRows(d.Records.Contracts, d.Now.In(v.loc))
 	d.CanUnmerge = accounts.Allowed(p, accounts.PermManageMembers)
@@ -175,6 +195,25 @@ func (s *Web) adminCustomer(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	v.Data = d
 	s.render(w, r, 0, "admin-customer", v)
+}
+
+// consentData reads the 360's consent sections of root.
+func (s *Web) consentData(r *http.Request, p accounts.Principal, root string) (*consentData, error) {
+	ctx := r.Context()
+	var c consentData
+	var err error
+	if c.Matrix, err = s.cns.Matrix(ctx, p, root); err != nil {
+		return nil, err
+	}
+	var next string
+	if c.History, next, err = s.cns.History(ctx, p, root, "", consentHistoryRows); err != nil {
+		return nil, err
+	}
+	c.More = next != ""
+	if c.Provisions, err = s.cns.Provisions(ctx, p, root); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // mergeRows lists the merges of root and of every profile merged into it, oldest first, once each.
@@ -484,4 +523,100 @@ func (v *view) catOr(key, fallback string) string {
 		return s
 	}
 	return fallback
+}
+
+// ChannelName words a consent channel.
+func (v *view) ChannelName(ch consent.Channel) string {
+	return v.catOr("consent.channel."+string(ch), string(ch))
+}
+
+// PurposeName words a consent purpose; a third party is named by its destination.
+func (v *view) PurposeName(pu consent.Purpose) string {
+	if d := pu.Destination(); d != "" {
+		return v.T("consent.purpose.third_party", strings.ToUpper(d))
+	}
+	return v.catOr("consent.purpose."+string(pu), string(pu))
+}
+
+// ConsentStatusName words a consent status.
+func (v *view) ConsentStatusName(st consent.Status) string {
+	return v.catOr("consent.status."+string(st), string(st))
+}
+
+// ConsentSourceName words where a consent came from.
+func (v *view) ConsentSourceName(src consent.Source) string {
+	return v.catOr("consent.source."+string(src), string(src))
+}
+
+// SuppressionName words why an address is suppressed.
+func (v *view) SuppressionName(r consent.SuppressionReason) string {
+	return v.catOr("consent.suppression."+string(r), string(r))
+}
+
+// BasisName words the legal basis of a provision.
+func (v *view) BasisName(b consent.Basis) string {
+	return v.catOr("consent.basis."+string(b), string(b))
+}
+
+// ConsentState is the style of a matrix cell: in (may send: opted in), tx (may send: a service
+// message needs no opt-in), out (opted out), sup (suppressed) or none (no opt-in on record).
+func (v *view) ConsentState(d consent.Decision) string {
+	switch d.Reason {
+	case consent.ReasonOptedIn:
+		return "in"
+	case consent.ReasonTransactional:
+		return "tx"
+	case consent.ReasonOptedOut:
+		return "out"
+	case consent.ReasonSuppressed:
+		return "sup"
+	}
+	return "none"
+}
+
+// ConsentLabel is what a matrix cell says.
+func (v *view) ConsentLabel(d consent.Decision) string {
+	switch d.Reason {
+	case consent.ReasonOptedIn:
+		return v.T("consent.status.opted_in")
+	case consent.ReasonTransactional:
+		return v.T("consent.cell.transactional")
+	case consent.ReasonOptedOut:
+		return v.T("consent.status.opted_out")
+	case consent.ReasonSuppressed:
+		return v.T("consent.cell.suppressed")
+	}
+	if d.Record != nil {
+		return v.T("consent.status.unknown")
+	}
+	return v.T("consent.cell.none")
+}
+
+// ConsentEvidence sums up a record's evidence for a tooltip: source, wording, time.
+func (v *view) ConsentEvidence(r *consent.Record) string {
+	if r == nil {
+		return ""
+	}
+	parts := []string{v.ConsentStatusName(r.Status), v.ConsentSourceName(r.Source), v.Date(r.RecordedAt)}
+	if r.TextVersion != "" {
+		parts = append(parts, v.T("consent.text_version", r.TextVersion))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// LocalDay is the day of the instant t in the reader's time zone.
+func (v *view) LocalDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return v.Day(t.In(v.loc))
+}
+
+// ActorName words who recorded something: a member id or api_key:ID as it is, the system as
+// Kizuna.
+func (v *view) ActorName(actor string) string {
+	if actor == "system" || actor == "" {
+		return v.T("customer.by_system")
+	}
+	return actor
 }

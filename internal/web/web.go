@@ -9,8 +9,9 @@
 // httpx.Recover(log)). Cross-origin protection, security headers and no-store caching are applied
 // per route inside Routes, so they need nothing from the composition root.
 //
-// With Deps.Profiles, Deps.Identity and Deps.CRM it serves the staff's customer 360; with
-// Deps.Sources, the tracking sources admin and the community's own page tracking.
+// With Deps.Profiles, Deps.Identity and Deps.CRM it serves the staff's customer 360 (and with
+// Deps.Consent its consents and records of third-party provision); with Deps.Sources, the
+// tracking sources admin and the community's own page tracking.
 //
 // With Deps.Community and Deps.Notify it also serves the community (spaces, posts, Q&A, the idea
 // board, profiles, search) and the notification inbox; with Deps.DM, direct messages; with
@@ -40,6 +41,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/dm"
 	"github.com/kizuna-community/kizuna/internal/httpx"
@@ -88,6 +90,9 @@ type Deps struct {
 	Profiles *profile.Service
 	Identity *identity.Graph
 	CRM      *crm.Service
+	// Consent adds the consents and the records of third-party provision to the customer 360;
+	// nil leaves those sections out.
+	Consent *consent.Ledger
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
@@ -105,7 +110,8 @@ type Web struct {
 	prf      *profile.Service   // nil: no customer 360
 	idg      *identity.Graph
 	crm      *crm.Service
-	baseURL  string // the public origin, without a trailing slash; "" when not configured
+	cns      *consent.Ledger // nil: no consent sections on the 360
+	baseURL  string          // the public origin, without a trailing slash; "" when not configured
 	log      *slog.Logger
 	secure   bool                          // cookies only over HTTPS
 	pages    map[string]*template.Template // page name → layout, partials and that page
@@ -144,7 +150,7 @@ func New(d Deps) (*Web, error) {
 	s.med = d.Media
 	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
 	if d.Profiles != nil && d.Identity != nil && d.CRM != nil {
-		s.prf, s.idg, s.crm = d.Profiles, d.Identity, d.CRM
+		s.prf, s.idg, s.crm, s.cns = d.Profiles, d.Identity, d.CRM, d.Consent
 	}
 	var err error
 	if s.catalogs, err = loadCatalogs(files); err != nil {

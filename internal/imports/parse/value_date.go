@@ -170,3 +170,35 @@ func eraDay(in, name, year string, m, d int) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// dateTimeLocal is a date followed by a time of day without an offset: "2025/01/02 10:30",
+// "2025-01-02T10:30:15", "2025年1月2日 10時30分".
+var dateTimeLocal = regexp.MustCompile(`^(.+?)(?:\s+|T)(\d{1,2})(?::(\d{2})(?::(\d{2}))?|時(\d{1,2})分(?:(\d{1,2})秒)?)$`)
+
+// DateTime reads a point in time: an RFC 3339 date-time with its offset, a date and time of day
+// without one (2025/01/02 10:30, 2025-01-02 10:30:15, 2025-01-02T10:30, 2025年1月2日 10時30分),
+// read in loc, or any date Date accepts, read as the start of that day in loc. CRM exports write
+// local times without an offset, and a Japanese one means Japan's. It returns the time in UTC.
+func DateTime(s string, loc *time.Location) (time.Time, error) {
+	in := s
+	s = normalize(s)
+	if m := dateTimeLocal.FindStringSubmatch(s); m != nil && !strings.ContainsAny(m[0][len(m[1]):], "+Zz") {
+		d, err := Date(m[1])
+		if err != nil {
+			return time.Time{}, invalid("date_invalid", in, "is not a date and time (use 2025-01-02 10:30, 2025/01/02 10:30:15 or 2025-01-02T10:30:00+09:00)")
+		}
+		h, mi, sec := atoi(m[2]), atoi(m[3]+m[5]), atoi(m[4]+m[6])
+		if h > 23 || mi > 59 || sec > 59 {
+			return time.Time{}, invalid("date_invalid", in, "is not a time of day: %02d:%02d:%02d", h, mi, sec)
+		}
+		return time.Date(d.Year(), d.Month(), d.Day(), h, mi, sec, 0, loc).UTC(), nil
+	}
+	t, err := Date(in)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(s) > 10 && (s[10] == 'T' || s[10] == 't') && allDigits(s[:4]) {
+		return t, nil // RFC 3339 with its offset
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc).UTC(), nil
+}

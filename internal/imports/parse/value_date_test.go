@@ -94,3 +94,46 @@ func TestDate(t *testing.T) {
 		}
 	}
 }
+
+func TestDateTime(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(h, m, s int) time.Time { return time.Date(2025, 1, 2, h, m, s, 0, tokyo).UTC() }
+	tests := []struct {
+		in      string
+		want    time.Time
+		wantErr string
+	}{
+		{in: "2025/01/02 10:30", want: at(10, 30, 0)},
+		{in: "2025-01-02 10:30:15", want: at(10, 30, 15)},
+		{in: "2025-01-02T10:30", want: at(10, 30, 0)},
+		{in: "2025-01-02T10:30:15", want: at(10, 30, 15)},
+		{in: "２０２５／０１／０２　９：０５", want: at(9, 5, 0)},
+		{in: "2025年1月2日 10時30分", want: at(10, 30, 0)},
+		{in: "令和7年1月2日 10時30分15秒", want: at(10, 30, 15)},
+		{in: "2025/01/02", want: at(0, 0, 0)},
+		{in: "令和7年1月2日", want: at(0, 0, 0)},
+		{in: "2025-01-02T10:30:00+09:00", want: at(10, 30, 0)},
+		{in: "2025-01-02T01:30:00Z", want: at(10, 30, 0)},
+		{in: "2025/01/02 24:00", wantErr: "not a time of day"},
+		{in: "2025/01/02 10:60", wantErr: "not a time of day"},
+		{in: "2025/13/02 10:00", wantErr: "not a date and time"},
+		{in: "yesterday 10:00", wantErr: "not a date and time"},
+		{in: "soon", wantErr: "not a date"},
+		{in: "", wantErr: "empty"},
+	}
+	for _, tt := range tests {
+		got, err := DateTime(tt.in, tokyo)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("DateTime(%q) = %v, %v; want an error with %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("DateTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -25,6 +25,19 @@ async function shot(page, name, fullPage = false) {
   console.log("screenshot: " + name);
 }
 
+// part writes a screenshot of one element of the page.
+async function part(page, selector, name) {
+  if (!shots) return;
+  // A clip of the whole page rather than an element screenshot: scrolling to the element
+  // would put the sticky top bar over it.
+  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
+  const box = await page.locator(selector).boundingBox();
+  const pad = 12;
+  await page.screenshot({ path: path.join(shots, name), fullPage: true,
+    clip: { x: Math.max(0, box.x - pad), y: Math.max(0, box.y - pad), width: box.width + 2 * pad, height: box.height + 2 * pad } });
+  console.log("screenshot: " + name);
+}
+
 // visit opens a community page and waits until its tracker has delivered what it queued.
 async function visit(page, url, sent) {
   const batch = page.waitForResponse((r) => r.url() === base + "/v1/batch" && r.request().method() === "POST");
@@ -113,18 +126,32 @@ try {
   await staff.goto(base + "/admin/customers/" + seeded);
   check((await staff.textContent("h1")).includes("山田 太郎"), "seeded customer");
   await shot(staff, "admin-customer-ja.png", true);
+  step("the seeded customer's consents: the matrix, the evidence, the provision records");
+  const emailRow = staff.locator("#consent-email");
+  check(await emailRow.locator("td[data-purpose=marketing] .consent-pill.consent-in").count() === 1, "email marketing is opted in");
+  check(await emailRow.locator("td[data-purpose=product_news] .consent-pill.consent-out").count() === 1, "email product news is opted out");
+  const evidence = await emailRow.locator("td[data-purpose=marketing] .consent-pill").getAttribute("title");
+  check(evidence.includes("signup-2026-04") && evidence.includes("会員登録フォーム"), "the pill's title shows the evidence: " + evidence);
+  await staff.locator("#consents details.consent-history summary").click();
+  await staff.locator("#consents .consent-log li").first().waitFor();
+  check((await staff.textContent("#consents .consent-log")).includes("203.0.113.7"), "the history shows the IP address");
+  check((await staff.textContent("#provisions")).includes("Salesforce"), "the provision records are listed");
+  await part(staff, "#consents", "admin-customer-consents-ja.png");
+  await part(staff, "#provisions", "admin-customer-provisions-ja.png");
   await staff.locator("#merges details.confirm summary").click();
   await staff.locator("#merges .confirm-form").waitFor();
   await shot(staff, "admin-customer-unmerge-ja.png");
   await Promise.all([staff.waitForURL(/\/admin\/customers\//), staff.click(".lang-switch button[value=en]")]);
   await staff.waitForFunction(() => document.documentElement.lang === "en");
   await shot(staff, "admin-customer-en.png", true);
+  await part(staff, "#consents", "admin-customer-consents-en.png");
   await staff.goto(base + "/admin/customers?q=" + encodeURIComponent("090-1234-5678"));
   await staff.locator("a.customer-link").first().waitFor();
   await shot(staff, "admin-customers-en.png");
   await staff.setViewportSize({ width: 420, height: 900 });
   await staff.goto(base + "/admin/customers/" + seeded);
   await shot(staff, "admin-customer-narrow-en.png");
+  await part(staff, "#consents", "admin-customer-consents-narrow-en.png");
 
   check(errors.length === 0, "no console errors: " + errors.join("\n"));
   console.log("ok");
