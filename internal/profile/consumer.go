@@ -346,9 +346,14 @@ func (b *batch) add(pid string, ev *event.Event, payload string) {
 	}
 	t := at(ev)
 	b.events = append(b.events, ev.MessageID, pid, ev.Type, name, ev.Source, t, payload)
-	keys := []string{"all", "source:" + ev.Source, "type:" + ev.Type}
+	// Counters kept: all events, per type (per name for tracks), and community activity; the
+	// read side uses no other.
+	keys := []string{"all", "type:" + ev.Type}
 	if ev.Type == event.Track {
-		keys[2] = "event:" + ev.Event
+		keys[1] = "event:" + ev.Event
+	}
+	if ev.Source == event.SourceCommunity {
+		keys = append(keys, "source:"+event.SourceCommunity)
 	}
 	for _, k := range keys {
 		c := b.counts[countKey{pid, k}]
