@@ -15,6 +15,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/accounts/social"
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
@@ -109,9 +110,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 			return nil, fmt.Errorf("configuring smtp: %w", err)
 		}
 	}
+	// Consents stays nil until the consent ledger (internal/consent) is wired: the choices made on
+	// the social permission screen are then logged as unrecorded, never faked.
 	a.Accounts = accounts.New(accounts.Deps{
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log, HashParams: opts.HashParams,
-		Notifier: &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
+		Notifier:  &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
+		Providers: loginProviders(cfg.Login),
 	})
 	a.Notify = notify.New(notify.Deps{DB: a.DB})
 	a.Search = search.New(a.DB)
@@ -146,6 +150,25 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		log.Warn("imports interrupted by a stopped process; run their files again to finish", "count", n)
 	}
 	return a, nil
+}
+
+// loginProviders are the social log-in providers the settings configure.
+func loginProviders(l config.Login) []accounts.ProviderConfig {
+	var out []accounts.ProviderConfig
+	for _, p := range []struct {
+		kind social.Kind
+		c    config.Credentials
+	}{{social.KindLINE, l.LINE}, {social.KindGoogle, l.Google}, {social.KindFacebook, l.Facebook}, {social.KindX, l.X}} {
+		if p.c.Set() {
+			out = append(out, accounts.ProviderConfig{Key: string(p.kind), AllowSignUp: true,
+				Config: social.Config{Kind: p.kind, ClientID: p.c.ID, ClientSecret: p.c.Secret}})
+		}
+	}
+	if l.OIDC.Set() && l.OIDC.Issuer != "" {
+		out = append(out, accounts.ProviderConfig{Key: "sso", Name: l.OIDC.Name, AllowSignUp: l.OIDC.SignUp,
+			Config: social.Config{Kind: social.KindOIDC, ClientID: l.OIDC.ID, ClientSecret: l.OIDC.Secret, Issuer: l.OIDC.Issuer}})
+	}
+	return out
 }
 
 // migrations lists every part's migrations in the order they apply.
