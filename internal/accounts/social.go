@@ -212,6 +212,12 @@ func (s *Service) FinishSocial(ctx context.Context, key string, cb SocialCallbac
 	if f.Intent == IntentLink && f.MemberID != cb.SignedIn {
 		return SocialOutcome{}, errSocialSession
 	}
+	// An address that is not one, verified or not, is no address at all.
+	if e, err := normalizeEmail(ident.Email); err == nil {
+		ident.Email = e
+	} else {
+		ident.Email, ident.EmailVerified = "", false
+	}
 
 	owner, err := s.identityOwner(ctx, s.db.R, key, ident.Subject)
 	if err != nil {
