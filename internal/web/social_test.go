@@ -351,3 +351,27 @@ func TestAdminLoginProviders(t *testing.T) {
 	// Members may not see the page.
 	s.member("member@kizuna-mail.jp", "ja").get("/admin/login-providers").expect(t, http.StatusForbidden)
 }
+
+// A person whose Google address has an account may log in to it with another linked provider
+// (LINE here) instead of the password; the Google identity waits meanwhile and is linked after.
+func TestSocialCollisionLoggingInWithAnotherProvider(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	owner := s.member("kai@kizuna-mail.jp", "ja")
+	uid := socialtest.LINEUserID("kai")
+	s.line.Queue(socialtest.Person{Subject: uid, Name: "かい"})
+	owner.viaProvider("/auth/line?link=1", nil).redirectsTo(t, "/social/permission")
+	owner.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=line")
+
+	b := s.browser("ja")
+	s.op.Queue(socialtest.Person{Subject: "g-kai", Name: "Kai", Email: "kai@kizuna-mail.jp", EmailVerified: true})
+	b.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+	login := b.get("/login?next=%2Fsocial%2Fpermission")
+	login.expect(t, http.StatusOK, `href="/auth/line?next=%2Fsocial%2Fpermission"`)
+	s.line.Queue(socialtest.Person{Subject: uid, Name: "かい"})
+	b.viaProvider("/auth/line?next=%2Fsocial%2Fpermission", nil).redirectsTo(t, "/social/permission")
+	b.get("/social/permission").expect(t, http.StatusOK, "Google アカウントを連携")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=google")
+	if ids, _ := s.acc.SocialIdentities(context.Background(), s.memberID("kai@kizuna-mail.jp")); len(ids) != 2 {
+		t.Fatalf("identities %+v", ids)
+	}
+}
