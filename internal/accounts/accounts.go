@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kizuna-community/kizuna/internal/accounts/social"
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
@@ -43,6 +44,14 @@ type Deps struct {
 	Now func() time.Time
 	// HashParams is the password hashing cost; DefaultHashParams when nil.
 	HashParams *HashParams
+	// Providers are the social log-in providers set by configuration (KIZUNA_* settings); the
+	// admin adds and switches others (LoginProviders).
+	Providers []ProviderConfig
+	// Social speaks to the providers; social.New(nil, Now) when nil.
+	Social *social.Client
+	// Consents records the choices made on the social permission screen; nil leaves them
+	// unrecorded (logged), which the ledger would read as "unknown".
+	Consents ConsentRecorder
 }
 
 // Service is the accounts part.
@@ -54,6 +63,10 @@ type Service struct {
 	now    func() time.Time
 	hash   HashParams
 	dummy  string // a hash to verify against when the email is unknown, so timing tells nothing
+
+	providers []ProviderConfig // set by configuration, by key order of Kinds
+	social    *social.Client
+	consents  ConsentRecorder // nil: choices are logged as unrecorded
 }
 
 // New returns the accounts service.
@@ -66,6 +79,10 @@ func New(d Deps) *Service {
 		s.hash = *d.HashParams
 	}
 	s.dummy = s.hash.hash("not a password of anyone")
+	s.providers, s.social, s.consents = d.Providers, d.Social, d.Consents
+	if s.social == nil {
+		s.social = social.New(nil, s.now)
+	}
 	return s
 }
 
@@ -240,7 +257,8 @@ func (s *Service) SetLocale(ctx context.Context, memberID, locale string) error 
 	return nil
 }
 
-// SweepExpired deletes expired sessions and tokens and old log-in failures.
+// SweepExpired deletes expired sessions, tokens and social log-ins in progress, and old log-in
+// failures.
 func (s *Service) SweepExpired(ctx context.Context) error {
 	now := s.now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -251,6 +269,7 @@ func (s *Service) SweepExpired(ctx context.Context) error {
 			{`DELETE FROM sessions WHERE expires_at < $1`, db.Now(now)},
 			{`DELETE FROM account_tokens WHERE expires_at < $1`, db.Now(now)},
 			{`DELETE FROM login_failures WHERE at < $1`, db.Now(now.Add(-failureWindow))},
+			{`DELETE FROM social_flows WHERE expires_at < $1`, db.Now(now)},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 				return err

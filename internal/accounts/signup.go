@@ -27,6 +27,8 @@ type SignUpInput struct {
 	// one: the identify call carries it, so what the visitor did before joining joins the
 	// member's customer profile. Optional; see ValidAnonymousID.
 	AnonymousID string
+
+	social *socialSignUp // a sign-up through a provider: no password (SignUpSocial)
 }
 
 // maxAnonymousID bounds a browser tracking id; kizuna.js makes 36-character UUIDs.
@@ -74,8 +76,10 @@ func (in *SignUpInput) check() error {
 	if in.Email, err = normalizeEmail(in.Email); err != nil {
 		return err
 	}
-	if err := checkPassword(in.Password); err != nil {
-		return err
+	if in.social == nil {
+		if err := checkPassword(in.Password); err != nil {
+			return err
+		}
 	}
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
 	if in.DisplayName == "" {
@@ -132,7 +136,10 @@ func (s *Service) createMember(ctx context.Context, in SignUpInput, role Role, v
 	now := s.now()
 	m := Member{ID: id.New(now), Email: in.Email, DisplayName: in.DisplayName, Role: role,
 		Locale: in.Locale, EmailVerified: verified, Status: "active", CreatedAt: now.Truncate(time.Millisecond)}
-	hash := s.hash.hash(in.Password)
+	hash := "" // an account made through a provider logs in through it until a password is set
+	if in.social == nil {
+		hash = s.hash.hash(in.Password)
+	}
 	var verifiedAt sql.NullInt64
 	if verified {
 		verifiedAt = sql.NullInt64{Int64: db.Now(now), Valid: true}
@@ -168,6 +175,14 @@ func (s *Service) createMember(ctx context.Context, in SignUpInput, role Role, v
 		signedUp := event.New(event.Track, "Member Signed Up", event.SourceCommunity, now)
 		signedUp.UserID, signedUp.AnonymousID = m.ID, in.AnonymousID
 		signedUp.Properties = map[string]any{"method": "email", "role": string(m.Role)}
+		if sc := in.social; sc != nil {
+			identify.Context = map[string]any{"externalIds": externalIDs(sc.provider, sc.identity.Subject)}
+			if sc.identity.Picture != "" {
+				identify.Traits["avatar"] = sc.identity.Picture
+			}
+			signedUp.Properties["method"] = sc.provider.Key
+			signedUp.Properties["provider_kind"] = string(sc.provider.Kind)
+		}
 		return s.outbox.Emit(ctx, tx, identify, signedUp)
 	})
 	return m, token, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accountmail"
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/accounts/social"
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
@@ -111,9 +112,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 			return nil, fmt.Errorf("configuring smtp: %w", err)
 		}
 	}
+	// The consent ledger keeps the choices made on the social permission screen. It is built after
+	// accounts, whose audit log it writes to, so accounts reaches it through consents.
+	consents := &laterRecorder{}
 	a.Accounts = accounts.New(accounts.Deps{
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log, HashParams: opts.HashParams,
-		Notifier: &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
+		Notifier:  &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
+		Providers: loginProviders(cfg.Login), Consents: consents,
 	})
 	a.Notify = notify.New(notify.Deps{DB: a.DB})
 	a.Search = search.New(a.DB)
@@ -140,6 +145,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Profiles = profile.New(profile.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
 	a.Backbone.Register(a.Profiles.Consumer())
 	a.Consent = consent.New(consent.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Accounts: a.Accounts})
+	consents.to = a.Consent
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
 	// An import whose process died stays "running" until some process opens the database: a
 	// live import touches its record every few seconds, so a minute without is a dead one.
@@ -149,6 +155,25 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		log.Warn("imports interrupted by a stopped process; run their files again to finish", "count", n)
 	}
 	return a, nil
+}
+
+// loginProviders are the social log-in providers the settings configure.
+func loginProviders(l config.Login) []accounts.ProviderConfig {
+	var out []accounts.ProviderConfig
+	for _, p := range []struct {
+		kind social.Kind
+		c    config.Credentials
+	}{{social.KindLINE, l.LINE}, {social.KindGoogle, l.Google}, {social.KindFacebook, l.Facebook}, {social.KindX, l.X}} {
+		if p.c.Set() {
+			out = append(out, accounts.ProviderConfig{Key: string(p.kind), AllowSignUp: true,
+				Config: social.Config{Kind: p.kind, ClientID: p.c.ID, ClientSecret: p.c.Secret}})
+		}
+	}
+	if l.OIDC.Set() && l.OIDC.Issuer != "" {
+		out = append(out, accounts.ProviderConfig{Key: "sso", Name: l.OIDC.Name, AllowSignUp: l.OIDC.SignUp,
+			Config: social.Config{Kind: social.KindOIDC, ClientID: l.OIDC.ID, ClientSecret: l.OIDC.Secret, Issuer: l.OIDC.Issuer}})
+	}
+	return out
 }
 
 // migrations lists every part's migrations in the order they apply.
@@ -246,4 +271,11 @@ func (a *App) Close() error {
 		errs = append(errs, a.DB.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// laterRecorder is an accounts.ConsentRecorder whose recorder is set after accounts is built.
+type laterRecorder struct{ to accounts.ConsentRecorder }
+
+func (r *laterRecorder) RecordConsents(ctx context.Context, memberID string, choices []accounts.ConsentChoice, ev accounts.ConsentEvidence) error {
+	return r.to.RecordConsents(ctx, memberID, choices, ev)
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/accounts/social/socialtest"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 )
@@ -298,4 +300,37 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
+}
+
+// The social log-in settings reach the running server: the log-in page shows the configured
+// providers, and a button leads to the issuer with state and PKCE.
+func TestSocialLoginSettings(t *testing.T) {
+	op := socialtest.NewOIDC(t)
+	env := testEnv(t, db.SQLite)
+	env["KIZUNA_LINE_CHANNEL_ID"], env["KIZUNA_LINE_CHANNEL_SECRET"] = "1660000001", "0123456789abcdef0123456789abcdef"
+	env["KIZUNA_OIDC_ISSUER"], env["KIZUNA_OIDC_CLIENT_ID"], env["KIZUNA_OIDC_CLIENT_SECRET"] = op.Issuer(), op.ClientID, op.ClientSecret
+	env["KIZUNA_OIDC_NAME"] = "社員 SSO"
+	s := startServer(t, env)
+	_, _, login := get(t, s.url+"/login", "Accept-Language", "ja")
+	for _, want := range []string{`href="/auth/line"`, "LINEでログイン", `href="/auth/sso"`, "社員 SSO でログイン"} {
+		if !strings.Contains(login, want) {
+			t.Errorf("log-in page lacks %q", want)
+		}
+	}
+	if strings.Contains(login, `href="/auth/google"`) {
+		t.Error("an unconfigured provider is offered")
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Get(s.url + "/auth/sso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	to, _ := url.Parse(resp.Header.Get("Location"))
+	q := to.Query()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(to.String(), op.AuthorizationEndpoint()) ||
+		q.Get("client_id") != op.ClientID || q.Get("state") == "" || q.Get("nonce") == "" || q.Get("code_challenge_method") != "S256" ||
+		!strings.HasSuffix(q.Get("redirect_uri"), "/auth/sso/callback") {
+		t.Fatalf("start: %d to %s", resp.StatusCode, to)
+	}
 }

@@ -30,8 +30,8 @@ var layers = map[string]int{
 const domainLayer = 1
 
 // httpClients are adapters inside domain parts that speak HTTP to outside services (an
-// S3-compatible bucket); they may import net/http, nothing else in the domain may.
-var httpClients = []string{"internal/media/s3store/"}
+// S3-compatible bucket, identity providers); they may import net/http, nothing else in the domain may.
+var httpClients = []string{"internal/media/s3store/", "internal/accounts/social/"}
 
 func TestDependenciesPointOneWay(t *testing.T) {
 	root := filepath.Join("..", "..")

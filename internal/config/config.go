@@ -41,6 +41,34 @@ type Config struct {
 	PprofAddr       string        // loopback host:port serving /debug/pprof for profiling; empty: off
 	SMTP            SMTP
 	S3              S3
+	Login           Login
+}
+
+// Login holds the social log-in providers set by configuration. Each is on when its id and secret
+// are set; the admin can add others (Settings → Log-in providers) and switch any of them off.
+type Login struct {
+	LINE     Credentials // a LINE Login channel: its channel ID and secret
+	Google   Credentials
+	Facebook Credentials // a Facebook app: its app ID and secret
+	X        Credentials // an X app's OAuth 2.0 client
+	OIDC     OIDC
+}
+
+// Credentials are an OAuth client's id and secret.
+type Credentials struct {
+	ID     string
+	Secret string
+}
+
+// Set reports whether the credentials are given.
+func (c Credentials) Set() bool { return c.ID != "" && c.Secret != "" }
+
+// OIDC is any OpenID Connect issuer, usually the company's staff single sign-on.
+type OIDC struct {
+	Issuer string
+	Name   string // the button's label
+	SignUp bool   // people without an account may join through it
+	Credentials
 }
 
 // S3 is an S3-compatible bucket for uploaded images. With no Bucket, uploads live in DataDir/media.
@@ -96,6 +124,19 @@ var Settings = []Setting{
 	{"s3-access-key", "KIZUNA_S3_ACCESS_KEY", "", "S3 access key id"},
 	{"s3-secret-key", "KIZUNA_S3_SECRET_KEY", "", "S3 secret access key"},
 	{"s3-path-style", "KIZUNA_S3_PATH_STYLE", "false", "put the bucket in the URL path (true for MinIO and most self-hosted stores)"},
+	{"line-channel-id", "KIZUNA_LINE_CHANNEL_ID", "", "LINE Login channel ID; with the secret, members can log in with LINE"},
+	{"line-channel-secret", "KIZUNA_LINE_CHANNEL_SECRET", "", "LINE Login channel secret (it also signs LINE's ID tokens)"},
+	{"google-client-id", "KIZUNA_GOOGLE_CLIENT_ID", "", "Google OAuth client ID; with the secret, members can log in with Google"},
+	{"google-client-secret", "KIZUNA_GOOGLE_CLIENT_SECRET", "", "Google OAuth client secret"},
+	{"facebook-app-id", "KIZUNA_FACEBOOK_APP_ID", "", "Facebook app ID; with the secret, members can log in with Facebook"},
+	{"facebook-app-secret", "KIZUNA_FACEBOOK_APP_SECRET", "", "Facebook app secret"},
+	{"x-client-id", "KIZUNA_X_CLIENT_ID", "", "X OAuth 2.0 client ID; with the secret, members can log in with X"},
+	{"x-client-secret", "KIZUNA_X_CLIENT_SECRET", "", "X OAuth 2.0 client secret"},
+	{"oidc-issuer", "KIZUNA_OIDC_ISSUER", "", "OpenID Connect issuer URL for single sign-on (Entra ID, Okta, Keycloak …), e.g. https://login.microsoftonline.com/TENANT/v2.0"},
+	{"oidc-client-id", "KIZUNA_OIDC_CLIENT_ID", "", "client ID at the OpenID Connect issuer"},
+	{"oidc-client-secret", "KIZUNA_OIDC_CLIENT_SECRET", "", "client secret at the OpenID Connect issuer"},
+	{"oidc-name", "KIZUNA_OIDC_NAME", "SSO", "label of the single sign-on button"},
+	{"oidc-signup", "KIZUNA_OIDC_SIGNUP", "false", "let people without an account join through the OpenID Connect issuer (false: only existing accounts, as staff SSO)"},
 }
 
 // Loader binds the settings to a FlagSet. Call Register, then fs.Parse, then Config.
@@ -143,6 +184,14 @@ func (l *Loader) Config() (*Config, error) {
 			Bucket:    v("s3-bucket"),
 			AccessKey: v("s3-access-key"),
 			SecretKey: *l.values["s3-secret-key"],
+		},
+		Login: Login{
+			LINE:     Credentials{ID: v("line-channel-id"), Secret: v("line-channel-secret")},
+			Google:   Credentials{ID: v("google-client-id"), Secret: v("google-client-secret")},
+			Facebook: Credentials{ID: v("facebook-app-id"), Secret: v("facebook-app-secret")},
+			X:        Credentials{ID: v("x-client-id"), Secret: v("x-client-secret")},
+			OIDC: OIDC{Issuer: strings.TrimRight(v("oidc-issuer"), "/"), Name: v("oidc-name"),
+				Credentials: Credentials{ID: v("oidc-client-id"), Secret: v("oidc-client-secret")}},
 		},
 	}
 	var errList []error
@@ -228,10 +277,46 @@ func (l *Loader) Config() (*Config, error) {
 			bad("s3-region", "must not be empty")
 		}
 	}
+	for _, p := range []struct {
+		id, secret string
+		c          Credentials
+	}{
+		{"line-channel-id", "line-channel-secret", c.Login.LINE},
+		{"google-client-id", "google-client-secret", c.Login.Google},
+		{"facebook-app-id", "facebook-app-secret", c.Login.Facebook},
+		{"x-client-id", "x-client-secret", c.Login.X},
+		{"oidc-client-id", "oidc-client-secret", c.Login.OIDC.Credentials},
+	} {
+		if (p.c.ID == "") != (p.c.Secret == "") {
+			bad(p.id, "give both --%s and --%s, or neither", p.id, p.secret)
+		}
+	}
+	if o := c.Login.OIDC; o.Issuer != "" || o.ID != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			bad("oidc-issuer", "%q is not an https:// issuer URL", o.Issuer)
+		}
+		if !o.Set() {
+			bad("oidc-client-id", "an OpenID Connect issuer needs --oidc-client-id and --oidc-client-secret")
+		}
+		if o.Name == "" {
+			bad("oidc-name", "must not be empty")
+		}
+	}
+	if su, err := strconv.ParseBool(v("oidc-signup")); err != nil {
+		bad("oidc-signup", "%q is not true or false", v("oidc-signup"))
+	} else {
+		c.Login.OIDC.SignUp = su
+	}
 	if err := errors.Join(errList...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// loopback reports whether host is this machine (an issuer on loopback may use http).
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func parseRoles(s string) ([]string, error) {

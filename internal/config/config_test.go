@@ -103,3 +103,22 @@ func TestPprofAddrIsLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginProviders(t *testing.T) {
+	c, err := load(t, map[string]string{"KIZUNA_LINE_CHANNEL_ID": "1660000001", "KIZUNA_LINE_CHANNEL_SECRET": "s",
+		"KIZUNA_OIDC_ISSUER": "https://login.microsoftonline.com/tenant/v2.0/", "KIZUNA_OIDC_CLIENT_ID": "app", "KIZUNA_OIDC_CLIENT_SECRET": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Login{LINE: Credentials{"1660000001", "s"},
+		OIDC: OIDC{Issuer: "https://login.microsoftonline.com/tenant/v2.0", Name: "SSO", Credentials: Credentials{"app", "x"}}}
+	if diff := cmp.Diff(want, c.Login); diff != "" {
+		t.Fatalf("login (-want +got):\n%s", diff)
+	}
+	_, err = load(t, map[string]string{"KIZUNA_GOOGLE_CLIENT_ID": "g", "KIZUNA_OIDC_ISSUER": "http://sso.example.jp", "KIZUNA_OIDC_SIGNUP": "maybe"})
+	for _, flag := range []string{"--google-client-id", "--oidc-issuer", "--oidc-client-id", "--oidc-signup"} {
+		if err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("error %v does not name %s", err, flag)
+		}
+	}
+}

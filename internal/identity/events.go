@@ -45,6 +45,42 @@ func plainIDs(ev *event.Event) []ID {
 	if s := traitString(ev, "phone"); s != "" {
 		ids = append(ids, ID{Type: "phone", Value: s})
 	}
+	if ev.Source == event.SourceCommunity {
+		ids = append(ids, externalIDs(ev)...)
+	}
+	return ids
+}
+
+// ContextKeys are the fields of an event's context the graph reads (traitString, externalIDs): a
+// consumer that decodes only part of each event must decode these.
+var ContextKeys = []string{"traits", "externalIds"}
+
+// externalIDs reads context.externalIds, Segment's list of other systems' ids for the person
+// ({"id": "U4af…", "type": "social:line"}), from Kizuna's own events only: accounts puts a
+// member's linked social accounts there. A tracking call's write key may sit in a public web
+// page, so the tracking API cannot claim another system's ids for a visitor this way.
+func externalIDs(ev *event.Event) []ID {
+	var list []any
+	switch x := ev.Context["externalIds"].(type) {
+	case []any:
+		list = x
+	case []map[string]any: // an event built in this process, not yet through JSON
+		for _, m := range x {
+			list = append(list, m)
+		}
+	}
+	var ids []ID
+	for _, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		t, _ := m["type"].(string)
+		v, _ := m["id"].(string)
+		if t != "" && v != "" {
+			ids = append(ids, ID{Type: t, Value: v})
+		}
+	}
 	return ids
 }
 

@@ -391,3 +391,30 @@ func TestAliasPreviousIDType(t *testing.T) {
 		equal(t, "device previousId", v.ids(v.lookup("user_id", "u5")), []string{"anonymous_id=device-5", "user_id=u5"})
 	})
 }
+
+// Kizuna's own events put other systems' ids on the profile through context.externalIds (a
+// member's linked social accounts); a tracking call cannot.
+func TestExternalIDsOfCommunityEvents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		v := newEnv(t, e)
+		at := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+		linked := event.New(event.Identify, "", event.SourceCommunity, at)
+		linked.UserID = "m-1"
+		linked.Context = map[string]any{"externalIds": []any{
+			map[string]any{"id": "U4AF4980629ABCDEF0123456789ABCDEF", "type": "social:line", "collection": "users", "encoding": "none"},
+			map[string]any{"id": "108001234567890123456", "type": "social:google"},
+			map[string]any{"id": "", "type": "social:x"}, // nothing usable
+		}}
+		claimed := event.New(event.Identify, "", event.SourceTracking, at.Add(time.Second))
+		claimed.AnonymousID = "a-9"
+		claimed.Context = map[string]any{"externalIds": []any{map[string]any{"id": "108001234567890123456", "type": "social:google"}}}
+		if err := v.resolveEvents([]event.Event{linked, claimed}); err != nil {
+			t.Fatal(err)
+		}
+		p := v.lookup("user_id", "m-1")
+		equal(t, "identifiers", v.ids(p), []string{"social:google=108001234567890123456", "social:line=U4af4980629abcdef0123456789abcdef", "user_id=m-1"})
+		if v.lookup("anonymous_id", "a-9") == p {
+			t.Error("a tracking call's externalIds merged a visitor into the member's profile")
+		}
+	})
+}

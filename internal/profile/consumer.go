@@ -14,6 +14,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/identity"
 )
 
 // ConsumerName is the durable name of the profile consumer.
@@ -45,8 +46,8 @@ func (s *Service) handle(ctx context.Context, evs []event.Event) error {
 }
 
 // handleLean puts events from the stream on their profiles, decoding only the traits and the
-// context fields the identity graph and the trait sources read: the stored payload is the
-// properties (or traits) as they were on the stream.
+// context fields the identity graph (identity.ContextKeys) and the trait sources read: the stored
+// payload is the properties (or traits) as they were on the stream.
 func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 	evs := make([]event.Event, len(leans))
 	payloads := make([]string, len(leans))
@@ -59,16 +60,19 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 			}
 		}
 		if len(l.Context) > 0 {
-			var c struct {
-				SourceID string         `json:"source_id"`
-				Traits   map[string]any `json:"traits"`
-			}
+			var c map[string]json.RawMessage
 			if err := gojson.Unmarshal(l.Context, &c); err != nil {
 				return fmt.Errorf("event %s: context: %w", ev.MessageID, err)
 			}
-			ev.Context = map[string]any{"source_id": c.SourceID}
-			if c.Traits != nil {
-				ev.Context["traits"] = c.Traits
+			ev.Context = map[string]any{}
+			for _, k := range contextKeys {
+				if raw, ok := c[k]; ok {
+					var v any
+					if err := gojson.Unmarshal(raw, &v); err != nil {
+						return fmt.Errorf("event %s: context.%s: %w", ev.MessageID, k, err)
+					}
+					ev.Context[k] = v
+				}
 			}
 		}
 		payload := l.Properties
@@ -83,6 +87,13 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 	}
 	return s.put(ctx, evs, payloads)
 }
+
+// contextKeys are the context fields handleLean decodes: the graph's, and the source id of
+// traitSource.
+var contextKeys = append(slices.Clone(identity.ContextKeys), contextSourceID)
+
+// contextSourceID is the context field that names the tracking source (ingest.ContextSourceID).
+const contextSourceID = "source_id"
 
 // usesTraits reports whether events of type typ carry traits rather than properties.
 func usesTraits(typ string) bool { return typ == event.Identify || typ == event.Group }
@@ -317,7 +328,7 @@ func at(ev *event.Event) int64 {
 // traitSource names where a trait came from: the event's source, and for the tracking API the
 // source (write key) that sent it.
 func traitSource(ev *event.Event) string {
-	if id, ok := ev.Context["source_id"].(string); ok && id != "" {
+	if id, ok := ev.Context[contextSourceID].(string); ok && id != "" {
 		return ev.Source + ":" + id
 	}
 	return ev.Source

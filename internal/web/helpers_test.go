@@ -92,13 +92,23 @@ type siteOptions struct {
 	// it, events sent to the tracking API are kept in memory, and events the services commit stay
 	// in the outbox.
 	backbone bool
+	// engine is the database engine; SQLite when empty.
+	engine db.Engine
+	// providers are social log-in providers set as if by configuration; consents records the
+	// permission screen's choices (none when nil, as in the app until the consent ledger lands).
+	providers []accounts.ProviderConfig
+	consents  accounts.ConsentRecorder
 }
 
 // newSiteOpts builds the site as opts say.
 func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	t.Helper()
 	events, now := opts.events, opts.now
-	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
+	engine := opts.engine
+	if engine == "" {
+		engine = db.SQLite
+	}
+	d := dbtest.Open(t, engine, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
 		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations())
@@ -116,13 +126,14 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bb = backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, db.SQLite, backbone.LogMigrations()), Stream: st, Log: log})
+		bb = backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, engine, backbone.LogMigrations()), Stream: st, Log: log})
 		outbox = bb.Outbox()
 		t.Cleanup(st.Close)
 	}
 	s.acc = accounts.New(accounts.Deps{
 		DB: d, Outbox: outbox, Log: log, HashParams: accounts.TestHashParams(),
-		Notifier: &accountmail.Mailer{Sender: s.mails, BaseURL: base},
+		Notifier:  &accountmail.Mailer{Sender: s.mails, BaseURL: base},
+		Providers: opts.providers, Consents: opts.consents,
 	})
 	s.ntf = notify.New(notify.Deps{DB: d})
 	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log, Now: now})

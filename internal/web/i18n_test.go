@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/accounts/social"
 	"github.com/kizuna-community/kizuna/internal/badges"
 	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/consent"
@@ -91,7 +92,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["scope."+string(sc)] = "view.ScopeName"
 		used["scope."+string(sc)+".desc"] = "admin-api-keys.html"
 	}
-	for _, n := range []string{"overview", "members", "customers", "api_keys", "sources", "audit", "moderation", "spaces", "badges", "surveys"} {
+	for _, n := range []string{"overview", "members", "customers", "api_keys", "sources", "login_providers", "audit", "moderation", "spaces", "badges", "surveys"} {
 		used["admin.nav."+n] = "Web.nav"
 	}
 	for _, k := range []community.Kind{community.Discussion, community.Question, community.Idea} {
@@ -160,6 +161,16 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	}
 	for _, b := range consent.Bases {
 		used["consent.basis."+string(b)] = "view.BasisName"
+	}
+	for _, k := range social.Kinds {
+		used["social.button.login."+string(k)] = "view.SocialButton"
+		used["social.button.signup."+string(k)] = "view.SocialButton"
+		used["login_providers.client_id."+string(k)] = "admin-login-providers.html"
+		used["login_providers.secret."+string(k)] = "admin-login-providers.html"
+		for _, o := range consentOptions(accounts.LoginProvider{Kind: k}) {
+			used["permission.optin."+o.Channel+"."+o.Purpose] = "social-permission.html"
+			used["permission.optin."+o.Channel+"."+o.Purpose+".desc"] = "social-permission.html"
+		}
 	}
 	// Prefixes of keys built at run time, listed above.
 	for k := range used {

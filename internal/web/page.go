@@ -318,6 +318,7 @@ func (s *Web) nav(v *view) []navItem {
 		{"customers", "/admin/customers", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"sources", "/admin/sources", accounts.PermManageSettings},
+		{"login_providers", "/admin/login-providers", accounts.PermManageSettings},
 		{"audit", "/admin/audit", accounts.PermViewAudit},
 		{"moderation", "/admin/moderation", accounts.PermModerate},
 		{"spaces", "/admin/spaces", accounts.PermManageCommunity},

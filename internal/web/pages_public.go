@@ -76,7 +76,13 @@ func (s *Web) signupForm(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	v.Title = v.T("signup.title")
+	v.Data = signupData{Social: s.socialChoiceFor(r, v, true, "")}
 	s.render(w, r, 0, "signup", v)
+}
+
+// signupData carries the providers one can sign up with.
+type signupData struct {
+	Social socialChoice
 }
 
 // signup creates the account in the page's language and signs the new member in; the home page
@@ -85,6 +91,7 @@ func (s *Web) signup(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Title = v.T("signup.title")
 	r.ParseForm()
 	v.Form = newForm(r)
+	v.Data = signupData{Social: s.socialChoiceFor(r, v, true, "")}
 	in := accounts.SignUpInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
 		DisplayName: r.PostForm.Get("display_name"), Locale: v.Lang, AnonymousID: anonymousID(r)}
 	m, err := s.acc.SignUp(r.Context(), in)
@@ -102,10 +109,11 @@ func (s *Web) signup(w http.ResponseWriter, r *http.Request, v *view) {
 	s.redirect(w, r, "/?notice=welcome")
 }
 
-// loginData carries where to go after logging in.
+// loginData carries where to go after logging in, and the providers one can log in with.
 type loginData struct {
 	Next   string
 	Notice string
+	Social socialChoice
 }
 
 func (s *Web) loginForm(w http.ResponseWriter, r *http.Request, v *view) {
@@ -115,7 +123,7 @@ func (s *Web) loginForm(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	v.Title = v.T("login.title")
-	v.Data = loginData{Next: next}
+	v.Data = loginData{Next: next, Social: s.socialChoiceFor(r, v, false, next)}
 	if r.URL.Query().Get("reset") == "1" {
 		v.Notice = v.T("reset.done")
 	}
@@ -127,7 +135,7 @@ func (s *Web) login(w http.ResponseWriter, r *http.Request, v *view) {
 	r.ParseForm()
 	v.Form = newForm(r)
 	next := safeNext(r.PostForm.Get("next"), "")
-	v.Data = loginData{Next: next}
+	v.Data = loginData{Next: next, Social: s.socialChoiceFor(r, v, false, next)}
 	sess, m, err := s.acc.LogIn(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"), client(r))
 	if s.formFailed(w, r, v, "login", err) {
 		return

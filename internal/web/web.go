@@ -1,5 +1,6 @@
 // Package web is the server-rendered web shell: the public pages (landing, sign-up, log-in,
-// password reset, first-administrator set-up) and the staff admin, in Japanese and English,
+// social log-in with its permission screen, password reset, first-administrator set-up), the
+// member's linked accounts, and the staff admin, in Japanese and English,
 // rendered with html/template and enhanced with small htmx islands. Every page works without
 // JavaScript. It calls internal/accounts for every decision and holds no state of its own.
 //
@@ -97,31 +98,32 @@ type Deps struct {
 
 // Web renders the pages. Build it with New and register it with Routes.
 type Web struct {
-	acc      *accounts.Service
-	com      *community.Service // nil: no community pages
-	ntf      *notify.Service    // nil: no inbox
-	dms      *dm.Service        // nil: no direct messages
-	mtp      *meetup.Service    // nil: no events
-	kbs      *kb.Service        // nil: no help center
-	bdg      *badges.Service    // nil: no badges
-	srv      *survey.Service    // nil: no polls or surveys
-	med      *media.Service     // nil: no image uploads
-	sources  *ingest.Sources    // nil: no tracking sources page and no tracker
-	prf      *profile.Service   // nil: no customer 360
-	idg      *identity.Graph
-	crm      *crm.Service
-	cns      *consent.Ledger // nil: no consent sections on the 360
-	baseURL  string          // the public origin, without a trailing slash; "" when not configured
-	log      *slog.Logger
-	secure   bool                          // cookies only over HTTPS
-	pages    map[string]*template.Template // page name → layout, partials and that page
-	sizes    map[string]*atomic.Int64      // page name → size of its last whole-page rendering, to size the next buffer
-	catalogs map[string]catalog            // language → messages
-	assets   map[string]string             // static file name → URL with a content version
-	static   fs.FS
-	cop      *http.CrossOriginProtection
-	anon     *pageCache[[]byte]     // pages as visitors who are not logged in see them
-	replies  *pageCache[replyParts] // per thread version and language: the replies as everyone sees them
+	acc          *accounts.Service
+	com          *community.Service // nil: no community pages
+	ntf          *notify.Service    // nil: no inbox
+	dms          *dm.Service        // nil: no direct messages
+	mtp          *meetup.Service    // nil: no events
+	kbs          *kb.Service        // nil: no help center
+	bdg          *badges.Service    // nil: no badges
+	srv          *survey.Service    // nil: no polls or surveys
+	med          *media.Service     // nil: no image uploads
+	sources      *ingest.Sources    // nil: no tracking sources page and no tracker
+	prf          *profile.Service   // nil: no customer 360
+	idg          *identity.Graph
+	crm          *crm.Service
+	cns          *consent.Ledger // nil: no consent sections on the 360
+	baseURL      string          // the public origin, without a trailing slash; "" when not configured
+	log          *slog.Logger
+	secure       bool                          // cookies only over HTTPS
+	pages        map[string]*template.Template // page name → layout, partials and that page
+	sizes        map[string]*atomic.Int64      // page name → size of its last whole-page rendering, to size the next buffer
+	catalogs     map[string]catalog            // language → messages
+	assets       map[string]string             // static file name → URL with a content version
+	static       fs.FS
+	cop          *http.CrossOriginProtection
+	permVersions map[string]string      // language → version id of the social permission screen's wording
+	anon         *pageCache[[]byte]     // pages as visitors who are not logged in see them
+	replies      *pageCache[replyParts] // per thread version and language: the replies as everyone sees them
 }
 
 // contentSecurityPolicy allows only our own files: no inline script or style anywhere.
@@ -156,6 +158,7 @@ func New(d Deps) (*Web, error) {
 	if s.catalogs, err = loadCatalogs(files); err != nil {
 		return nil, err
 	}
+	s.permVersions = permissionVersions(s.catalogs)
 	if s.static, err = fs.Sub(files, "static"); err != nil {
 		return nil, err
 	}
@@ -254,6 +257,7 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	handle("POST /admin/api-keys", s.staff(accounts.PermManageAPIKeys, s.createAPIKey))
 	handle("POST /admin/api-keys/{id}/revoke", s.staff(accounts.PermManageAPIKeys, s.revokeAPIKey))
 	handle("GET /admin/audit", s.staff(accounts.PermViewAudit, s.adminAudit))
+	s.socialRoutes(handle)
 
 	if s.com != nil {
 		s.communityRoutes(handle)
