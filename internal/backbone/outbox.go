@@ -58,7 +58,7 @@ func (o *Outbox) Emit(ctx context.Context, tx *sql.Tx, evs ...event.Event) error
 }
 
 func emitBatch(ctx context.Context, tx *sql.Tx, engine db.Engine, evs []event.Event) error {
-	ids, payloads, ats := make([]string, len(evs)), make([]string, len(evs)), make([]int64, len(evs))
+	args := make([]any, 0, len(evs)*3)
 	for i := range evs {
 		if err := evs[i].Validate(); err != nil {
 			return fmt.Errorf("emitting %s event: %w", evs[i].Event, err)
@@ -67,23 +67,10 @@ func emitBatch(ctx context.Context, tx *sql.Tx, engine db.Engine, evs []event.Ev
 		if err != nil {
 			return fmt.Errorf("encoding event %s: %w", evs[i].MessageID, err)
 		}
-		ids[i], payloads[i], ats[i] = evs[i].MessageID, string(payload), db.Now(evs[i].ReceivedAt)
+		args = append(args, evs[i].MessageID, string(payload), db.Now(evs[i].ReceivedAt))
 	}
-	var err error
-	if engine == db.Postgres {
-		// Three arrays make one statement text for any number of events, which PostgreSQL parses
-		// and plans once per connection; a VALUES list of thousands of parameters costs more to
-		// parse than to run.
-		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, payload, created_at)
-			SELECT m, p, c FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u (m, p, c, n) ORDER BY n`, ids, payloads, ats)
-	} else {
-		args := make([]any, 0, len(evs)*3)
-		for i := range evs {
-			args = append(args, ids[i], payloads[i], ats[i])
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, payload, created_at) VALUES `+engine.Values(len(evs), 3), args...)
-	}
-	if err != nil {
+	q := `INSERT INTO outbox (message_id, payload, created_at) VALUES ` + engine.Values(len(evs), 3)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("writing outbox: %w", err)
 	}
 	return nil
