@@ -357,14 +357,15 @@ func (b *batch) add(pid string, ev *event.Event, payload string) {
 	}
 	t := at(ev)
 	b.events = append(b.events, ev.MessageID, pid, ev.Type, name, ev.Source, t, payload)
-	// Counters kept: all events, per type (per name for tracks), and community activity; the
-	// read side uses no other.
+	// Counters kept: all events, per type (per name for tracks), and per source for the person's
+	// own doings (community and tracking), which segments count as activity; nobody reads the
+	// others' (crm, import, system).
 	keys := []string{"all", "type:" + ev.Type}
 	if ev.Type == event.Track {
 		keys[1] = "event:" + ev.Event
 	}
-	if ev.Source == event.SourceCommunity {
-		keys = append(keys, "source:"+event.SourceCommunity)
+	if ev.Source == event.SourceCommunity || ev.Source == event.SourceTracking {
+		keys = append(keys, "source:"+ev.Source)
 	}
 	for _, k := range keys {
 		c := b.counts[countKey{pid, k}]
