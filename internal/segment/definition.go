@@ -623,6 +623,16 @@ func lookupIn(all map[string]Node) func(string) (Node, bool) {
 	return func(id string) (Node, bool) { n, ok := all[id]; return n, ok }
 }
 
+// UnmarshalJSON reads n from its JSON form, as Parse does.
+func (n *Node) UnmarshalJSON(b []byte) error {
+	x, err := Parse(b)
+	if err != nil {
+		return err
+	}
+	*n = x
+	return nil
+}
+
 // MarshalJSON writes n in its canonical JSON form.
 func (n Node) MarshalJSON() ([]byte, error) { return json.Marshal(n.canonical()) }
 
