@@ -179,15 +179,19 @@ func (c *compiler) trait(vc ValueCond) string {
 	return in(cte, c.jsonPred(ref, vc), false)
 }
 
-// counterKey is the profile_counts key a computed attribute reads.
-func counterKey(name string) string {
+// counterKeys are the profile_counts keys a computed attribute reads. First and last seen and
+// the event count are the person's own doing — what they did in the community or sites and apps
+// sent through the tracking API — not the events the system, the CRM or an import record about
+// them (a consent recorded, a ticket updated, Segment Entered): entering "no activity in 30 days"
+// must not count as activity.
+func counterKeys(name string) []string {
 	switch name {
 	case ComputedLastCommunityActivity:
-		return "source:community"
+		return []string{"source:community"}
 	case ComputedPageViews:
-		return "type:page"
+		return []string{"type:page"}
 	}
-	return "all"
+	return []string{"source:community", "source:tracking"}
 }
 
 func (c *compiler) computed(vc ValueCond) string {
@@ -195,9 +199,12 @@ func (c *compiler) computed(vc ValueCond) string {
 		name := c.cte(`SELECT fam.root, COUNT(*) AS n FROM crm_purchases p JOIN fam ON fam.id = p.profile_id GROUP BY fam.root`)
 		return c.count(name, CountCond{Op: vc.Op, Value: int64(vc.Value.(float64))})
 	}
-	key := c.arg(counterKey(vc.Name))
+	var keys []string
+	for _, k := range counterKeys(vc.Name) {
+		keys = append(keys, c.arg(k))
+	}
 	name := c.cte(`SELECT fam.root, SUM(k.count) AS n, MIN(k.first_at) AS first_at, MAX(k.last_at) AS last_at
-  FROM profile_counts k JOIN fam ON fam.id = k.profile_id WHERE k.key = ` + key + ` GROUP BY fam.root`)
+  FROM profile_counts k JOIN fam ON fam.id = k.profile_id WHERE k.key IN (` + strings.Join(keys, ", ") + `) GROUP BY fam.root`)
 	if !computedIsTime(vc.Name) {
 		return c.count(name, CountCond{Op: vc.Op, Value: int64(vc.Value.(float64))})
 	}

@@ -92,7 +92,18 @@ func evalComputed(vc ValueCond, f *Facts, now time.Time) bool {
 	if vc.Name == ComputedPurchases {
 		return compareInt(f.Purchases, vc.Op, int64(vc.Value.(float64)))
 	}
-	c, ok := f.Counters[counterKey(vc.Name)]
+	var c Counter
+	ok := false
+	for _, k := range counterKeys(vc.Name) {
+		x, has := f.Counters[k]
+		switch {
+		case !has:
+		case !ok:
+			c, ok = x, true
+		default:
+			c = Counter{N: c.N + x.N, FirstAt: min(c.FirstAt, x.FirstAt), LastAt: max(c.LastAt, x.LastAt)}
+		}
+	}
 	if !computedIsTime(vc.Name) {
 		return compareInt(c.N, vc.Op, int64(vc.Value.(float64)))
 	}

@@ -63,7 +63,7 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	if err := each("counters", `SELECT key, SUM(count), MIN(first_at), MAX(last_at) FROM profile_counts WHERE profile_id `+in+
-		` AND key IN ('all', 'source:community', 'type:page') GROUP BY key`, args, func(rows *sql.Rows) error {
+		` AND key IN ('source:community', 'source:tracking', 'type:page') GROUP BY key`, args, func(rows *sql.Rows) error {
 		var key string
 		var c Counter
 		if err := rows.Scan(&key, &c.N, &c.FirstAt, &c.LastAt); err != nil {

@@ -281,3 +281,27 @@ func TestMembersPages(t *testing.T) {
 		}
 	})
 }
+
+// TestSystemEventsAreNotActivity: an inactive customer stays in "no activity in 30 days" although
+// the system recorded events about them since (their Segment Entered among them).
+func TestSystemEventsAreNotActivity(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		old, recent := db.Now(f.clock().AddDate(0, 0, -40)), db.Now(f.clock().Add(-time.Minute))
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0)`)
+		f.exec(t, `INSERT INTO profile_counts (profile_id, key, count, first_at, last_at) VALUES
+			('a', 'all', 3, $1, $2), ('a', 'source:tracking', 2, $1, $1), ('a', 'source:system', 1, $2, $2)`, old, recent)
+		seg, err := f.s.Create(ctx, accounts.System(), "Dormant", json.RawMessage(`{"all":[{"computed":"last_seen","op":"more_than_ago","value":"P30D"},
+			{"computed":"events","op":"eq","value":2}]}`))
+		if err != nil || seg.Count != 1 {
+			t.Fatalf("%+v %v", seg, err)
+		}
+		if err := f.s.Reevaluate(ctx, []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.members(t, seg.ID); !got["a"] {
+			t.Fatal("a system event made a dormant customer active")
+		}
+	})
+}

@@ -190,7 +190,7 @@ func genWorld(r *rand.Rand, now time.Time) *world {
 				}
 			}
 			js, _ := json.Marshal(props)
-			w.events = append(w.events, []any{fmt.Sprintf("m-%s-%d", p.id, k), p.id, typ, name, pick(r, []string{"community", "tracking"}),
+			w.events = append(w.events, []any{fmt.Sprintf("m-%s-%d", p.id, k), p.id, typ, name, pick(r, []string{"community", "tracking", "tracking", "system"}),
 				ms(pick(r, times)), string(js)})
 		}
 		for k := range r.IntN(3) {
