@@ -293,6 +293,13 @@ func (s *Service) Delete(ctx context.Context, p accounts.Principal, segmentID st
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if s.db.Engine == db.Postgres {
+			// Wait for any evaluation changing its membership to finish first: deleting its members
+			// before its row lock could cross an evaluation that is removing one of them.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM segments WHERE id = $1 FOR UPDATE`, segmentID); err != nil {
+				return fmt.Errorf("locking segment %s: %w", segmentID, err)
+			}
+		}
 		all, err := s.definitions(ctx, tx)
 		if err != nil {
 			return err
