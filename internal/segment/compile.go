@@ -22,7 +22,9 @@ type Query struct {
 // considered, and data recorded under the profiles merged into it counts for it.
 //
 // Each condition reads its table once: a common table expression gathers the matching rows per
-// root (through fam, the root of every profile), and the condition becomes "root id IN (…)" —
+// root (a row recorded under a merged profile counts for the root that merged maps it to; most
+// profiles are merged into nothing, so only the few that are go through the recursive walk up
+// their merges), and the condition becomes "root id IN (…)" —
 // or "NOT IN" where a root with no rows passes (a count that may be zero, not_exists, an unknown
 // consent). The statement so stays one scan per condition, however many profiles there are.
 func Compile(e db.Engine, n Node, now time.Time) (Query, error) {
@@ -32,10 +34,12 @@ func Compile(e db.Engine, n Node, now time.Time) (Query, error) {
 		return Query{}, err
 	}
 	var b strings.Builder
-	b.WriteString("WITH RECURSIVE fam (root, id) AS (\n" +
-		"  SELECT id, id FROM identity_profiles WHERE merged_into IS NULL\n" +
+	b.WriteString("WITH RECURSIVE up (id, root) AS (\n" +
+		"  SELECT id, merged_into FROM identity_profiles WHERE merged_into IS NOT NULL\n" +
 		"  UNION ALL\n" +
-		"  SELECT fam.root, p.id FROM identity_profiles p JOIN fam ON p.merged_into = fam.id\n)")
+		"  SELECT up.id, p.merged_into FROM up JOIN identity_profiles p ON p.id = up.root WHERE p.merged_into IS NOT NULL\n),\n" +
+		"merged (id, root) AS (\n" +
+		"  SELECT up.id, up.root FROM up JOIN identity_profiles p ON p.id = up.root WHERE p.merged_into IS NULL\n)")
 	for _, cte := range c.order {
 		b.WriteString(",\n")
 		b.WriteString(cte)
@@ -110,8 +114,8 @@ func (c *compiler) node(n Node) (string, error) {
 	case n.Contract != nil:
 		return c.contract(*n.Contract), nil
 	case n.Tickets != nil:
-		name := c.cte(`SELECT fam.root, COUNT(*) AS n FROM crm_tickets t JOIN fam ON fam.id = t.profile_id
-  WHERE t.status IN ('open', 'pending') GROUP BY fam.root`)
+		name := c.cte(`SELECT COALESCE(m.root, t.profile_id) AS root, COUNT(*) AS n FROM crm_tickets t LEFT JOIN merged m ON m.id = t.profile_id
+  WHERE t.status IN ('open', 'pending') GROUP BY COALESCE(m.root, t.profile_id)`)
 		return c.count(name, *n.Tickets), nil
 	case n.Consent != nil:
 		return c.consent(*n.Consent), nil
@@ -169,8 +173,9 @@ func (c *compiler) trait(vc ValueCond) string {
 	name := c.arg(vc.Name)
 	order := "t.updated_at DESC, " + c.sortText("t.profile_id") + " DESC"
 	cte := c.cte(`SELECT root, value FROM (
-    SELECT fam.root, t.value, ROW_NUMBER() OVER (PARTITION BY fam.root ORDER BY ` + order + `) AS rn
-    FROM profile_traits t JOIN fam ON fam.id = t.profile_id WHERE t.name = ` + name + `
+    SELECT COALESCE(m.root, t.profile_id) AS root, t.value,
+      ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, t.profile_id) ORDER BY ` + order + `) AS rn
+    FROM profile_traits t LEFT JOIN merged m ON m.id = t.profile_id WHERE t.name = ` + name + `
   ) x WHERE rn = 1`)
 	ref := c.jsonRef(cte+".value", "")
 	if vc.Op == OpNotExists {
@@ -196,15 +201,17 @@ func counterKeys(name string) []string {
 
 func (c *compiler) computed(vc ValueCond) string {
 	if vc.Name == ComputedPurchases {
-		name := c.cte(`SELECT fam.root, COUNT(*) AS n FROM crm_purchases p JOIN fam ON fam.id = p.profile_id GROUP BY fam.root`)
+		name := c.cte(`SELECT COALESCE(m.root, p.profile_id) AS root, COUNT(*) AS n FROM crm_purchases p LEFT JOIN merged m ON m.id = p.profile_id
+  GROUP BY COALESCE(m.root, p.profile_id)`)
 		return c.count(name, CountCond{Op: vc.Op, Value: int64(vc.Value.(float64))})
 	}
 	var keys []string
 	for _, k := range counterKeys(vc.Name) {
 		keys = append(keys, c.arg(k))
 	}
-	name := c.cte(`SELECT fam.root, SUM(k.count) AS n, MIN(k.first_at) AS first_at, MAX(k.last_at) AS last_at
-  FROM profile_counts k JOIN fam ON fam.id = k.profile_id WHERE k.key IN (` + strings.Join(keys, ", ") + `) GROUP BY fam.root`)
+	name := c.cte(`SELECT COALESCE(m.root, k.profile_id) AS root, SUM(k.count) AS n, MIN(k.first_at) AS first_at, MAX(k.last_at) AS last_at
+  FROM profile_counts k LEFT JOIN merged m ON m.id = k.profile_id WHERE k.key IN (` + strings.Join(keys, ", ") + `)
+  GROUP BY COALESCE(m.root, k.profile_id)`)
 	if !computedIsTime(vc.Name) {
 		return c.count(name, CountCond{Op: vc.Op, Value: int64(vc.Value.(float64))})
 	}
@@ -233,9 +240,9 @@ func (c *compiler) event(ec EventCond) string {
 		}
 		where = append(where, c.jsonPred(c.jsonRef("e.properties", c.arg(path)), f))
 	}
-	name := c.cte(`SELECT fam.root, COUNT(*) AS n FROM profile_events e JOIN fam ON fam.id = e.profile_id
+	name := c.cte(`SELECT COALESCE(m.root, e.profile_id) AS root, COUNT(*) AS n FROM profile_events e LEFT JOIN merged m ON m.id = e.profile_id
   WHERE ` + strings.Join(where, "\n    AND ") + `
-  GROUP BY fam.root`)
+  GROUP BY COALESCE(m.root, e.profile_id)`)
 	return c.count(name, ec.Count)
 }
 
@@ -252,8 +259,8 @@ func (c *compiler) contract(cc ContractCond) string {
 		where = append(where, "k.renews_on IS NOT NULL",
 			c.sortText("k.renews_on")+" >= "+c.arg(from), c.sortText("k.renews_on")+" <= "+c.arg(until))
 	}
-	q := `SELECT DISTINCT fam.root FROM crm_contracts k
-  JOIN profile_accounts pa ON pa.account_id = k.account_id JOIN fam ON fam.id = pa.profile_id`
+	q := `SELECT DISTINCT COALESCE(m.root, pa.profile_id) AS root FROM crm_contracts k
+  JOIN profile_accounts pa ON pa.account_id = k.account_id LEFT JOIN merged m ON m.id = pa.profile_id`
 	if len(where) > 0 {
 		q += "\n  WHERE " + strings.Join(where, " AND ")
 	}
@@ -263,8 +270,9 @@ func (c *compiler) contract(cc ContractCond) string {
 func (c *compiler) consent(cc ConsentCond) string {
 	order := "k.recorded_at DESC, " + c.sortText("k.id") + " DESC"
 	name := c.cte(`SELECT root, status FROM (
-    SELECT fam.root, k.status, ROW_NUMBER() OVER (PARTITION BY fam.root ORDER BY ` + order + `) AS rn
-    FROM consent_records k JOIN fam ON fam.id = k.profile_id
+    SELECT COALESCE(m.root, k.profile_id) AS root, k.status,
+      ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, k.profile_id) ORDER BY ` + order + `) AS rn
+    FROM consent_records k LEFT JOIN merged m ON m.id = k.profile_id
     WHERE k.channel = ` + c.arg(cc.Channel) + ` AND k.purpose = ` + c.arg(cc.Purpose) + `
   ) x WHERE rn = 1`)
 	if cc.Status == "unknown" {

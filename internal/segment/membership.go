@@ -173,7 +173,7 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 		if err != nil {
 			return err
 		}
-		want, err := scanIDs(tx.QueryContext(ctx, q.SQL, q.Args...))
+		want, err := Members(ctx, tx, s.db.Engine, q)
 		if err != nil {
 			return fmt.Errorf("computing segment %s: %w", segmentID, err)
 		}
@@ -223,6 +223,19 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
 	return entered, exited, err
+}
+
+// Members runs a compiled segment in tx and returns its members. On PostgreSQL it turns JIT
+// compilation off for the transaction: the planner cannot estimate the recursive family CTE and
+// guesses it a hundred times too large, which makes it compile the statement to machine code,
+// costing more than running it.
+func Members(ctx context.Context, tx *sql.Tx, e db.Engine, q Query) (map[string]bool, error) {
+	if e == db.Postgres {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+			return nil, err
+		}
+	}
+	return scanIDs(tx.QueryContext(ctx, q.SQL, q.Args...))
 }
 
 // placeholders is "$first, …" for n arguments.
