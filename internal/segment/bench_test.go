@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
-	"github.com/kizuna-community/kizuna/internal/identity"
 )
 
 // benchDefinition is a five-condition segment of the kind the issue measures.
@@ -153,8 +151,6 @@ func BenchmarkEvaluate(b *testing.B) {
 					i++
 				}
 			})
-			_ = slices.Contains[[]string]
-			_ = identity.MaxMerges
 		})
 	}
 }

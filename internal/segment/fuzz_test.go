@@ -32,7 +32,9 @@ func FuzzParse(f *testing.F) {
 		if c2, _ := json.Marshal(again); string(c2) != string(canon) {
 			t.Fatalf("canonical form moves: %s then %s", canon, c2)
 		}
-		x, err := Expand(n, func(string) (Node, bool) { return Node{All: []Node{{Trait: &ValueCond{Name: "t", Op: OpExists}}}}, true })
+		x, err := Expand(n, func(string) (Node, bool) {
+			return Node{All: []Node{{Trait: &ValueCond{Name: "t", Op: OpExists}}}}, true
+		})
 		if err != nil {
 			return
 		}
