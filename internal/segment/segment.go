@@ -133,10 +133,6 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	}
 	now := s.now()
 	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now))}
-	actor := p.MemberID
-	if actor == "" && p.APIKeyID != "" {
-		actor = "api_key:" + p.APIKeyID
-	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if refs := def.Refs(); len(refs) > 0 {
 			all, err := s.definitions(ctx, tx)
@@ -148,7 +144,7 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO segments (id, name, definition, created_by, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			seg.ID, name, string(canon), actor, db.Now(now))
+			seg.ID, name, string(canon), p.Actor(), db.Now(now))
 		if err != nil {
 			return fmt.Errorf("creating segment: %w", err)
 		}
