@@ -365,24 +365,6 @@ func (s *Service) Members(ctx context.Context, p accounts.Principal, segmentID, 
 	return out, next, nil
 }
 
-// Of returns the ids of the segments root profile profileID is in.
-func (s *Service) Of(ctx context.Context, profileID string) ([]string, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT segment_id FROM segment_members WHERE profile_id = $1 ORDER BY segment_id`, profileID)
-	if err != nil {
-		return nil, fmt.Errorf("reading segments of %s: %w", profileID, err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var sid string
-		if err := rows.Scan(&sid); err != nil {
-			return nil, err
-		}
-		out = append(out, sid)
-	}
-	return out, rows.Err()
-}
-
 // membershipEvent is Segment Entered or Segment Exited for profileID.
 func membershipEvent(name string, seg stored, profileID string, now time.Time) event.Event {
 	ev := event.New(event.Track, name, event.SourceSystem, now)
