@@ -30,6 +30,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -48,13 +49,14 @@ type world struct {
 	profiles *profile.Service
 	consent  *consent.Ledger
 	identity *identity.Graph
+	segments *segment.Service
 }
 
 func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations())
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -75,8 +77,9 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	w.profiles = profile.New(profile.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Log: log, Now: clock})
 	w.identity = g
 	w.consent = consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Now: clock})
+	w.segments = segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g, Log: log, Now: clock})
 	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md,
-		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent,
+		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent, Segments: w.segments,
 		Imports: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Consent: w.consent, Now: clock, TempDir: t.TempDir()}), Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)

@@ -36,6 +36,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/stream"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
@@ -64,6 +65,7 @@ type App struct {
 	CRM       *crm.Service
 	Profiles  *profile.Service
 	Consent   *consent.Ledger
+	Segments  *segment.Service
 	Imports   *imports.Importer
 	Mail      mail.Sender // SMTP when configured, else the log
 	Metrics   *prometheus.Registry
@@ -146,6 +148,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Backbone.Register(a.Profiles.Consumer())
 	a.Consent = consent.New(consent.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Accounts: a.Accounts})
 	consents.to = a.Consent
+	a.Segments = segment.New(segment.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Log: log})
+	a.Backbone.Register(a.Segments.Consumer())
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
 	// An import whose process died stays "running" until some process opens the database: a
 	// live import touches its record every few seconds, so a minute without is a dead one.
@@ -180,7 +184,7 @@ func loginProviders(l config.Login) []accounts.ProviderConfig {
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations()}
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

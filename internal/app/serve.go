@@ -61,7 +61,7 @@ func (a *App) Serve(ctx context.Context, started time.Time, out io.Writer, ready
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	goWork := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -74,6 +74,7 @@ func (a *App) Serve(ctx context.Context, started time.Time, out io.Writer, ready
 	if a.Config.Has(config.RoleWorker) {
 		goWork("backbone", a.Backbone.Run)
 		goWork("sweeper", a.sweep)
+		goWork("segments", a.Segments.Run)
 	}
 	if a.Config.PprofAddr != "" {
 		stopPprof, err := a.servePprof(a.Config.PprofAddr, errc)
@@ -187,7 +188,7 @@ func (a *App) Handler() (http.Handler, error) {
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Identity: a.Identity,
-			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Imports: a.Imports, Log: a.Log}).Routes(mux)
+			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Segments: a.Segments, Imports: a.Imports, Log: a.Log}).Routes(mux)
 	}
 	if a.Config.Has(config.RoleIngest) {
 		a.Ingest.Routes(mux)

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/segment"
+)
+
+// segmentRoutes are segments: reading them and their members needs the read scope, creating and
+// deleting them the write scope (marketers build them).
+func (a *API) segmentRoutes() []route {
+	const read, write = accounts.PermViewMembers, accounts.PermManageMarketing
+	return []route{
+		{method: "GET", path: "/segments", perm: read, handle: a.listSegments},
+		{method: "POST", path: "/segments", perm: write, handle: a.createSegment},
+		{method: "GET", path: "/segments/{id}", perm: read, handle: a.getSegment},
+		{method: "DELETE", path: "/segments/{id}", perm: write, handle: a.deleteSegment},
+		{method: "GET", path: "/segments/{id}/members", perm: read, handle: a.segmentMembers},
+	}
+}
+
+func (a *API) listSegments(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	list, err := a.segments.List(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeList(w, list, "")
+	return nil
+}
+
+func (a *API) createSegment(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	var body struct {
+		Name       string          `json:"name"`
+		Definition json.RawMessage `json:"definition"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body, maxBody); err != nil {
+		return err
+	}
+	seg, err := a.segments.Create(r.Context(), p, body.Name, body.Definition)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, seg)
+	return nil
+}
+
+func (a *API) getSegment(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	seg, err := a.segments.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, seg)
+	return nil
+}
+
+func (a *API) deleteSegment(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	if err := a.segments.Delete(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// segmentMembersView is a page of a segment's members.
+type segmentMembersView struct {
+	Profiles   []segment.Member `json:"profiles"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+func (a *API) segmentMembers(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	page, after, err := parsePageSized(r, 100, 1000)
+	if err != nil {
+		return err
+	}
+	members, next, err := a.segments.Members(r.Context(), p, r.PathValue("id"), after, page.Limit)
+	if err != nil {
+		return err
+	}
+	v := segmentMembersView{Profiles: members}
+	if next != "" {
+		v.NextCursor = httpx.EncodeCursor(next)
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/httpx"
+	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/segment"
+)
+
+func TestSegmentAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		w := newWorld(t, e)
+		ctx := context.Background()
+		reader, writer := w.key("reader", accounts.ScopeRead), w.key("writer", accounts.ScopeWrite)
+		var pids []string
+		for _, email := range []string{"yuki@kizuna-shop.jp", "ken@kizuna-shop.jp", "mei@kizuna-shop.jp"} {
+			if err := w.db.Tx(ctx, func(tx *sql.Tx) error {
+				pid, err := w.identity.Resolve(ctx, tx, []identity.ID{{Type: "email", Value: email}}, "test")
+				pids = append(pids, pid)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, pid := range pids[:2] {
+			if _, err := w.db.W.Exec(`INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, 'plan', '"enterprise"', 'test', 1)`, pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.events()
+
+		var ae apiError
+		def := `{"all":[{"trait":"plan","op":"eq","value":"enterprise"},{"not":{"consent":{"channel":"email","purpose":"marketing"}}}]}`
+		if code, _ := reader.do("POST", "/segments", `{"name":"Enterprise","definition":`+def+`}`, &ae); code != 403 {
+			t.Fatalf("a read key created a segment: %d", code)
+		}
+		for _, c := range []struct{ body, field string }{
+			{`{"name":"x","definition":{"all":[{"trait":"plan","op":"eq","value":"a"},{"event":"Post Created","count":{"op":"most","value":3}}]}}`, "definition.all[1].count.op"},
+			{`{"name":"x","definition":{"segment":"nope"}}`, "definition.segment"},
+			{`{"name":"","definition":` + def + `}`, "name"},
+			{`{"name":"x"}`, "definition"},
+		} {
+			ae = apiError{}
+			if code, _ := writer.do("POST", "/segments", c.body, &ae); code != 400 || ae.Error.Field != c.field {
+				t.Fatalf("%s: %d %+v, want 400 on %s", c.body, code, ae, c.field)
+			}
+		}
+		w.wantEvents("refused requests")
+
+		var seg segment.Segment
+		if code, _ := writer.do("POST", "/segments", `{"name":"Enterprise","definition":`+def+`}`, &seg); code != 201 || seg.ID == "" || seg.Count != 2 {
+			t.Fatalf("create: %d %+v", code, seg)
+		}
+		w.wantEvents("created", "Segment Entered", "Segment Entered")
+		var got segment.Segment
+		if code, _ := reader.do("GET", "/segments/"+seg.ID, "", &got); code != 200 || got.Count != 2 || got.Name != "Enterprise" {
+			t.Fatalf("get: %d %+v", code, got)
+		}
+		var members []string
+		cursor := ""
+		for {
+			var page segmentMembersView
+			q := url.Values{"limit": {"1"}}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
+			if code, _ := reader.do("GET", "/segments/"+seg.ID+"/members?"+q.Encode(), "", &page); code != 200 || len(page.Profiles) != 1 {
+				t.Fatalf("members: %d %+v", code, page)
+			}
+			members = append(members, page.Profiles[0].ID)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		want := slices.Clone(pids[:2])
+		slices.Sort(want)
+		if !slices.Equal(members, want) {
+			t.Fatalf("members %v, want %v", members, want)
+		}
+		var list httpx.List[segment.Segment]
+		if code, _ := reader.do("GET", "/segments", "", &list); code != 200 || len(list.Data) != 1 || list.Data[0].Count != 2 {
+			t.Fatalf("list: %d %+v", code, list)
+		}
+		if code, _ := reader.do("DELETE", "/segments/"+seg.ID, "", nil); code != 403 {
+			t.Fatalf("a read key deleted a segment: %d", code)
+		}
+		if code, _ := writer.do("DELETE", "/segments/"+seg.ID, "", nil); code != 204 {
+			t.Fatalf("delete: %d", code)
+		}
+		for _, path := range []string{"/segments/" + seg.ID, "/segments/" + seg.ID + "/members"} {
+			if code, _ := reader.do("GET", path, "", &ae); code != 404 {
+				t.Fatalf("%s after delete: %d", path, code)
+			}
+		}
+	})
+}

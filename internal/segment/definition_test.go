@@ -1,0 +1,126 @@
+package segment
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/kizuna-community/kizuna/internal/errs"
+)
+
+func TestParseNamesThePathOfTheBadNode(t *testing.T) {
+	for _, tc := range []struct{ def, field string }{
+		{`[]`, "definition"},
+		{`{}`, "definition"},
+		{`{"all":[]}`, "definition.all"},
+		{`{"all":[{"trait":"plan","op":"eq","value":"pro"},{"event":"Post Created","count":{"op":"most","value":3}}]}`, "definition.all[1].count.op"},
+		{`{"all":[{"trait":"plan","op":"eq"}]}`, "definition.all[0].value"},
+		{`{"any":[{"not":{"trait":"plan","op":"exists","value":1}}]}`, "definition.any[0].not.value"},
+		{`{"trait":"plan","op":"gt","value":"pro"}`, "definition.value"},
+		{`{"trait":"plan","op":"in","value":[]}`, "definition.value"},
+		{`{"trait":"plan","op":"in","value":["a",{"x":1}]}`, "definition.value[1]"},
+		{`{"trait":"signup","op":"within_last","value":"30 days"}`, "definition.value"},
+		{`{"trait":"signup","op":"before","value":"yesterday"}`, "definition.value"},
+		{`{"trait":"plan","op":"eq","value":"pro","extra":1}`, "definition.extra"},
+		{`{"trait":"plan","event":"x"}`, "definition"},
+		{`{"computed":"karma","op":"gt","value":1}`, "definition.computed"},
+		{`{"computed":"last_seen","op":"gt","value":1}`, "definition.op"},
+		{`{"computed":"events","op":"gt","value":1.5}`, "definition.value"},
+		{`{"event":"Post Created","where":[{"property":"space","op":"eq","value":"a"},{"property":"","op":"exists"}]}`, "definition.where[1].property"},
+		{`{"event":"Post Created","count":{"op":"gte","value":-1}}`, "definition.count.value"},
+		{`{"event":"Post Created","within_last":"P"}`, "definition.within_last"},
+		{`{"contract":{"product":"Pro","status":"lapsed"}}`, "definition.contract.status"},
+		{`{"contract":{"renews_within":"P1X"}}`, "definition.contract.renews_within"},
+		{`{"open_tickets":{"op":"gte"}}`, "definition.open_tickets.value"},
+		{`{"consent":{"channel":"email"}}`, "definition.consent.purpose"},
+		{`{"consent":{"channel":"email","purpose":"marketing","status":"maybe"}}`, "definition.consent.status"},
+		{`{"segment":""}`, "definition.segment"},
+		{`{"trait":"a\"b","op":"exists"}`, "definition.trait"},
+	} {
+		_, err := Parse([]byte(tc.def))
+		e, ok := errs.As(err)
+		if !ok || e.Kind != errs.KindInvalid || e.Field != tc.field {
+			t.Errorf("Parse(%s) = %v, want invalid %s", tc.def, err, tc.field)
+		}
+	}
+}
+
+func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
+	def := `{"all":[{"trait":"plan","op":"eq","value":"enterprise"},
+		{"event":"Post Created","where":[{"property":"space","op":"eq","value":"support"}],
+		"count":{"op":"gte","value":3},"within_last":"P30D"},
+		{"not":{"consent":{"channel":"email","purpose":"marketing"}}},
+		{"contract":{"product":"Pro","renews_within":"P30D"}},
+		{"open_tickets":{"op":"gte","value":2}},
+		{"computed":"last_seen","op":"more_than_ago","value":"P1M2DT3H"},
+		{"trait":"signup","op":"after","value":"2026-04-01T10:30:00+09:00"}]}`
+	n, err := Parse([]byte(def))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"all":[{"op":"eq","trait":"plan","value":"enterprise"},` +
+		`{"count":{"op":"gte","value":3},"event":"Post Created","where":[{"op":"eq","property":"space","value":"support"}],"within_last":"P30D"},` +
+		`{"not":{"consent":{"channel":"email","purpose":"marketing","status":"opted_in"}}},` +
+		`{"contract":{"product":"Pro","renews_within":"P30D","status":"active"}},` +
+		`{"open_tickets":{"op":"gte","value":2}},` +
+		`{"computed":"last_seen","op":"more_than_ago","value":"P1M2DT3H"},` +
+		`{"op":"after","trait":"signup","value":"2026-04-01T01:30:00Z"}]}`
+	if string(got) != want {
+		t.Errorf("canonical form\n got %s\nwant %s", got, want)
+	}
+	again, err := Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2, _ := json.Marshal(again); string(g2) != want {
+		t.Errorf("canonical form does not read back the same: %s", g2)
+	}
+}
+
+func TestExpandRefusesCyclesAndUnknownSegments(t *testing.T) {
+	defs := map[string]Node{}
+	for id, def := range map[string]string{
+		"a": `{"segment":"b"}`,
+		"b": `{"any":[{"trait":"x","op":"exists"},{"segment":"a"}]}`,
+		"c": `{"trait":"x","op":"exists"}`,
+	} {
+		n, err := Parse([]byte(def))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs[id] = n
+	}
+	lookup := lookupIn(defs)
+	if _, err := Expand(defs["a"], lookup); err == nil {
+		t.Error("a cycle expanded")
+	} else if e, ok := errs.As(err); !ok || e.Field != "definition.segment.any[1].segment.segment" {
+		t.Errorf("cycle error = %v", err)
+	}
+	n, _ := Parse([]byte(`{"not":{"segment":"zz"}}`))
+	if _, err := Expand(n, lookup); err == nil {
+		t.Error("an unknown segment expanded")
+	} else if e, ok := errs.As(err); !ok || e.Field != "definition.not.segment" {
+		t.Errorf("unknown segment error = %v", err)
+	}
+	n, _ = Parse([]byte(`{"all":[{"segment":"c"},{"segment":"c"}]}`))
+	if _, err := Expand(n, lookup); err != nil {
+		t.Errorf("a segment used twice: %v", err)
+	}
+}
+
+func TestDurations(t *testing.T) {
+	for _, s := range []string{"P30D", "PT12H", "P1Y2M3W4DT5H6M7S", "P2W", "PT0S"} {
+		d, err := ParseDuration(s)
+		if err != nil || d.String() != s {
+			t.Errorf("ParseDuration(%s) = %v, %v", s, d, err)
+		}
+	}
+	for _, s := range []string{"", "P", "PT", "30D", "P1D2Y", "P1.5D", "P-1D", "PT1D", "P1DT", "P1M1M"} {
+		if _, err := ParseDuration(s); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", s)
+		}
+	}
+}

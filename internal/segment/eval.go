@@ -1,0 +1,244 @@
+package segment
+
+import (
+	"strings"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/db"
+)
+
+// Facts are what the incremental evaluator knows of one root profile, read across its merge
+// family by loadFacts: the same rows the compiled SQL reads, decided on in Go.
+type Facts struct {
+	Traits      map[string]any       // current value of each trait, decoded JSON
+	Counters    map[string]Counter   // profile_counts per key, over the family
+	Events      []FactEvent          // track events named by the segments being evaluated
+	Purchases   int64                // CRM purchases
+	Contracts   []FactContract       // contracts of the accounts the family's profiles belong to
+	OpenTickets int64                // CRM tickets open or pending
+	Consents    map[[2]string]string // channel, purpose → current status
+}
+
+// Counter is one profile_counts key summed over a family.
+type Counter struct{ N, FirstAt, LastAt int64 }
+
+// FactEvent is one track event.
+type FactEvent struct {
+	Name       string
+	At         int64 // Unix ms
+	Properties map[string]any
+}
+
+// FactContract is one CRM contract.
+type FactContract struct {
+	Plan, Status, RenewsOn string // RenewsOn YYYY-MM-DD or ""
+}
+
+// Eval reports whether a root profile with facts f is in the expanded definition n as of now.
+// It decides exactly as the SQL Compile makes does; the property test holds the two together.
+func Eval(n Node, f *Facts, now time.Time) bool {
+	switch {
+	case n.All != nil:
+		for i := range n.All {
+			if !Eval(n.All[i], f, now) {
+				return false
+			}
+		}
+		return true
+	case n.Any != nil:
+		for i := range n.Any {
+			if Eval(n.Any[i], f, now) {
+				return true
+			}
+		}
+		return false
+	case n.Not != nil:
+		return !Eval(*n.Not, f, now)
+	case n.Trait != nil:
+		v, ok := f.Traits[n.Trait.Name]
+		return matchValue(v, ok, *n.Trait, now)
+	case n.Computed != nil:
+		return evalComputed(*n.Computed, f, now)
+	case n.Event != nil:
+		return evalEvent(*n.Event, f, now)
+	case n.Contract != nil:
+		c := n.Contract
+		var from, until string
+		if c.RenewsWithin != nil {
+			from, until = renewalWindow(*c.RenewsWithin, now)
+		}
+		for _, k := range f.Contracts {
+			if (c.Product == "" || k.Plan == c.Product) && (c.Status == "" || k.Status == c.Status) &&
+				(c.RenewsWithin == nil || (k.RenewsOn != "" && k.RenewsOn >= from && k.RenewsOn <= until)) {
+				return true
+			}
+		}
+		return false
+	case n.Tickets != nil:
+		return compareInt(f.OpenTickets, n.Tickets.Op, n.Tickets.Value)
+	case n.Consent != nil:
+		st, ok := f.Consents[[2]string{n.Consent.Channel, n.Consent.Purpose}]
+		if !ok {
+			st = "unknown"
+		}
+		return st == n.Consent.Status
+	case n.ref != nil:
+		return Eval(*n.ref, f, now)
+	}
+	return false
+}
+
+func evalComputed(vc ValueCond, f *Facts, now time.Time) bool {
+	if vc.Name == ComputedPurchases {
+		return compareInt(f.Purchases, vc.Op, int64(vc.Value.(float64)))
+	}
+	var c Counter
+	ok := false
+	for _, k := range counterKeys(vc.Name) {
+		x, has := f.Counters[k]
+		switch {
+		case !has:
+		case !ok:
+			c, ok = x, true
+		default:
+			c = Counter{N: c.N + x.N, FirstAt: min(c.FirstAt, x.FirstAt), LastAt: max(c.LastAt, x.LastAt)}
+		}
+	}
+	if !computedIsTime(vc.Name) {
+		return compareInt(c.N, vc.Op, int64(vc.Value.(float64)))
+	}
+	switch vc.Op {
+	case OpExists:
+		return ok
+	case OpNotExists:
+		return !ok
+	}
+	if !ok {
+		return false
+	}
+	t := c.LastAt
+	if vc.Name == ComputedFirstSeen {
+		t = c.FirstAt
+	}
+	return compareInt(t, sqlCompare(vc.Op), db.Now(timeBound(vc, now)))
+}
+
+// sqlCompare is the count comparison a time comparison amounts to (see sqlOp).
+func sqlCompare(op Op) Op {
+	switch op {
+	case OpAfter:
+		return OpGt
+	case OpWithinLast:
+		return OpGte
+	case OpBefore, OpMoreThanAgo:
+		return OpLt
+	}
+	return op
+}
+
+func evalEvent(ec EventCond, f *Facts, now time.Time) bool {
+	var since int64
+	if ec.Within != nil {
+		since = db.Now(ec.Within.Before(now))
+	}
+	var n int64
+events:
+	for _, e := range f.Events {
+		if e.Name != ec.Name || (ec.Within != nil && e.At < since) {
+			continue
+		}
+		for _, w := range ec.Where {
+			v, ok := e.Properties[w.Name]
+			if !matchValue(v, ok, w, now) {
+				continue events
+			}
+		}
+		n++
+	}
+	return compareInt(n, ec.Count.Op, ec.Count.Value)
+}
+
+// matchValue decides vc on a decoded JSON value v (present is false when there is none).
+func matchValue(v any, present bool, vc ValueCond, now time.Time) bool {
+	exists := present && v != nil
+	switch vc.Op {
+	case OpExists:
+		return exists
+	case OpNotExists:
+		return !exists
+	case OpEq:
+		return jsonEq(v, vc.Value)
+	case OpNeq:
+		return exists && !jsonEq(v, vc.Value)
+	case OpIn:
+		for _, x := range vc.Value.([]any) {
+			if jsonEq(v, x) {
+				return true
+			}
+		}
+		return false
+	case OpGt, OpGte, OpLt, OpLte:
+		f, ok := v.(float64)
+		if !ok {
+			return false
+		}
+		b := vc.Value.(float64)
+		switch vc.Op {
+		case OpGt:
+			return f > b
+		case OpGte:
+			return f >= b
+		case OpLt:
+			return f < b
+		}
+		return f <= b
+	case OpContains:
+		s := vc.Value.(string)
+		switch v := v.(type) {
+		case string:
+			return strings.Contains(v, s)
+		case []any:
+			for _, x := range v {
+				if x == s {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	switch {
+	case timeRE.MatchString(s):
+	case dateRE.MatchString(s):
+		s += "T00:00:00Z"
+	default:
+		return false
+	}
+	b := timeBound(vc, now).Format(TimeLayout)
+	switch sqlCompare(vc.Op) {
+	case OpGt:
+		return s > b
+	case OpGte:
+		return s >= b
+	}
+	return s < b
+}
+
+// jsonEq reports whether decoded JSON v equals the definition's scalar x, types included.
+func jsonEq(v, x any) bool {
+	switch x := x.(type) {
+	case string:
+		s, ok := v.(string)
+		return ok && s == x
+	case float64:
+		f, ok := v.(float64)
+		return ok && f == x
+	case bool:
+		b, ok := v.(bool)
+		return ok && b == x
+	}
+	return false
+}

@@ -1,0 +1,191 @@
+package segment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/kizuna-community/kizuna/internal/db"
+)
+
+// familyIn is "IN ($1, …)" over a family, with its arguments.
+func familyIn(family []string) (string, []any) {
+	args := make([]any, len(family))
+	for i, id := range family {
+		args[i] = id
+	}
+	return "IN " + db.Postgres.Values(1, len(family)), args
+}
+
+// loadFacts reads the facts of the root profile whose family is family, through q: its track
+// events only those named in events.
+func loadFacts(ctx context.Context, q db.Queryer, family []string, events []string) (*Facts, error) {
+	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
+	in, args := familyIn(family)
+	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("reading %s for segments: %w", what, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("reading %s for segments: %w", what, err)
+			}
+		}
+		return rows.Err()
+	}
+	type traitAt struct {
+		at      int64
+		profile string
+	}
+	traitFrom := map[string]traitAt{}
+	if err := each("traits", `SELECT profile_id, name, value, updated_at FROM profile_traits WHERE profile_id `+in, args, func(rows *sql.Rows) error {
+		var pid, name, value string
+		var at int64
+		if err := rows.Scan(&pid, &name, &value, &at); err != nil {
+			return err
+		}
+		// Across the family the latest value wins; on a tie, the greater profile id (as in SQL).
+		if old, ok := traitFrom[name]; ok && (old.at > at || (old.at == at && old.profile > pid)) {
+			return nil
+		}
+		var v any
+		if err := json.Unmarshal([]byte(value), &v); err != nil {
+			return fmt.Errorf("trait %s: %w", name, err)
+		}
+		traitFrom[name] = traitAt{at, pid}
+		f.Traits[name] = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := each("counters", `SELECT key, SUM(count), MIN(first_at), MAX(last_at) FROM profile_counts WHERE profile_id `+in+
+		` AND key IN ('source:community', 'source:tracking', 'type:page') GROUP BY key`, args, func(rows *sql.Rows) error {
+		var key string
+		var c Counter
+		if err := rows.Scan(&key, &c.N, &c.FirstAt, &c.LastAt); err != nil {
+			return err
+		}
+		f.Counters[key] = c
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(events) > 0 {
+		names := make([]string, len(events))
+		eargs := append([]any(nil), args...)
+		for i, n := range events {
+			eargs = append(eargs, n)
+			names[i] = "$" + strconv.Itoa(len(eargs))
+		}
+		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name IN (` + join(names) + `)`
+		if err := each("events", q, eargs, func(rows *sql.Rows) error {
+			var e FactEvent
+			var props string
+			if err := rows.Scan(&e.Name, &e.At, &props); err != nil {
+				return err
+			}
+			var v any
+			if err := json.Unmarshal([]byte(props), &v); err != nil {
+				return fmt.Errorf("event properties: %w", err)
+			}
+			e.Properties, _ = v.(map[string]any)
+			f.Events = append(f.Events, e)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_purchases WHERE profile_id `+in, args...).Scan(&f.Purchases); err != nil {
+		return nil, fmt.Errorf("reading purchases for segments: %w", err)
+	}
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_tickets WHERE profile_id `+in+` AND status IN ('open', 'pending')`,
+		args...).Scan(&f.OpenTickets); err != nil {
+		return nil, fmt.Errorf("reading tickets for segments: %w", err)
+	}
+	if err := each("contracts", `SELECT DISTINCT k.id, k.plan, k.status, COALESCE(k.renews_on, '') FROM crm_contracts k
+		JOIN profile_accounts pa ON pa.account_id = k.account_id WHERE pa.profile_id `+in, args, func(rows *sql.Rows) error {
+		var id string
+		var k FactContract
+		if err := rows.Scan(&id, &k.Plan, &k.Status, &k.RenewsOn); err != nil {
+			return err
+		}
+		f.Contracts = append(f.Contracts, k)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	type consentAt struct {
+		at int64
+		id string
+	}
+	consentFrom := map[[2]string]consentAt{}
+	if err := each("consents", `SELECT channel, purpose, status, recorded_at, id FROM consent_records WHERE profile_id `+in, args, func(rows *sql.Rows) error {
+		var ch, pu, st, id string
+		var at int64
+		if err := rows.Scan(&ch, &pu, &st, &at, &id); err != nil {
+			return err
+		}
+		// The latest recorded_at wins; on a tie, the later-stored record (the greater id).
+		k := [2]string{ch, pu}
+		if old, ok := consentFrom[k]; ok && (old.at > at || (old.at == at && old.id > id)) {
+			return nil
+		}
+		consentFrom[k] = consentAt{at, id}
+		f.Consents[k] = st
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// scanIDs reads a one-column result of ids into a set.
+func scanIDs(rows *sql.Rows, err error) (map[string]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var pid string
+		if err := rows.Scan(&pid); err != nil {
+			return nil, err
+		}
+		out[pid] = true
+	}
+	return out, rows.Err()
+}
+
+func join(parts []string) string {
+	out := ""
+	for i, p := range parts {
+		if i > 0 {
+			out += ", "
+		}
+		out += p
+	}
+	return out
+}
+
+// eventNames returns the track event names the expanded definition n counts.
+func eventNames(n Node, into map[string]bool) {
+	switch {
+	case n.Event != nil:
+		into[n.Event.Name] = true
+	case n.ref != nil:
+		eventNames(*n.ref, into)
+	}
+	for _, x := range n.All {
+		eventNames(x, into)
+	}
+	for _, x := range n.Any {
+		eventNames(x, into)
+	}
+	if n.Not != nil {
+		eventNames(*n.Not, into)
+	}
+}

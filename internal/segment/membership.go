@@ -1,0 +1,295 @@
+package segment
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
+)
+
+// Reevaluate is the incremental evaluator: it re-checks every segment for the profiles
+// profileIDs — each one's root, evaluated over its family with Eval — and records the changes of
+// membership with their Segment Entered and Segment Exited events, in one transaction. A profile
+// since merged into another leaves every segment (its root stands for it). Unknown ids are
+// skipped.
+func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
+	ids := slices.Clone(profileIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	now := s.now()
+	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		segs, err := s.segments(ctx, tx, true)
+		if err != nil || len(segs) == 0 {
+			return err
+		}
+		byID := map[string]stored{}
+		names := map[string]bool{}
+		for _, sg := range segs {
+			byID[sg.id] = sg
+			eventNames(sg.def, names)
+		}
+		evNames := make([]string, 0, len(names))
+		for n := range names {
+			evNames = append(evNames, n)
+		}
+		slices.Sort(evNames)
+		var evs []event.Event
+		families := map[string][]string{}
+		var roots []string
+		for _, pid := range ids {
+			root, family, err := s.identity.RootFamily(ctx, tx, pid)
+			if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if root != pid {
+				// pid is merged: it is in no segment any more.
+				out, err := s.leaveAll(ctx, tx, pid, byID, now)
+				if err != nil {
+					return err
+				}
+				evs = append(evs, out...)
+			}
+			if _, ok := families[root]; !ok {
+				families[root] = family
+				roots = append(roots, root)
+			}
+		}
+		slices.Sort(roots)
+		for _, root := range roots {
+			f, err := loadFacts(ctx, tx, families[root], evNames)
+			if err != nil {
+				return err
+			}
+			cur, err := memberOf(ctx, tx, root)
+			if err != nil {
+				return err
+			}
+			for _, sg := range segs {
+				in := Eval(sg.def, f, now)
+				switch {
+				case in && !cur[sg.id]:
+					if _, err := tx.ExecContext(ctx, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES ($1, $2, $3)`,
+						sg.id, root, db.Now(now)); err != nil {
+						return fmt.Errorf("adding %s to segment %s: %w", root, sg.id, err)
+					}
+					evs = append(evs, membershipEvent(EventEntered, sg, root, now))
+				case !in && cur[sg.id]:
+					if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id = $2`, sg.id, root); err != nil {
+						return fmt.Errorf("removing %s from segment %s: %w", root, sg.id, err)
+					}
+					evs = append(evs, membershipEvent(EventExited, sg, root, now))
+				}
+			}
+		}
+		return s.outbox.Emit(ctx, tx, evs...)
+	})
+}
+
+// memberOf returns the segments profileID is in.
+func memberOf(ctx context.Context, tx *sql.Tx, profileID string) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT segment_id FROM segment_members WHERE profile_id = $1`, profileID)
+	if err != nil {
+		return nil, fmt.Errorf("reading segments of %s: %w", profileID, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var sid string
+		if err := rows.Scan(&sid); err != nil {
+			return nil, err
+		}
+		out[sid] = true
+	}
+	return out, rows.Err()
+}
+
+// leaveAll takes profileID out of every segment and returns the exit events.
+func (s *Service) leaveAll(ctx context.Context, tx *sql.Tx, profileID string, byID map[string]stored, now time.Time) ([]event.Event, error) {
+	cur, err := memberOf(ctx, tx, profileID)
+	if err != nil || len(cur) == 0 {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE profile_id = $1`, profileID); err != nil {
+		return nil, fmt.Errorf("removing %s from segments: %w", profileID, err)
+	}
+	sids := make([]string, 0, len(cur))
+	for sid := range cur {
+		sids = append(sids, sid)
+	}
+	slices.Sort(sids)
+	var evs []event.Event
+	for _, sid := range sids {
+		evs = append(evs, membershipEvent(EventExited, byID[sid], profileID, now))
+	}
+	return evs, nil
+}
+
+// Recompute recomputes segment segmentID in full with its compiled SQL and records the
+// difference with the stored membership, emitting an event per profile that entered or exited.
+func (s *Service) Recompute(ctx context.Context, segmentID string) (entered, exited int, err error) {
+	return s.recompute(ctx, segmentID, s.now(), true)
+}
+
+// recompute is Recompute; unless force, it first claims the segment, and does nothing when
+// another node recomputed it less than half a period ago.
+func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time, force bool) (entered, exited int, err error) {
+	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		entered, exited = 0, 0
+		claimBefore := db.Now(now)
+		if !force {
+			claimBefore = db.Now(now.Add(-s.every / 2))
+		}
+		// The claim also takes the segment's row lock on PostgreSQL: the statement below then sees
+		// every membership change committed before it.
+		res, err := tx.ExecContext(ctx, `UPDATE segments SET recomputed_at = $1 WHERE id = $2 AND recomputed_at <= $3`,
+			db.Now(now), segmentID, claimBefore)
+		if err != nil {
+			return fmt.Errorf("claiming segment %s: %w", segmentID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		segs, err := s.segments(ctx, tx, false)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(segs, func(x stored) bool { return x.id == segmentID })
+		if i < 0 {
+			return errs.NotFound("no segment %s", segmentID)
+		}
+		sg := segs[i]
+		q, err := Compile(s.db.Engine, sg.def, now)
+		if err != nil {
+			return err
+		}
+		want, err := Members(ctx, tx, s.db.Engine, q)
+		if err != nil {
+			return fmt.Errorf("computing segment %s: %w", segmentID, err)
+		}
+		have, err := scanIDs(tx.QueryContext(ctx, `SELECT profile_id FROM segment_members WHERE segment_id = $1`, segmentID))
+		if err != nil {
+			return fmt.Errorf("reading members of segment %s: %w", segmentID, err)
+		}
+		var in, out []string
+		for pid := range want {
+			if !have[pid] {
+				in = append(in, pid)
+			}
+		}
+		for pid := range have {
+			if !want[pid] {
+				out = append(out, pid)
+			}
+		}
+		slices.Sort(in)
+		slices.Sort(out)
+		var evs []event.Event
+		for chunk := range slices.Chunk(in, 500) {
+			args := make([]any, 0, 3*len(chunk))
+			for _, pid := range chunk {
+				args = append(args, segmentID, pid, db.Now(now))
+				evs = append(evs, membershipEvent(EventEntered, sg, pid, now))
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES `+
+				s.db.Engine.Values(len(chunk), 3), args...); err != nil {
+				return fmt.Errorf("adding members to segment %s: %w", segmentID, err)
+			}
+		}
+		for chunk := range slices.Chunk(out, 500) {
+			args := append([]any{segmentID}, s.db.Engine.InArgs(chunk)...)
+			in := s.db.Engine.In(len(chunk), 2)
+			if s.db.Engine == db.SQLite {
+				in = "IN (" + placeholders(2, len(chunk)) + ")"
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id `+in, args...); err != nil {
+				return fmt.Errorf("removing members from segment %s: %w", segmentID, err)
+			}
+			for _, pid := range chunk {
+				evs = append(evs, membershipEvent(EventExited, sg, pid, now))
+			}
+		}
+		entered, exited = len(in), len(out)
+		return s.outbox.Emit(ctx, tx, evs...)
+	})
+	return entered, exited, err
+}
+
+// Members runs a compiled segment in tx and returns its members. On PostgreSQL it turns JIT
+// compilation off for the transaction: the planner cannot estimate the recursive family CTE and
+// guesses it a hundred times too large, which makes it compile the statement to machine code,
+// costing more than running it.
+func Members(ctx context.Context, tx *sql.Tx, e db.Engine, q Query) (map[string]bool, error) {
+	if e == db.Postgres {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+			return nil, err
+		}
+	}
+	return scanIDs(tx.QueryContext(ctx, q.SQL, q.Args...))
+}
+
+// placeholders is "$first, …" for n arguments.
+func placeholders(first, n int) string {
+	out := ""
+	for i := range n {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("$%d", first+i)
+	}
+	return out
+}
+
+// RecomputeDue recomputes every segment not recomputed (by any node) in the last half period.
+func (s *Service) RecomputeDue(ctx context.Context) error {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id FROM segments ORDER BY id`)
+	ids, err := scanIDs(rows, err)
+	if err != nil {
+		return fmt.Errorf("listing segments: %w", err)
+	}
+	sorted := make([]string, 0, len(ids))
+	for sid := range ids {
+		sorted = append(sorted, sid)
+	}
+	slices.Sort(sorted)
+	for _, sid := range sorted {
+		entered, exited, err := s.recompute(ctx, sid, s.now(), false)
+		if err != nil {
+			if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
+				continue // deleted meanwhile
+			}
+			return err
+		}
+		if entered+exited > 0 {
+			s.log.Info("segment recomputed", "segment", sid, "entered", entered, "exited", exited)
+		}
+	}
+	return nil
+}
+
+// Run recomputes the segments on schedule until ctx is cancelled: this catches time windows that
+// expire with no new event. Every worker node runs it; the claim in recompute shares the work.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.every / 2)
+	defer t.Stop()
+	for {
+		if err := s.RecomputeDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("segment recomputation failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

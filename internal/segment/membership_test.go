@@ -1,0 +1,307 @@
+package segment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/identity"
+)
+
+type fixture struct {
+	d   *db.DB
+	s   *Service
+	now time.Time
+	mu  sync.Mutex
+}
+
+func newFixture(t *testing.T, e db.Engine) *fixture {
+	f := &fixture{d: openAll(t, e), now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	f.s = f.service()
+	return f
+}
+
+// service returns a service on f's database and clock: one node.
+func (f *fixture) service() *Service {
+	ob := backbone.NewOutbox(f.d)
+	return New(Deps{DB: f.d, Outbox: ob, Identity: identity.New(identity.Deps{DB: f.d, Outbox: ob}), Now: f.clock, RecomputeEvery: time.Minute})
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+// events returns the membership events in the outbox as "Entered segment profile" lines, and
+// empties it.
+func (f *fixture) events(t *testing.T) []string {
+	t.Helper()
+	rows, err := f.d.W.Query(`SELECT payload FROM outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		var ev event.Event
+		if err := json.Unmarshal([]byte(p), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Event == EventEntered || ev.Event == EventExited {
+			out = append(out, fmt.Sprintf("%s %s %s", ev.Event, ev.Properties["segment_name"], ev.ProfileID))
+		}
+	}
+	if _, err := f.d.W.Exec(`DELETE FROM outbox`); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (f *fixture) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	if _, err := f.d.W.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func (f *fixture) members(t *testing.T, segmentID string) map[string]bool {
+	t.Helper()
+	got, err := scanIDs(f.d.W.Query(`SELECT profile_id FROM segment_members WHERE segment_id = $1`, segmentID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestStoredMembershipAgrees creates random segments on random worlds: the membership the full
+// recomputation stores is the one the incremental evaluator then finds, and it announces each
+// entry once.
+func TestStoredMembershipAgrees(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		for w := range 4 {
+			r := rand.New(rand.NewPCG(*seed, 1000+uint64(w)))
+			wd := genWorld(r, f.clock())
+			if err := wd.store(ctx, f.d); err != nil {
+				t.Fatal(err)
+			}
+			f.events(t)
+			var ids []string
+			entered := 0
+			for k := range 12 {
+				js, _ := json.Marshal(genDefinition(r, 0, ids))
+				seg, err := f.s.Create(ctx, sys, fmt.Sprintf("w%d-%d", w, k), js)
+				if err != nil {
+					t.Fatalf("creating %s: %v", js, err)
+				}
+				ids = append(ids, seg.ID)
+				entered += int(seg.Count)
+			}
+			if evs := f.events(t); len(evs) != entered {
+				t.Fatalf("world %d: %d entry events for %d members", w, len(evs), entered)
+			}
+			before := map[string]map[string]bool{}
+			for _, sid := range ids {
+				before[sid] = f.members(t, sid)
+			}
+			var all []string
+			for _, p := range wd.profiles {
+				all = append(all, p.id)
+			}
+			// Nothing changed: the incremental evaluator agrees and says nothing.
+			if err := f.s.Reevaluate(ctx, all); err != nil {
+				t.Fatal(err)
+			}
+			if evs := f.events(t); len(evs) != 0 {
+				t.Fatalf("world %d: re-evaluating unchanged profiles emitted %v", w, evs)
+			}
+			// From empty, the incremental evaluator finds the same members.
+			f.exec(t, `DELETE FROM segment_members`)
+			if err := f.s.Reevaluate(ctx, all); err != nil {
+				t.Fatal(err)
+			}
+			if evs := f.events(t); len(evs) != entered {
+				t.Fatalf("world %d: %d entry events re-evaluating, want %d", w, len(evs), entered)
+			}
+			for _, sid := range ids {
+				if got := f.members(t, sid); fmt.Sprint(got) != fmt.Sprint(before[sid]) {
+					t.Fatalf("world %d segment %s: incremental %v, full %v", w, sid, got, before[sid])
+				}
+			}
+			// And the full recomputation, run again, finds nothing to change.
+			for _, sid := range ids {
+				if in, out, err := f.s.Recompute(ctx, sid); err != nil || in+out != 0 {
+					t.Fatalf("recomputing again: %d in, %d out, %v", in, out, err)
+				}
+			}
+		}
+	})
+}
+
+func TestMembershipMoves(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		at := func(ago time.Duration) int64 { return db.Now(f.clock().Add(-ago)) }
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0), ('b', 0), ('c', 0)`)
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('a', 'plan', '"pro"', 't', 1), ('b', 'plan', '"pro"', 't', 1)`)
+		active, err := f.s.Create(ctx, sys, "Active pros", json.RawMessage(`{"all":[{"trait":"plan","op":"eq","value":"pro"},
+			{"event":"Post Created","count":{"op":"gte","value":2},"within_last":"P7D"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		quiet, err := f.s.Create(ctx, sys, "Quiet pros", json.RawMessage(`{"all":[{"trait":"plan","op":"eq","value":"pro"},
+			{"not":{"segment":"`+active.ID+`"}}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if active.Count != 0 || quiet.Count != 2 {
+			t.Fatalf("counts %d, %d", active.Count, quiet.Count)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Entered Quiet pros a Segment Entered Quiet pros b]" {
+			t.Fatalf("events %v", evs)
+		}
+		// a posts twice: the incremental evaluator moves a from quiet to active.
+		f.exec(t, `INSERT INTO profile_events (message_id, profile_id, type, name, source, at) VALUES
+			('m1', 'a', 'track', 'Post Created', 'community', $1), ('m2', 'a', 'track', 'Post Created', 'community', $2)`, at(2*24*time.Hour), at(time.Hour))
+		if err := f.s.Reevaluate(ctx, []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Entered Active pros a Segment Exited Quiet pros a]" {
+			t.Fatalf("events %v", evs)
+		}
+		// Six days on, the first post leaves the window with no new event: the scheduled
+		// recomputation catches it, once however many nodes run it.
+		f.advance(6 * 24 * time.Hour)
+		var wg sync.WaitGroup
+		for range 3 {
+			node := f.service()
+			wg.Go(func() {
+				if err := node.RecomputeDue(ctx); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Exited Active pros a Segment Entered Quiet pros a]" {
+			t.Fatalf("events %v", evs)
+		}
+		// c is merged into b: b now has c's posts; c, merged, is in no segment.
+		f.exec(t, `INSERT INTO profile_events (message_id, profile_id, type, name, source, at) VALUES
+			('m3', 'c', 'track', 'Post Created', 'community', $1), ('m4', 'b', 'track', 'Post Created', 'community', $1)`, at(time.Hour))
+		f.exec(t, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES ($1, 'c', 0)`, quiet.ID) // as if c had been in
+		f.exec(t, `UPDATE identity_profiles SET merged_into = 'b' WHERE id = 'c'`)
+		if err := f.s.Reevaluate(ctx, []string{"c"}); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Exited Quiet pros c Segment Entered Active pros b Segment Exited Quiet pros b]" {
+			t.Fatalf("events %v", evs)
+		}
+		got, next, err := f.s.Members(ctx, sys, active.ID, "", 10)
+		if err != nil || len(got) != 1 || got[0].ID != "b" || next != "" {
+			t.Fatalf("members %v %q %v", got, next, err)
+		}
+		// A segment another uses cannot go; the other can, and then it can.
+		if err := f.s.Delete(ctx, sys, active.ID); err == nil {
+			t.Fatal("deleted a segment in use")
+		} else if e, ok := errs.As(err); !ok || e.Kind != errs.KindConflict {
+			t.Fatalf("delete in use: %v", err)
+		}
+		if err := f.s.Delete(ctx, sys, quiet.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.s.Delete(ctx, sys, active.ID); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := f.s.List(ctx, sys); err != nil || len(list) != 0 {
+			t.Fatalf("list after delete %v %v", list, err)
+		}
+	})
+}
+
+func TestMembersPages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		for _, id := range []string{"a", "B", "c", "D", "e"} {
+			f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ($1, 0)`, id)
+		}
+		seg, err := f.s.Create(ctx, accounts.System(), "Everyone", json.RawMessage(`{"consent":{"channel":"email","purpose":"marketing","status":"unknown"}}`))
+		if err != nil || seg.Count != 5 {
+			t.Fatalf("%+v %v", seg, err)
+		}
+		var got []string
+		after := ""
+		for {
+			page, next, err := f.s.Members(ctx, accounts.System(), seg.ID, after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page {
+				got = append(got, m.ID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if fmt.Sprint(got) != "[B D a c e]" {
+			t.Fatalf("pages %v", got)
+		}
+		if _, err := f.s.Create(ctx, accounts.Principal{}, "x", json.RawMessage(`{"segment":"`+seg.ID+`"}`)); err == nil {
+			t.Fatal("an anonymous caller created a segment")
+		}
+		_, err = f.s.Create(ctx, accounts.System(), "x", json.RawMessage(`{"all":[{"segment":"nope"}]}`))
+		if e, ok := errs.As(err); !ok || e.Field != "definition.all[0].segment" {
+			t.Fatalf("unknown reference: %v", err)
+		}
+	})
+}
+
+// TestSystemEventsAreNotActivity: an inactive customer stays in "no activity in 30 days" although
+// the system recorded events about them since (their Segment Entered among them).
+func TestSystemEventsAreNotActivity(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		old, recent := db.Now(f.clock().AddDate(0, 0, -40)), db.Now(f.clock().Add(-time.Minute))
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0)`)
+		f.exec(t, `INSERT INTO profile_counts (profile_id, key, count, first_at, last_at) VALUES
+			('a', 'all', 3, $1, $2), ('a', 'source:tracking', 2, $1, $1), ('a', 'source:system', 1, $2, $2)`, old, recent)
+		seg, err := f.s.Create(ctx, accounts.System(), "Dormant", json.RawMessage(`{"all":[{"computed":"last_seen","op":"more_than_ago","value":"P30D"},
+			{"computed":"events","op":"eq","value":2}]}`))
+		if err != nil || seg.Count != 1 {
+			t.Fatalf("%+v %v", seg, err)
+		}
+		if err := f.s.Reevaluate(ctx, []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.members(t, seg.ID); !got["a"] {
+			t.Fatal("a system event made a dormant customer active")
+		}
+	})
+}

@@ -1,0 +1,399 @@
+package segment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/consent"
+	"github.com/kizuna-community/kizuna/internal/crm"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/profile"
+)
+
+var (
+	seed   = flag.Uint64("seed", 20261204, "seed of the property test's random worlds and segments")
+	worlds = flag.Int("worlds", 30, "random data sets the property test builds per engine")
+	defs   = flag.Int("defs", 100, "random segment definitions the property test checks per data set")
+)
+
+// openAll opens a database of engine e with every table segments read.
+func openAll(t testing.TB, e db.Engine) *db.DB {
+	t.Helper()
+	return dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), profile.Migrations(), crm.Migrations(),
+		consent.Migrations(), Migrations())
+}
+
+// TestEvaluatorsAgree is the property test: on random data (profiles with merges, traits,
+// events, counters, purchases, contracts, tickets, consents) the compiled SQL and the incremental
+// evaluator give the same members for random segment definitions. Reproduce a failure with
+// -seed; -worlds and -defs set its size (worlds × defs cases per engine).
+func TestEvaluatorsAgree(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		d := openAll(t, e)
+		g := identity.New(identity.Deps{DB: d})
+		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+		start := time.Now()
+		cases, mixed := 0, 0
+		for w := range *worlds {
+			r := rand.New(rand.NewPCG(*seed, uint64(w)))
+			wd := genWorld(r, now)
+			if err := wd.store(ctx, d); err != nil {
+				t.Fatalf("world %d: %v", w, err)
+			}
+			facts := map[string]*Facts{}
+			for _, root := range wd.roots() {
+				_, family, err := g.RootFamily(ctx, d.W, root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if facts[root], err = loadFacts(ctx, d.W, family, eventVocab); err != nil {
+					t.Fatal(err)
+				}
+			}
+			known := map[string]Node{}
+			var ids []string
+			for k := range *defs {
+				raw := genDefinition(r, 0, ids)
+				js, _ := json.Marshal(raw)
+				n, err := Parse(js)
+				if err != nil {
+					t.Fatalf("seed %d world %d def %d: %s does not parse: %v", *seed, w, k, js, err)
+				}
+				x, err := Expand(n, lookupIn(known))
+				if err != nil {
+					t.Fatalf("seed %d world %d def %d: %s: %v", *seed, w, k, js, err)
+				}
+				sid := fmt.Sprintf("s%d", k)
+				known[sid] = n
+				ids = append(ids, sid)
+				q, err := Compile(e, x, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := scanIDs(d.W.QueryContext(ctx, q.SQL, q.Args...))
+				if err != nil {
+					t.Fatalf("seed %d world %d def %d: %s: %v\n%s", *seed, w, k, js, err, q.SQL)
+				}
+				for _, root := range wd.roots() {
+					if in := Eval(x, facts[root], now); in != got[root] {
+						t.Fatalf("seed %d world %d def %d: profile %s: SQL says %v, incremental says %v\ndefinition %s\nfacts %+v\n%s",
+							*seed, w, k, root, got[root], in, js, *facts[root], q.SQL)
+					}
+				}
+				for pid := range got {
+					if !slices.Contains(wd.roots(), pid) {
+						t.Fatalf("SQL returned %s, which is not a root", pid)
+					}
+				}
+				cases++
+				if len(got) > 0 && len(got) < len(wd.roots()) {
+					mixed++ // some roots in, some out: the case told the evaluators something
+				}
+			}
+		}
+		t.Logf("%d cases on %s in %v; %d split the profiles", cases, e, time.Since(start).Round(time.Millisecond), mixed)
+		if mixed < cases/4 {
+			t.Errorf("only %d of %d cases split the profiles: the random definitions say too little", mixed, cases)
+		}
+	})
+}
+
+// The vocabulary of the random worlds and definitions: small, so conditions often meet data.
+var (
+	traitVocab    = []string{"plan", "age", "tags", "signup", "vip"}
+	eventVocab    = []string{"Post Created", "Order Completed", "Signed In"}
+	propertyVocab = []string{"space", "amount", "tags", "when"}
+	valuePool     = []any{"free", "pro", "enterprise", "東京", `a"b`, "", 0.0, 1.0, 2.5, 3.0, 10.0, -1.0, true, false, nil,
+		[]any{"a", "pro"}, []any{"beta"}, []any{1.0, 2.0}, map[string]any{"x": 1.0},
+		"2026-11-20T10:00:00Z", "2026-12-01", "2025-01-01T00:00:00Z", "2026-12-04T11:59:59Z", "2026-12-01T10:00:00+09:00", "not a date",
+		"2026-12-03", "beta release"}
+	scalarPool   = []any{"free", "pro", "enterprise", "東京", "", 0.0, 1.0, 2.5, 3.0, -1.0, true, false, "beta"}
+	numberPool   = []float64{-1, 0, 1, 2.5, 3, 10}
+	containsPool = []string{"a", "pro", "beta", "東", "x"}
+	timePool     = []string{"2026-12-01", "2026-11-20T10:00:00Z", "2026-12-03T23:59:59+09:00", "2025-06-01"}
+	durationPool = []string{"P1D", "P7D", "P30D", "PT12H", "P1M", "P2W"}
+	channels     = []string{"email", "line"}
+	purposes     = []string{"marketing", "research"}
+	statuses     = []string{"opted_in", "opted_out", "unknown"}
+)
+
+func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
+
+type world struct {
+	profiles  []wProfile
+	traits    [][]any // profile_id, name, value, source, updated_at
+	events    [][]any // message_id, profile_id, type, name, source, at, properties
+	purchases [][]any
+	accounts  []string
+	links     [][]any // profile_id, account_id
+	contracts [][]any
+	tickets   [][]any
+	consents  [][]any
+}
+
+type wProfile struct {
+	id     string
+	merged string // "" when a root
+}
+
+func (w *world) roots() []string {
+	var out []string
+	for _, p := range w.profiles {
+		if p.merged == "" {
+			out = append(out, p.id)
+		}
+	}
+	return out
+}
+
+func genWorld(r *rand.Rand, now time.Time) *world {
+	w := &world{}
+	n := 8 + r.IntN(16)
+	for i := range n {
+		// Mixed case ids: tie-breaks must order them by bytes on both engines.
+		p := wProfile{id: fmt.Sprintf("%c%02d", "aBcD"[r.IntN(4)], i)}
+		if i > 0 && r.IntN(10) < 3 {
+			p.merged = w.profiles[r.IntN(i)].id
+		}
+		w.profiles = append(w.profiles, p)
+	}
+	ms := func(daysAgo float64) int64 { return db.Now(now.Add(-time.Duration(daysAgo * float64(24*time.Hour)))) }
+	times := []float64{0.1, 0.4, 1, 1, 6, 8, 20, 29.9, 31, 45, 90, 400}
+	for _, p := range w.profiles {
+		for _, name := range traitVocab {
+			if r.IntN(3) == 0 {
+				continue
+			}
+			v, _ := json.Marshal(pick(r, valuePool))
+			w.traits = append(w.traits, []any{p.id, name, string(v), "test", ms(pick(r, times[:4]))})
+		}
+		for k := range r.IntN(7) {
+			typ, name := "track", pick(r, eventVocab)
+			if r.IntN(8) == 0 {
+				typ = "page" // a page named like a track event is not one
+			}
+			props := map[string]any{}
+			for _, key := range propertyVocab {
+				if r.IntN(2) == 0 {
+					props[key] = pick(r, valuePool)
+				}
+			}
+			js, _ := json.Marshal(props)
+			w.events = append(w.events, []any{fmt.Sprintf("m-%s-%d", p.id, k), p.id, typ, name, pick(r, []string{"community", "tracking", "tracking", "system"}),
+				ms(pick(r, times)), string(js)})
+		}
+		for k := range r.IntN(3) {
+			w.purchases = append(w.purchases, []any{fmt.Sprintf("pu-%s-%d", p.id, k), fmt.Sprintf("x-pu-%s-%d", p.id, k), p.id, 1000, "JPY", ms(3), "Pro", 0, 0})
+		}
+		for k := range r.IntN(4) {
+			w.tickets = append(w.tickets, []any{fmt.Sprintf("t-%s-%d", p.id, k), fmt.Sprintf("x-t-%s-%d", p.id, k), p.id, "help",
+				pick(r, []string{"open", "pending", "solved", "closed"}), "normal", ms(2), 0})
+		}
+		for k := range r.IntN(5) {
+			// Few distinct times and ids of mixed case: ties and their tie-break happen.
+			w.consents = append(w.consents, []any{fmt.Sprintf("%c%d-%s", "kQ"[r.IntN(2)], r.IntN(3), p.id), p.id, pick(r, channels), pick(r, purposes),
+				pick(r, statuses), ms(pick(r, []float64{1, 2})), fmt.Sprintf("src%d", k), "system", 0})
+		}
+	}
+	for a := range 3 {
+		w.accounts = append(w.accounts, fmt.Sprintf("acc%d", a))
+		for k := range r.IntN(3) {
+			var renews any
+			if r.IntN(4) > 0 {
+				renews = now.AddDate(0, 0, r.IntN(80)-20).Format(time.DateOnly)
+			}
+			w.contracts = append(w.contracts, []any{fmt.Sprintf("k%d-%d", a, k), fmt.Sprintf("x-k%d-%d", a, k), w.accounts[a],
+				pick(r, []string{"Pro", "Basic", "Enterprise"}), pick(r, []string{"active", "cancelled", "expired"}), "2026-01-01", renews, 100, "JPY", 0})
+		}
+	}
+	for _, p := range w.profiles {
+		if r.IntN(3) == 0 {
+			w.links = append(w.links, []any{p.id, pick(r, w.accounts)})
+		}
+	}
+	return w
+}
+
+// store replaces the tables' contents with the world's.
+func (w *world) store(ctx context.Context, d *db.DB) error {
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"segment_members", "segments", "profile_accounts", "crm_contracts", "crm_tickets", "crm_purchases", "crm_accounts",
+			"consent_records", "profile_events", "profile_counts", "profile_traits", "identity_profiles"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+				return err
+			}
+		}
+		ins := func(q string, rows [][]any) error {
+			for _, row := range rows {
+				if _, err := tx.ExecContext(ctx, q, row...); err != nil {
+					return fmt.Errorf("%s: %w", q, err)
+				}
+			}
+			return nil
+		}
+		var ps [][]any
+		for _, p := range w.profiles {
+			var m any
+			if p.merged != "" {
+				m = p.merged
+			}
+			ps = append(ps, []any{p.id, 0, m})
+		}
+		var accs [][]any
+		for _, a := range w.accounts {
+			accs = append(accs, []any{a, "x-" + a, a, 0, 0})
+		}
+		counts := map[[2]string]*Counter{}
+		for _, e := range w.events {
+			pid, typ, name, src, at := e[1].(string), e[2].(string), e[3].(string), e[4].(string), e[5].(int64)
+			keys := []string{"all", "source:" + src, "type:" + typ}
+			if typ == "track" {
+				keys[2] = "event:" + name
+			}
+			for _, k := range keys {
+				c := counts[[2]string{pid, k}]
+				if c == nil {
+					counts[[2]string{pid, k}] = &Counter{N: 1, FirstAt: at, LastAt: at}
+					continue
+				}
+				c.N++
+				c.FirstAt, c.LastAt = min(c.FirstAt, at), max(c.LastAt, at)
+			}
+		}
+		var cs [][]any
+		for k, c := range counts {
+			cs = append(cs, []any{k[0], k[1], c.N, c.FirstAt, c.LastAt})
+		}
+		for _, step := range []struct {
+			q    string
+			rows [][]any
+		}{
+			{`INSERT INTO identity_profiles (id, created_at, merged_into) VALUES ($1, $2, $3)`, ps},
+			{`INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, $2, $3, $4, $5)`, w.traits},
+			{`INSERT INTO profile_events (message_id, profile_id, type, name, source, at, properties) VALUES ($1, $2, $3, $4, $5, $6, $7)`, w.events},
+			{`INSERT INTO profile_counts (profile_id, key, count, first_at, last_at) VALUES ($1, $2, $3, $4, $5)`, cs},
+			{`INSERT INTO crm_accounts (id, external_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)`, accs},
+			{`INSERT INTO crm_purchases (id, external_id, profile_id, amount_minor, currency, purchased_at, product, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, w.purchases},
+			{`INSERT INTO crm_tickets (id, external_id, profile_id, subject, status, priority, opened_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, w.tickets},
+			{`INSERT INTO crm_contracts (id, external_id, account_id, plan, status, starts_on, renews_on, amount_minor, currency, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, w.contracts},
+			{`INSERT INTO profile_accounts (profile_id, account_id) VALUES ($1, $2)`, w.links},
+			{`INSERT INTO consent_records (id, profile_id, channel, purpose, status, recorded_at, source, recorded_by, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, w.consents},
+		} {
+			if err := ins(step.q, step.rows); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// genDefinition returns a random definition in JSON form; it may refer to the segments refs.
+func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
+	if depth < 3 && r.IntN(3) == 0 {
+		switch r.IntN(3) {
+		case 0:
+			return map[string]any{"not": genDefinition(r, depth+1, refs)}
+		default:
+			list := make([]any, 1+r.IntN(3))
+			for i := range list {
+				list[i] = genDefinition(r, depth+1, refs)
+			}
+			return map[string]any{pick(r, []string{"all", "any"}): list}
+		}
+	}
+	switch r.IntN(9) {
+	case 0, 1:
+		m := genValueCond(r, valueOps)
+		m["trait"] = pick(r, traitVocab)
+		return m
+	case 2:
+		name := pick(r, computedNames)
+		if computedIsTime(name) {
+			m := genValueCond(r, timeOps)
+			m["computed"] = name
+			return m
+		}
+		return map[string]any{"computed": name, "op": pick(r, countOps), "value": r.IntN(5)}
+	case 3, 4:
+		m := map[string]any{"event": pick(r, eventVocab)}
+		if r.IntN(2) == 0 {
+			m["count"] = map[string]any{"op": pick(r, countOps), "value": r.IntN(4)}
+		}
+		if r.IntN(2) == 0 {
+			m["within_last"] = pick(r, durationPool)
+		}
+		if k := r.IntN(3); k > 0 {
+			var where []any
+			for range k {
+				f := genValueCond(r, valueOps)
+				f["property"] = pick(r, propertyVocab)
+				where = append(where, f)
+			}
+			m["where"] = where
+		}
+		return m
+	case 5:
+		c := map[string]any{}
+		if r.IntN(3) > 0 {
+			c["product"] = pick(r, []string{"Pro", "Basic", "Enterprise"})
+		}
+		if r.IntN(2) == 0 {
+			c["status"] = pick(r, []string{"active", "cancelled", "expired", "any"})
+		}
+		if r.IntN(2) == 0 {
+			c["renews_within"] = pick(r, []string{"P10D", "P30D", "P1M"})
+		}
+		return map[string]any{"contract": c}
+	case 6:
+		return map[string]any{"open_tickets": map[string]any{"op": pick(r, countOps), "value": r.IntN(3)}}
+	case 7:
+		c := map[string]any{"channel": pick(r, channels), "purpose": pick(r, purposes)}
+		if r.IntN(3) > 0 {
+			c["status"] = pick(r, statuses)
+		}
+		return map[string]any{"consent": c}
+	}
+	if len(refs) > 0 {
+		return map[string]any{"segment": pick(r, refs)}
+	}
+	return map[string]any{"consent": map[string]any{"channel": "email", "purpose": "marketing"}}
+}
+
+func genValueCond(r *rand.Rand, ops []Op) map[string]any {
+	op := pick(r, ops)
+	m := map[string]any{"op": string(op)}
+	switch op {
+	case OpEq, OpNeq:
+		m["value"] = pick(r, scalarPool)
+	case OpGt, OpGte, OpLt, OpLte:
+		m["value"] = pick(r, numberPool)
+	case OpIn:
+		var vs []any
+		for range 1 + r.IntN(3) {
+			vs = append(vs, pick(r, scalarPool))
+		}
+		m["value"] = vs
+	case OpContains:
+		m["value"] = pick(r, containsPool)
+	case OpBefore, OpAfter:
+		m["value"] = pick(r, timePool)
+	case OpWithinLast, OpMoreThanAgo:
+		m["value"] = pick(r, durationPool)
+	}
+	return m
+}

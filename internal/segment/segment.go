@@ -1,0 +1,375 @@
+// Package segment is the segment language and its two evaluators, which must agree: a compiler
+// to SQL (SQLite and PostgreSQL) that recomputes a segment over every root profile, and an
+// incremental evaluator that re-checks only the profiles an event touches. Both keep
+// segment_members and emit Segment Entered and Segment Exited through the outbox in the same
+// transaction as the change of membership.
+//
+// A definition is one JSON tree (docs/segments.md): all, any and not over conditions on traits,
+// computed attributes, counted events with property filters and windows, CRM contracts and open
+// tickets, consent status, and membership of other segments (evaluated inline, so a segment is
+// never stale because another one is). Conditions read a profile's whole merge family: data
+// recorded under profiles merged into a root counts for the root.
+//
+// The backbone consumer (Consumer) drives the incremental evaluator; Run recomputes every segment
+// in full on a schedule, which catches time windows that expire without any new event ("no
+// activity in 30 days"). Each full recomputation claims its segment in the database first, so
+// several nodes share the work instead of repeating it; every membership change is made under
+// the segment's row lock (PostgreSQL) or the one writer (SQLite), and only a change actually
+// made emits an event, so no entry or exit is ever announced twice.
+package segment
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/id"
+	"github.com/kizuna-community/kizuna/internal/identity"
+)
+
+// The events membership changes emit. Their profileId is the root profile; properties carry
+// segment_id and segment_name.
+const (
+	EventEntered = "Segment Entered"
+	EventExited  = "Segment Exited"
+)
+
+// DefaultRecomputeEvery is how often Run recomputes each segment in full.
+const DefaultRecomputeEvery = 5 * time.Minute
+
+// Deps are what segments need.
+type Deps struct {
+	DB       *db.DB
+	Outbox   *backbone.Outbox
+	Identity *identity.Graph
+	Log      *slog.Logger     // discarded when nil
+	Now      func() time.Time // time.Now when nil
+	// RecomputeEvery is the period of the scheduled full recomputation; DefaultRecomputeEvery
+	// when zero.
+	RecomputeEvery time.Duration
+}
+
+// Service keeps segments and their members.
+type Service struct {
+	db       *db.DB
+	outbox   *backbone.Outbox
+	identity *identity.Graph
+	log      *slog.Logger
+	now      func() time.Time
+	every    time.Duration
+}
+
+// New returns the segment service.
+func New(d Deps) *Service {
+	s := &Service{db: d.DB, outbox: d.Outbox, identity: d.Identity, log: d.Log, now: d.Now, every: d.RecomputeEvery}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.every <= 0 {
+		s.every = DefaultRecomputeEvery
+	}
+	return s
+}
+
+// The permissions segments take: marketers build them, staff who see members read them.
+const (
+	permWrite = accounts.PermManageMarketing
+	permRead  = accounts.PermViewMembers
+)
+
+// Segment is a named definition with its member count.
+type Segment struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Definition Node      `json:"definition"`
+	Count      int64     `json:"count"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Member is a root profile in a segment.
+type Member struct {
+	ID        string    `json:"id"`
+	EnteredAt time.Time `json:"entered_at"`
+}
+
+// stored is a segment as read for evaluation: its definition expanded.
+type stored struct {
+	id, name string
+	def      Node
+}
+
+// Create stores a segment, computes its members at once and returns it. A bad definition is an
+// errs.Invalid error naming the JSON path of the bad node (definition.all[1].count.op).
+func (s *Service) Create(ctx context.Context, p accounts.Principal, name string, definition json.RawMessage) (Segment, error) {
+	if err := accounts.Authorize(p, permWrite); err != nil {
+		return Segment{}, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len([]rune(name)) > 200 {
+		return Segment{}, errs.Invalid("name", "give a name of at most 200 characters")
+	}
+	def, err := Parse(definition)
+	if err != nil {
+		return Segment{}, err
+	}
+	canon, err := json.Marshal(def)
+	if err != nil {
+		return Segment{}, err
+	}
+	now := s.now()
+	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now))}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if refs := def.Refs(); len(refs) > 0 {
+			all, err := s.definitions(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if _, err := Expand(def, lookupIn(all)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO segments (id, name, definition, created_by, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			seg.ID, name, string(canon), p.Actor(), db.Now(now))
+		if err != nil {
+			return fmt.Errorf("creating segment: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Segment{}, err
+	}
+	if _, _, err := s.recompute(ctx, seg.ID, now, true); err != nil {
+		// The segment stands; the scheduled recomputation fills it.
+		s.log.Warn("segment: first computation failed", "segment", seg.ID, "err", err)
+	}
+	seg.Count, err = s.count(ctx, seg.ID)
+	return seg, err
+}
+
+// definitions reads every segment's definition, as stored (not expanded).
+func (s *Service) definitions(ctx context.Context, q db.Queryer) (map[string]Node, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, definition FROM segments`)
+	if err != nil {
+		return nil, fmt.Errorf("reading segments: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Node{}
+	for rows.Next() {
+		var sid, def string
+		if err := rows.Scan(&sid, &def); err != nil {
+			return nil, err
+		}
+		n, err := Parse([]byte(def))
+		if err != nil {
+			return nil, fmt.Errorf("segment %s has a definition that no longer parses: %w", sid, err)
+		}
+		out[sid] = n
+	}
+	return out, rows.Err()
+}
+
+// segments reads every segment with its definition expanded, in id order; on PostgreSQL it locks
+// their rows when lock is set, so that membership changes of one segment happen one at a time.
+func (s *Service) segments(ctx context.Context, tx *sql.Tx, lock bool) ([]stored, error) {
+	q := `SELECT id, name, definition FROM segments ORDER BY id`
+	if lock && s.db.Engine == db.Postgres {
+		q += ` FOR UPDATE`
+	}
+	rows, err := tx.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading segments: %w", err)
+	}
+	defer rows.Close()
+	var out []stored
+	raw := map[string]Node{}
+	for rows.Next() {
+		var st stored
+		var def string
+		if err := rows.Scan(&st.id, &st.name, &def); err != nil {
+			return nil, err
+		}
+		if st.def, err = Parse([]byte(def)); err != nil {
+			return nil, fmt.Errorf("segment %s has a definition that no longer parses: %w", st.id, err)
+		}
+		raw[st.id] = st.def
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		x, err := Expand(out[i].def, lookupIn(raw))
+		if err != nil {
+			return nil, fmt.Errorf("segment %s: %w", out[i].id, err)
+		}
+		out[i].def = x
+	}
+	return out, nil
+}
+
+func (s *Service) count(ctx context.Context, segmentID string) (int64, error) {
+	var n int64
+	if err := s.db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM segment_members WHERE segment_id = $1`, segmentID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting segment members: %w", err)
+	}
+	return n, nil
+}
+
+// Get returns the segment segmentID with its member count.
+func (s *Service) Get(ctx context.Context, p accounts.Principal, segmentID string) (Segment, error) {
+	if err := accounts.Authorize(p, permRead); err != nil {
+		return Segment{}, err
+	}
+	var seg Segment
+	var def string
+	var at int64
+	err := s.db.R.QueryRowContext(ctx, `SELECT id, name, definition, created_at FROM segments WHERE id = $1`, segmentID).
+		Scan(&seg.ID, &seg.Name, &def, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Segment{}, errs.NotFound("no segment %s", segmentID)
+	}
+	if err != nil {
+		return Segment{}, fmt.Errorf("reading segment %s: %w", segmentID, err)
+	}
+	if seg.Definition, err = Parse([]byte(def)); err != nil {
+		return Segment{}, fmt.Errorf("segment %s: %w", segmentID, err)
+	}
+	seg.CreatedAt = db.Time(at)
+	seg.Count, err = s.count(ctx, segmentID)
+	return seg, err
+}
+
+// List returns every segment with its member count, newest first.
+func (s *Service) List(ctx context.Context, p accounts.Principal) ([]Segment, error) {
+	if err := accounts.Authorize(p, permRead); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT s.id, s.name, s.definition, s.created_at,
+		(SELECT COUNT(*) FROM segment_members m WHERE m.segment_id = s.id) FROM segments s ORDER BY s.created_at DESC, s.id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("listing segments: %w", err)
+	}
+	defer rows.Close()
+	out := []Segment{}
+	for rows.Next() {
+		var seg Segment
+		var def string
+		var at int64
+		if err := rows.Scan(&seg.ID, &seg.Name, &def, &at, &seg.Count); err != nil {
+			return nil, err
+		}
+		if seg.Definition, err = Parse([]byte(def)); err != nil {
+			return nil, fmt.Errorf("segment %s: %w", seg.ID, err)
+		}
+		seg.CreatedAt = db.Time(at)
+		out = append(out, seg)
+	}
+	return out, rows.Err()
+}
+
+// Delete removes a segment and its membership (without exit events: the segment is gone, nobody
+// left it). A segment another one refers to cannot be deleted (errs.Conflict).
+func (s *Service) Delete(ctx context.Context, p accounts.Principal, segmentID string) error {
+	if err := accounts.Authorize(p, permWrite); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if s.db.Engine == db.Postgres {
+			// Wait for any evaluation changing its membership to finish first: deleting its members
+			// before its row lock could cross an evaluation that is removing one of them.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM segments WHERE id = $1 FOR UPDATE`, segmentID); err != nil {
+				return fmt.Errorf("locking segment %s: %w", segmentID, err)
+			}
+		}
+		all, err := s.definitions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, ok := all[segmentID]; !ok {
+			return errs.NotFound("no segment %s", segmentID)
+		}
+		var users []string
+		for sid, n := range all {
+			if sid != segmentID && slices.Contains(n.Refs(), segmentID) {
+				users = append(users, sid)
+			}
+		}
+		if len(users) > 0 {
+			slices.Sort(users)
+			return errs.Conflict("id", "segment %s is used by %s; delete those first", segmentID, strings.Join(users, ", "))
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1`, segmentID); err != nil {
+			return fmt.Errorf("deleting segment members: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE id = $1`, segmentID); err != nil {
+			return fmt.Errorf("deleting segment: %w", err)
+		}
+		return nil
+	})
+}
+
+// Members returns a page of a segment's members in profile id order, after the id after, and
+// the id to continue after ("" at the end).
+func (s *Service) Members(ctx context.Context, p accounts.Principal, segmentID, after string, limit int) ([]Member, string, error) {
+	if err := accounts.Authorize(p, permRead); err != nil {
+		return nil, "", err
+	}
+	var one int
+	err := s.db.R.QueryRowContext(ctx, `SELECT 1 FROM segments WHERE id = $1`, segmentID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", errs.NotFound("no segment %s", segmentID)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("reading segment %s: %w", segmentID, err)
+	}
+	limit = db.Limit(limit, 100, 1000)
+	order := "profile_id"
+	if s.db.Engine == db.Postgres {
+		order = `profile_id COLLATE "C"`
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT profile_id, entered_at FROM segment_members
+		WHERE segment_id = $1 AND `+order+` > $2 ORDER BY `+order+` LIMIT `+strconv.Itoa(limit+1), segmentID, after)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading segment members: %w", err)
+	}
+	defer rows.Close()
+	out := []Member{}
+	for rows.Next() {
+		var m Member
+		var at int64
+		if err := rows.Scan(&m.ID, &at); err != nil {
+			return nil, "", err
+		}
+		m.EnteredAt = db.Time(at)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	out, next := db.TrimPage(out, limit, func(m Member) string { return m.ID })
+	return out, next, nil
+}
+
+// membershipEvent is Segment Entered or Segment Exited for profileID.
+func membershipEvent(name string, seg stored, profileID string, now time.Time) event.Event {
+	ev := event.New(event.Track, name, event.SourceSystem, now)
+	ev.AnonymousID = "kizuna:segment"
+	ev.ProfileID = profileID
+	ev.Properties = map[string]any{"segment_id": seg.id, "segment_name": seg.name}
+	return ev
+}
