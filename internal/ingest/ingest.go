@@ -8,6 +8,7 @@
 package ingest
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"embed"
@@ -180,6 +181,9 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 	}
 
 	now := i.now().UTC()
+	// U+0000 is valid JSON but no database text type takes it (PostgreSQL refuses it in text and
+	// jsonb): it is replaced in every string, keys included. Bodies without one skip the walk.
+	nul := bytes.Contains(body, []byte(`\u0000`))
 	var evs []event.Event
 	if typ == "" {
 		if len(batch.Batch) > MaxBatchEvents {
@@ -195,6 +199,9 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 				return errs.Invalid(fmt.Sprintf("batch[%d]", n), "event %d is not a valid event: %s", n, jsonProblem(err))
 			}
 			ev := build(we, we.Type, batch.Context, batch.SentAt.time(), src.ID, now)
+			if nul {
+				scrubNUL(&ev)
+			}
 			if err := ev.Validate(); err != nil {
 				return eventProblem(err, fmt.Sprintf("batch[%d]", n), fmt.Sprintf("event %d", n))
 			}
@@ -205,6 +212,9 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 			return errs.Invalid("body", "the event is %s; the limit is %s", kb(len(body)), kb(MaxEventBytes))
 		}
 		ev := build(single, typ, nil, time.Time{}, src.ID, now)
+		if nul {
+			scrubNUL(&ev)
+		}
 		if err := ev.Validate(); err != nil {
 			return eventProblem(err, "", "the event")
 		}
@@ -305,6 +315,40 @@ func build(we wireEvent, typ string, batchCtx map[string]any, batchSentAt time.T
 	}
 	ev.Context[ContextSourceID] = sourceID
 	return ev
+}
+
+// scrubNUL replaces U+0000 with U+FFFD in every string of ev.
+func scrubNUL(ev *event.Event) {
+	for _, s := range []*string{&ev.MessageID, &ev.Event, &ev.Name, &ev.UserID, &ev.AnonymousID, &ev.GroupID, &ev.PreviousID} {
+		*s = strings.ReplaceAll(*s, "\x00", "\uFFFD")
+	}
+	for _, m := range []map[string]any{ev.Properties, ev.Traits, ev.Context} {
+		scrubMap(m)
+	}
+}
+
+func scrubMap(m map[string]any) {
+	for k, v := range m {
+		if strings.Contains(k, "\x00") {
+			delete(m, k)
+			k = strings.ReplaceAll(k, "\x00", "\uFFFD")
+		}
+		m[k] = scrubValue(v)
+	}
+}
+
+func scrubValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "\x00", "\uFFFD")
+	case map[string]any:
+		scrubMap(x)
+	case []any:
+		for i := range x {
+			x[i] = scrubValue(x[i])
+		}
+	}
+	return v
 }
 
 // eventProblem names the event (and the field) at fault in a validation error.
