@@ -105,7 +105,7 @@ func (s *Service) RequestErasure(ctx context.Context, p accounts.Principal, ref 
 	if err != nil {
 		return Request{}, err
 	}
-	return r, nil
+	return s.Request(ctx, accounts.System(), r.ID)
 }
 
 // start closes the subject's accounts, stops their tracking and hands the erasure to the
