@@ -15,6 +15,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
@@ -161,6 +162,24 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	for _, b := range consent.Bases {
 		used["consent.basis."+string(b)] = "view.BasisName"
 	}
+	for _, r := range privacy.Regimes {
+		used["privacy.regime."+string(r)] = "view.RegimeName"
+	}
+	for _, k := range []privacy.Kind{privacy.KindExport, privacy.KindErasure} {
+		used["privacy.kind."+string(k)] = "view.RequestKindName"
+	}
+	for _, st := range []privacy.Status{privacy.StatusOpen, privacy.StatusRunning, privacy.StatusCompleted, privacy.StatusDeclined} {
+		used["privacy.status."+string(st)] = "view.RequestStatusName"
+	}
+	for _, c := range []privacy.Channel{privacy.ChannelCentre, privacy.ChannelStaff, privacy.ChannelAPI} {
+		used["privacy_admin.channel."+string(c)] = "admin-privacy.html"
+	}
+	for _, pu := range centrePurposes {
+		used["privacy.consent."+string(pu)] = "settings-privacy.html"
+	}
+	for _, t := range []string{"pending", "overdue", "all"} {
+		used["privacy_admin.tab."+t] = "Web.adminPrivacy"
+	}
 	// Prefixes of keys built at run time, listed above.
 	for k := range used {
 		if strings.HasSuffix(k, ".") {
@@ -170,7 +189,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	// Every reason the parts behind the pages give their errors has a message (Web.message).
 	reason := regexp.MustCompile(`errs\.Because\(.*\), "([a-z_]+)"`)
 	var srcs []string
-	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup", "media", "kb", "badges", "survey"} {
+	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup", "media", "kb", "badges", "survey", "privacy"} {
 		ps, _ := filepath.Glob("../" + part + "/*.go")
 		srcs = append(srcs, ps...)
 	}
