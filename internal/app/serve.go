@@ -180,14 +180,14 @@ func (a *App) Handler() (http.Handler, error) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(),
-			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent})
+			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Privacy: a.Privacy})
 		if err != nil {
 			return nil, err
 		}
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Identity: a.Identity,
-			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Imports: a.Imports, Log: a.Log}).Routes(mux)
+			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Imports: a.Imports, Privacy: a.Privacy, Log: a.Log}).Routes(mux)
 	}
 	if a.Config.Has(config.RoleIngest) {
 		a.Ingest.Routes(mux)
