@@ -288,6 +288,23 @@ func (v *view) IdentityKind(t string) string {
 	return strings.ToUpper(provider[:1]) + provider[1:]
 }
 
+// IdentityValue shows an identifier's value as its owner writes it: a Japanese phone number
+// stored in E.164 (+819012345678) as 090-1234-5678.
+func (v *view) IdentityValue(t, value string) string {
+	national, ok := strings.CutPrefix(value, "+81")
+	if t != "phone" || !ok {
+		return value
+	}
+	n := "0" + national
+	switch {
+	case len(n) == 11 && (strings.HasPrefix(n, "090") || strings.HasPrefix(n, "080") || strings.HasPrefix(n, "070") || strings.HasPrefix(n, "050")):
+		return n[:3] + "-" + n[3:7] + "-" + n[7:]
+	case len(n) == 10 && (strings.HasPrefix(n, "03") || strings.HasPrefix(n, "06")):
+		return n[:2] + "-" + n[2:6] + "-" + n[6:]
+	}
+	return n
+}
+
 // AuthorName is how pages name who wrote something: a former member when the account was erased
 // (its tombstone has no name).
 func (v *view) AuthorName(name string) string {

@@ -48,7 +48,7 @@ func TestPrivacyCentre(t *testing.T) {
 	ja.get("/").expect(t, http.StatusOK, `href="/settings/privacy"`, "プライバシーとデータ")
 	page := ja.get("/settings/privacy")
 	page.expect(t, http.StatusOK, "プライバシーセンター", "連絡の受け取り方", `name="text_version" value="privacy-centre-2026-05:ja"`,
-		`name="c.email.marketing"`, `name="c.line.marketing"`, `name="c.sms.research"`, "mio@example.com", "&#43;819011112222", ">LINE<",
+		`name="c.email.marketing"`, `name="c.line.marketing"`, `name="c.sms.research"`, "mio@example.com", "090-1111-2222", ">LINE<",
 		`action="/settings/privacy/unlink"`, "データをダウンロード", "アカウントを完全に削除する", "「退会したメンバー」")
 	if strings.Contains(page.Body, `name="c.web_push.marketing"`) {
 		t.Error("web push is offered without a subscription or a record")
