@@ -173,3 +173,51 @@ func TestAdminPrivacy(t *testing.T) {
 	}
 	s.member("m@example.com", "en").get("/admin/privacy").expect(t, http.StatusForbidden)
 }
+
+// TestErasedMemberInOthersPages checks what others see of an erased member: a former member on
+// the threads, in the conversation (which takes no more messages), and in the moderation queue.
+func TestErasedMemberInOthersPages(t *testing.T) {
+	s := newSite(t)
+	s.spaces()
+	admin := s.admin("ja")
+	ctx := context.Background()
+	gone := s.named("gone@example.com", "消える 人")
+	stay := s.member("stay@example.com", "ja")
+	stayer, err := s.acc.GetMember(ctx, s.memberID("stay@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.postAs("stay@example.com", "guide", community.PostInput{Title: "質問です", Body: "教えてください。"})
+	if _, err := s.com.AddComment(ctx, gone, p.ID, community.CommentInput{Body: "こうすればできます。"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.dms.Send(ctx, gone, stayer.ID, "こんにちは"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.dms.Send(ctx, stayer.Principal(), gone.MemberID, "こんにちは！"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.com.ReportContent(ctx, gone, community.ReportInput{TargetKind: "post", TargetID: p.ID, Reason: "spam"}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := s.priv.RequestErasure(ctx, accounts.System(), privacy.Ref{MemberID: gone.MemberID}, privacy.RequestInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.priv.CompleteErasure(ctx, req.ID); err != nil {
+		t.Fatal(err)
+	}
+	body := stay.get("/posts/" + p.ID).Body
+	if !strings.Contains(body, "退会したメンバー") || strings.Contains(body, "消える 人") || !strings.Contains(body, "こうすればできます。") {
+		t.Fatalf("the thread after the erasure:\n%s", excerpt(body))
+	}
+	convs, err := s.dms.Conversations(ctx, stayer.Principal(), 10)
+	if err != nil || len(convs) != 1 || convs[0].LastMessage != "こんにちは！" {
+		t.Fatalf("conversations after the erasure: %+v %v", convs, err)
+	}
+	stay.get("/messages/"+convs[0].ID).expect(t, http.StatusOK, "退会したメンバー", "メッセージを送ることはできません", "こんにちは！")
+	if strings.Contains(stay.get("/messages/"+convs[0].ID).Body, "こんにちは<") {
+		t.Error("the erased member's message is still shown")
+	}
+	admin.get("/admin/moderation").expect(t, http.StatusOK, "退会したメンバー")
+}
