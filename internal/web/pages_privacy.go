@@ -49,6 +49,7 @@ type centreData struct {
 	CanUnlink   bool
 	Deleting    bool   // the delete section is open (after a mistake in its form)
 	DeleteError string // a translated message about the delete form
+	Notice      string // a translated confirmation, shown inside the page's column
 }
 
 // centreChannel is one row of the consent form.
@@ -132,11 +133,11 @@ func (s *Web) privacyCentre(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	switch r.URL.Query().Get("notice") {
 	case "saved":
-		v.Notice = v.T("privacy.consents_saved")
+		d.Notice = v.T("privacy.consents_saved")
 	case "unlinked":
-		v.Notice = v.T("privacy.unlinked")
+		d.Notice = v.T("privacy.unlinked")
 	case "reworded":
-		v.Notice = v.T("privacy.consents_reworded")
+		d.Notice = v.T("privacy.consents_reworded")
 	}
 	v.Data = d
 	s.render(w, r, 0, "settings-privacy", v)

@@ -94,6 +94,14 @@ try {
     check(text.includes(name), "the archive holds " + name);
   }
 
+  step("the privacy centre in English");
+  await Promise.all([page.waitForURL(/\/settings\/privacy/), page.click(".lang-switch button[value=en]")]);
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+  check((await page.textContent("h1")).includes("Privacy centre"), "the privacy centre in English");
+  await shot(page, "privacy-centre-en.png", true);
+  await Promise.all([page.waitForURL(/\/settings\/privacy/), page.click(".lang-switch button[value=ja]")]);
+  await page.waitForFunction(() => document.documentElement.lang === "ja");
+
   step("the privacy centre on a phone");
   await page.setViewportSize({ width: 400, height: 860 });
   await page.goto(base + "/settings/privacy");
