@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/httpx"
@@ -64,6 +65,13 @@ type Appender interface {
 	Append(ctx context.Context, evs ...event.Event) error
 }
 
+// Forgetter says which user ids and anonymous ids belong to people who were erased (or are
+// being erased): their events are dropped, so a browser or a server that still sends them
+// cannot bring the person back. privacy.Service is one.
+type Forgetter interface {
+	Forgotten(ctx context.Context, ids []dsr.Identifier) (map[dsr.Identifier]bool, error)
+}
+
 // Deps are what the tracking API needs.
 type Deps struct {
 	DB *db.DB
@@ -71,14 +79,17 @@ type Deps struct {
 	// own, so that acknowledging a call never waits for the main database's one writer.
 	SeenDB   *db.DB
 	Appender Appender
-	Log      *slog.Logger
-	Now      func() time.Time // time.Now when nil
+	// Forgotten, when set, drops the events of erased people.
+	Forgotten Forgetter
+	Log       *slog.Logger
+	Now       func() time.Time // time.Now when nil
 }
 
 // Ingest serves the tracking API.
 type Ingest struct {
 	seen    *db.DB
 	app     Appender
+	forgot  Forgetter
 	log     *slog.Logger
 	now     func() time.Time
 	sources *Sources
@@ -87,7 +98,7 @@ type Ingest struct {
 
 // New returns the tracking API.
 func New(d Deps) *Ingest {
-	i := &Ingest{seen: d.SeenDB, app: d.Appender, log: d.Log, now: d.Now}
+	i := &Ingest{seen: d.SeenDB, app: d.Appender, forgot: d.Forgotten, log: d.Log, now: d.Now}
 	if i.seen == nil {
 		i.seen = d.DB
 	}
@@ -220,7 +231,45 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 		}
 		evs = append(evs, ev)
 	}
+	evs, err = i.dropForgotten(r.Context(), evs)
+	if err != nil {
+		return err
+	}
 	return i.store(r.Context(), src.ID, evs, now)
+}
+
+// dropForgotten leaves out the events of erased people. They are acknowledged like the others,
+// as Segment does for suppressed users: the sender has nothing to fix.
+func (i *Ingest) dropForgotten(ctx context.Context, evs []event.Event) ([]event.Event, error) {
+	if i.forgot == nil || len(evs) == 0 {
+		return evs, nil
+	}
+	var ids []dsr.Identifier
+	seen := map[dsr.Identifier]bool{}
+	for _, ev := range evs {
+		for _, it := range []dsr.Identifier{{Type: "user_id", Value: ev.UserID}, {Type: "anonymous_id", Value: ev.AnonymousID}, {Type: "user_id", Value: ev.PreviousID}} {
+			if it.Value != "" && !seen[it] {
+				seen[it] = true
+				ids = append(ids, it)
+			}
+		}
+	}
+	gone, err := i.forgot.Forgotten(ctx, ids)
+	if err != nil || len(gone) == 0 {
+		return evs, err
+	}
+	kept := evs[:0]
+	for _, ev := range evs {
+		if gone[dsr.Identifier{Type: "user_id", Value: ev.UserID}] || gone[dsr.Identifier{Type: "anonymous_id", Value: ev.AnonymousID}] ||
+			gone[dsr.Identifier{Type: "user_id", Value: ev.PreviousID}] {
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	if n := len(evs) - len(kept); n > 0 {
+		i.log.DebugContext(ctx, "dropped events of erased people", slog.Int("events", n))
+	}
+	return kept, nil
 }
 
 // readBody returns the decompressed body, refusing one over MaxBatchBytes.

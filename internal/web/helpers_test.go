@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
@@ -35,6 +37,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/stream"
@@ -61,6 +64,10 @@ type site struct {
 	crm   *crm.Service
 	prf   *profile.Service
 	cns   *consent.Ledger
+	priv  *privacy.Service
+	bb    *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
+	logDB *db.DB
+	db    *db.DB
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -98,6 +105,8 @@ type siteOptions struct {
 	// permission screen's choices (none when nil, as in the app until the consent ledger lands).
 	providers []accounts.ProviderConfig
 	consents  accounts.ConsentRecorder
+	// unlink is the privacy centre's social unlink hook; nil leaves the buttons out.
+	unlink web.UnlinkFunc
 }
 
 // newSiteOpts builds the site as opts say.
@@ -111,22 +120,23 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	d := dbtest.Open(t, engine, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
-		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations())
+		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations())
 	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	s := &site{t: t, mails: mail.NewLog(log), URL: base}
+	s := &site{t: t, mails: mail.NewLog(log), URL: base, db: d}
 	outbox := backbone.NewOutbox(d)
 	var bb *backbone.Backbone
+	s.logDB = dbtest.Open(t, engine, backbone.LogMigrations())
 	if opts.backbone {
 		st, err := stream.Open(context.Background(), stream.Options{DataDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		bb = backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, engine, backbone.LogMigrations()), Stream: st, Log: log})
+		bb = backbone.New(backbone.Deps{DB: d, LogDB: s.logDB, Stream: st, Log: log})
 		outbox = bb.Outbox()
 		t.Cleanup(st.Close)
 	}
@@ -147,9 +157,18 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
 	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
+	s.bb = bb
+	if s.bb == nil {
+		s.bb = backbone.New(backbone.Deps{DB: d, LogDB: s.logDB, Log: log})
+	}
+	// in is made below; the privacy part asks it nothing, the tracking API asks privacy.
+	var in *ingest.Ingest
+	s.priv = privacy.New(privacy.Deps{DB: d, Backbone: s.bb, Accounts: s.acc, Identity: s.idg, Consent: s.cns, Log: log,
+		Parts: []dsr.Part{s.com, s.dms, s.mtp, s.svy, s.bdg, s.med, s.kbs, s.ntf, search.New(d), sourcesPart{&in}, s.crm, s.prf, s.cns, s.idg, s.bb, s.acc}})
 	var app ingest.Appender = new(eventSink)
 	if bb != nil {
 		bb.Register(s.prf.Consumer())
+		bb.Register(s.priv.Consumer())
 		app = bb
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -161,10 +180,11 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 			}
 		})
 	}
-	in := ingest.New(ingest.Deps{DB: d, Appender: app, Log: log})
+	in = ingest.New(ingest.Deps{DB: d, Appender: app, Log: log, Forgotten: s.priv})
 	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
-		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns})
+		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns,
+		Privacy: s.priv, Unlink: opts.unlink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +197,17 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// sourcesPart is the tracking sources' part of an erasure, made once the tracking API is.
+type sourcesPart struct{ in **ingest.Ingest }
+
+func (p sourcesPart) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Table, error) {
+	return (*p.in).Sources().ExportSubject(ctx, sub)
+}
+
+func (p sourcesPart) EraseSubject(ctx context.Context, tx *sql.Tx, e dsr.Erasure) error {
+	return (*p.in).Sources().EraseSubject(ctx, tx, e)
 }
 
 // eventSink keeps the events sent to the tracking API, for sites that do not run the backbone.

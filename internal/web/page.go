@@ -41,6 +41,7 @@ type view struct {
 	HasEvents    bool
 	HasKB        bool // the help center
 	HasMedia     bool // image uploads in the composers
+	HasPrivacy   bool // the privacy centre
 	NotifUnread  int
 	DMUnread     int
 	Query        string // the search box's text
@@ -225,7 +226,7 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	s.setLang(v, negotiateLang(r, v.Member))
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
 	v.HasCommunity, v.HasNotify, v.HasDM, v.HasEvents = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil, s.mtp != nil
-	v.HasKB, v.HasMedia = s.kbs != nil, s.med != nil
+	v.HasKB, v.HasMedia, v.HasPrivacy = s.kbs != nil, s.med != nil, s.priv != nil
 	if v.Member != nil && r.Method == http.MethodGet && !isHTMX(r) && lookupErr == nil {
 		s.countUnread(r, v)
 	}
@@ -316,6 +317,7 @@ func (s *Web) nav(v *view) []navItem {
 		{"overview", "/admin", accounts.PermViewAdmin},
 		{"members", "/admin/members", accounts.PermViewMembers},
 		{"customers", "/admin/customers", accounts.PermViewMembers},
+		{"privacy", "/admin/privacy", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"sources", "/admin/sources", accounts.PermManageSettings},
 		{"login_providers", "/admin/login-providers", accounts.PermManageSettings},
@@ -329,7 +331,7 @@ func (s *Web) nav(v *view) []navItem {
 	for _, it := range all {
 		switch {
 		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil,
-			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil:
+			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil, it.key == "privacy" && s.priv == nil:
 			continue
 		}
 		allowed := accounts.Allowed(v.principal(), it.perm)
