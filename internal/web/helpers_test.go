@@ -107,6 +107,9 @@ type siteOptions struct {
 	consents  accounts.ConsentRecorder
 	// unlink is the privacy centre's social unlink hook; nil leaves the buttons out.
 	unlink web.UnlinkFunc
+	// ledger has the consent ledger record the permission screen's choices, as the app does
+	// (consents is then ignored).
+	ledger bool
 }
 
 // newSiteOpts builds the site as opts say.
@@ -140,10 +143,15 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 		outbox = bb.Outbox()
 		t.Cleanup(st.Close)
 	}
+	recorder := opts.consents
+	ledger := &ledgerRecorder{}
+	if opts.ledger {
+		recorder = ledger
+	}
 	s.acc = accounts.New(accounts.Deps{
 		DB: d, Outbox: outbox, Log: log, HashParams: accounts.TestHashParams(),
 		Notifier:  &accountmail.Mailer{Sender: s.mails, BaseURL: base},
-		Providers: opts.providers, Consents: opts.consents,
+		Providers: opts.providers, Consents: recorder,
 	})
 	s.ntf = notify.New(notify.Deps{DB: d})
 	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log, Now: now})
@@ -157,6 +165,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
 	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
+	ledger.l = s.cns
 	s.bb = bb
 	if s.bb == nil {
 		s.bb = backbone.New(backbone.Deps{DB: d, LogDB: s.logDB, Log: log})
@@ -197,6 +206,14 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// ledgerRecorder hands the permission screen's choices to the consent ledger, which is built
+// after accounts (as internal/app does).
+type ledgerRecorder struct{ l *consent.Ledger }
+
+func (r *ledgerRecorder) RecordConsents(ctx context.Context, memberID string, choices []accounts.ConsentChoice, ev accounts.ConsentEvidence) error {
+	return r.l.RecordConsents(ctx, memberID, choices, ev)
 }
 
 // sourcesPart is the tracking sources' part of an erasure, made once the tracking API is.
