@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -302,6 +303,53 @@ func TestSystemEventsAreNotActivity(t *testing.T) {
 		}
 		if got := f.members(t, seg.ID); !got["a"] {
 			t.Fatal("a system event made a dormant customer active")
+		}
+	})
+}
+
+// TestBrokenSegmentHoldsUpNoOther: a stored definition that no longer expands (it refers to a
+// segment deleted meanwhile) or no longer parses is skipped, and every other segment is still
+// created, recomputed and re-evaluated.
+func TestBrokenSegmentHoldsUpNoOther(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		// Their ids sort before every ULID: they come first in every pass.
+		f.exec(t, `INSERT INTO segments (id, name, definition, created_by, created_at) VALUES
+			('00-dangling', 'Dangling', '{"segment":"01-deleted"}', 'system', 0),
+			('00-garbled', 'Garbled', '{"nope":1}', 'system', 0)`)
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0), ('b', 0), ('c', 0)`)
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('a', 'plan', '"pro"', 't', 1)`)
+		pros, err := f.s.Create(ctx, sys, "Pros", json.RawMessage(`{"trait":"plan","op":"eq","value":"pro"}`))
+		if err != nil || pros.Count != 1 {
+			t.Fatalf("create beside broken segments: %+v %v", pros, err)
+		}
+		also, err := f.s.Create(ctx, sys, "Also pros", json.RawMessage(`{"segment":"`+pros.ID+`"}`))
+		if err != nil || also.Count != 1 {
+			t.Fatalf("create referring beside broken segments: %+v %v", also, err)
+		}
+		f.events(t)
+		// b becomes a pro: the scheduled recomputation skips the broken segments and does the rest.
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('b', 'plan', '"pro"', 't', 2)`)
+		f.advance(time.Hour)
+		err = f.s.RecomputeDue(ctx)
+		if err == nil || !strings.Contains(err.Error(), "2 of 4 segments") {
+			t.Fatalf("RecomputeDue: %v, want the two broken segments counted", err)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Entered Pros b Segment Entered Also pros b]" {
+			t.Fatalf("events %v", evs)
+		}
+		// c becomes a pro: the incremental evaluator skips them too.
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('c', 'plan', '"pro"', 't', 3)`)
+		if err := f.s.Reevaluate(ctx, []string{"c"}); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Entered Pros c Segment Entered Also pros c]" {
+			t.Fatalf("events %v", evs)
+		}
+		if _, _, err := f.s.Recompute(ctx, "00-dangling"); err == nil {
+			t.Fatal("recomputed a segment whose reference is gone")
 		}
 	})
 }
