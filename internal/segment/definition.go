@@ -484,8 +484,8 @@ func valueCond(m map[string]json.RawMessage, path, name string, allowed []Op) (*
 		c.Value = vals
 	case OpContains:
 		var s string
-		if e := json.Unmarshal(r, &s); e != nil || s == "" {
-			err = bad(vp, "must be a non-empty string for contains")
+		if e := json.Unmarshal(r, &s); e != nil || s == "" || strings.ContainsRune(s, 0) {
+			err = bad(vp, "must be a non-empty string without U+0000 for contains")
 		}
 		c.Value = s
 	case OpBefore, OpAfter:
@@ -525,8 +525,15 @@ func scalar(raw json.RawMessage, path string) (any, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, bad(path, "must be a string, number or true/false")
 	}
-	switch v.(type) {
-	case string, float64, bool:
+	switch v := v.(type) {
+	case string:
+		// Stored values lose U+0000 before they are compared (see stripNUL), and PostgreSQL
+		// refuses it in an argument.
+		if strings.ContainsRune(v, 0) {
+			return nil, bad(path, "must not contain U+0000")
+		}
+		return v, nil
+	case float64, bool:
 		return v, nil
 	}
 	return nil, bad(path, "must be a string, number or true/false")

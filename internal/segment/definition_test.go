@@ -35,6 +35,9 @@ func TestParseNamesThePathOfTheBadNode(t *testing.T) {
 		{`{"consent":{"channel":"email","purpose":"marketing","status":"maybe"}}`, "definition.consent.status"},
 		{`{"segment":""}`, "definition.segment"},
 		{`{"trait":"a\"b","op":"exists"}`, "definition.trait"},
+		{`{"trait":"plan","op":"eq","value":"pro\u0000"}`, "definition.value"},
+		{`{"trait":"plan","op":"in","value":["pro","\u0000"]}`, "definition.value[1]"},
+		{`{"trait":"plan","op":"contains","value":"\u0000"}`, "definition.value"},
 	} {
 		_, err := Parse([]byte(tc.def))
 		e, ok := errs.As(err)

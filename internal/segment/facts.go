@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/db"
 )
@@ -53,7 +54,7 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 			return nil
 		}
 		var v any
-		if err := json.Unmarshal([]byte(value), &v); err != nil {
+		if err := json.Unmarshal([]byte(stripNUL(value)), &v); err != nil {
 			return fmt.Errorf("trait %s: %w", name, err)
 		}
 		traitFrom[name] = traitAt{at, pid}
@@ -89,7 +90,7 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 				return err
 			}
 			var v any
-			if err := json.Unmarshal([]byte(props), &v); err != nil {
+			if err := json.Unmarshal([]byte(stripNUL(props)), &v); err != nil {
 				return fmt.Errorf("event properties: %w", err)
 			}
 			e.Properties, _ = v.(map[string]any)
@@ -141,6 +142,17 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	return f, nil
+}
+
+// stripNUL takes every \u0000 escape out of the JSON text doc, exactly as the compiled SQL does
+// (see compiler.withoutNUL): an escaped backslash followed by u0000 stays.
+func stripNUL(doc string) string {
+	if !strings.Contains(doc, `\u0000`) {
+		return doc
+	}
+	doc = strings.ReplaceAll(doc, `\\`, "\x01")
+	doc = strings.ReplaceAll(doc, `\u0000`, "")
+	return strings.ReplaceAll(doc, "\x01", `\\`)
 }
 
 // scanIDs reads a one-column result of ids into a set.
