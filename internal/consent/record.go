@@ -293,11 +293,17 @@ func familyIn(family []string, first int) (string, []any) {
 	return "IN (" + strings.Join(ph, ", ") + ")", args
 }
 
+// currentOrder puts the current record of a channel and purpose first: the latest recorded_at;
+// on a tie (the same millisecond) an opt-out, which must win however the records' ids (random
+// between nodes) fall; then the greater id. The segment compiler and its Go evaluator choose the
+// same way.
+const currentOrder = `recorded_at DESC, (status = 'opted_out') DESC, id DESC`
+
 // latest returns the current record of one channel and purpose across family, nil when none.
 func (l *Ledger) latest(ctx context.Context, q db.Queryer, family []string, ch Channel, pu Purpose) (*Record, error) {
 	in, args := familyIn(family, 3)
 	list, err := scanRecords(q.QueryContext(ctx, recordSelect+` WHERE channel = $1 AND purpose = $2 AND profile_id `+in+`
-		ORDER BY recorded_at DESC, id DESC LIMIT 1`, append([]any{ch, pu}, args...)...))
+		ORDER BY `+currentOrder+` LIMIT 1`, append([]any{ch, pu}, args...)...))
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
@@ -325,7 +331,7 @@ func (l *Ledger) Current(ctx context.Context, p accounts.Principal, profileID st
 
 func (l *Ledger) current(ctx context.Context, family []string) ([]Record, error) {
 	in, args := familyIn(family, 1)
-	all, err := scanRecords(l.db.R.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY recorded_at DESC, id DESC`, args...))
+	all, err := scanRecords(l.db.R.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY `+currentOrder, args...))
 	if err != nil {
 		return nil, err
 	}

@@ -268,7 +268,8 @@ func (c *compiler) contract(cc ContractCond) string {
 }
 
 func (c *compiler) consent(cc ConsentCond) string {
-	order := "k.recorded_at DESC, " + c.sortText("k.id") + " DESC"
+	// As the consent ledger chooses: on a tie of recorded_at an opt-out wins, then the greater id.
+	order := "k.recorded_at DESC, (k.status = 'opted_out') DESC, " + c.sortText("k.id") + " DESC"
 	name := c.cte(`SELECT root, status FROM (
     SELECT COALESCE(m.root, k.profile_id) AS root, k.status,
       ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, k.profile_id) ORDER BY ` + order + `) AS rn

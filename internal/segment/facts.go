@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -120,8 +121,9 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	type consentAt struct {
-		at int64
-		id string
+		at  int64
+		out bool // opted_out
+		id  string
 	}
 	consentFrom := map[[2]string]consentAt{}
 	if err := each("consents", `SELECT channel, purpose, status, recorded_at, id FROM consent_records WHERE profile_id `+in, args, func(rows *sql.Rows) error {
@@ -130,18 +132,31 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		if err := rows.Scan(&ch, &pu, &st, &at, &id); err != nil {
 			return err
 		}
-		// The latest recorded_at wins; on a tie, the later-stored record (the greater id).
+		// The latest recorded_at wins; on a tie an opt-out, then the greater id (as the consent
+		// ledger chooses).
 		k := [2]string{ch, pu}
-		if old, ok := consentFrom[k]; ok && (old.at > at || (old.at == at && old.id > id)) {
+		cur := consentAt{at, st == "opted_out", id}
+		if old, ok := consentFrom[k]; ok && cmp.Or(cmp.Compare(old.at, cur.at), compareBool(old.out, cur.out), cmp.Compare(old.id, cur.id)) > 0 {
 			return nil
 		}
-		consentFrom[k] = consentAt{at, id}
+		consentFrom[k] = cur
 		f.Consents[k] = st
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case b:
+		return -1
+	}
+	return 1
 }
 
 // stripNUL takes every \u0000 escape out of the JSON text doc, exactly as the compiled SQL does

@@ -353,3 +353,26 @@ func TestBrokenSegmentHoldsUpNoOther(t *testing.T) {
 		}
 	})
 }
+
+// TestConsentOptOutWinsATie: an opt-in and an opt-out recorded in the same millisecond — the
+// opt-out is the current status for both evaluators, whichever record's id is greater.
+func TestConsentOptOutWinsATie(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0), ('b', 0)`)
+		f.exec(t, `INSERT INTO consent_records (id, profile_id, channel, purpose, status, recorded_at, source, recorded_by, created_at) VALUES
+			('01A', 'a', 'email', 'marketing', 'opted_out', 5, 'api', 'system', 5), ('01Z', 'a', 'email', 'marketing', 'opted_in', 5, 'api', 'system', 5),
+			('01B', 'b', 'email', 'marketing', 'opted_in', 5, 'api', 'system', 5), ('01C', 'b', 'email', 'marketing', 'opted_out', 5, 'api', 'system', 5)`)
+		seg, err := f.s.Create(ctx, accounts.System(), "Opted in", json.RawMessage(`{"consent":{"channel":"email","purpose":"marketing"}}`))
+		if err != nil || seg.Count != 0 {
+			t.Fatalf("full recomputation: %+v %v", seg, err)
+		}
+		if err := f.s.Reevaluate(ctx, []string{"a", "b"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.members(t, seg.ID); len(got) != 0 {
+			t.Fatalf("incremental evaluator: members %v", got)
+		}
+	})
+}
