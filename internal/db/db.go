@@ -250,6 +250,26 @@ func (e Engine) InArgs(values []string) []any {
 	return args
 }
 
+// InList returns "IN ($first, …)" over values, numbered placeholders on both engines, with the
+// values as its arguments: for short lists (a profile's merge family, a few names) in statements
+// that number other arguments before or after them. Long lists that must stay fast when prepared
+// use In.
+func InList(first int, values []string) (string, []any) {
+	var b strings.Builder
+	b.WriteString("IN (")
+	args := make([]any, len(values))
+	for i, v := range values {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + i))
+		args[i] = v
+	}
+	b.WriteByte(')')
+	return b.String(), args
+}
+
 // TrimPage cuts a list read with LIMIT limit+1 back to limit and returns the key of its last item,
 // to continue after, or "" when there are no more: the one way lists are paged.
 func TrimPage[T any](out []T, limit int, key func(T) string) ([]T, string) {

@@ -6,26 +6,16 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/db"
 )
 
-// familyIn is "IN ($1, …)" over a family, with its arguments.
-func familyIn(family []string) (string, []any) {
-	args := make([]any, len(family))
-	for i, id := range family {
-		args[i] = id
-	}
-	return "IN " + db.Postgres.Values(1, len(family)), args
-}
-
 // loadFacts reads the facts of the root profile whose family is family, through q: its track
 // events only those named in events.
 func loadFacts(ctx context.Context, q db.Queryer, family []string, events []string) (*Facts, error) {
 	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
-	in, args := familyIn(family)
+	in, args := db.InList(1, family)
 	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -77,13 +67,9 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	if len(events) > 0 {
-		names := make([]string, len(events))
-		eargs := append([]any(nil), args...)
-		for i, n := range events {
-			eargs = append(eargs, n)
-			names[i] = "$" + strconv.Itoa(len(eargs))
-		}
-		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name IN (` + join(names) + `)`
+		names, nargs := db.InList(len(args)+1, events)
+		eargs := append(append([]any(nil), args...), nargs...)
+		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name ` + names
 		if err := each("events", q, eargs, func(rows *sql.Rows) error {
 			var e FactEvent
 			var props string
@@ -185,17 +171,6 @@ func scanIDs(rows *sql.Rows, err error) (map[string]bool, error) {
 		out[pid] = true
 	}
 	return out, rows.Err()
-}
-
-func join(parts []string) string {
-	out := ""
-	for i, p := range parts {
-		if i > 0 {
-			out += ", "
-		}
-		out += p
-	}
-	return out
 }
 
 // eventNames returns the track event names the expanded definition n counts.

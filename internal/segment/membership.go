@@ -216,10 +216,12 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 			}
 		}
 		for chunk := range slices.Chunk(out, 500) {
-			args := append([]any{segmentID}, s.db.Engine.InArgs(chunk)...)
-			in := s.db.Engine.In(len(chunk), 2)
+			in, args := s.db.Engine.In(len(chunk), 2), append([]any{segmentID}, s.db.Engine.InArgs(chunk)...)
 			if s.db.Engine == db.SQLite {
-				in = "IN (" + placeholders(2, len(chunk)) + ")"
+				// On SQLite the list is numbered after $1.
+				var list []any
+				in, list = db.InList(2, chunk)
+				args = append([]any{segmentID}, list...)
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id `+in, args...); err != nil {
 				return fmt.Errorf("removing members from segment %s: %w", segmentID, err)
@@ -245,18 +247,6 @@ func Members(ctx context.Context, tx *sql.Tx, e db.Engine, q Query) (map[string]
 		}
 	}
 	return scanIDs(tx.QueryContext(ctx, q.SQL, q.Args...))
-}
-
-// placeholders is "$first, …" for n arguments.
-func placeholders(first, n int) string {
-	out := ""
-	for i := range n {
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprintf("$%d", first+i)
-	}
-	return out
 }
 
 // RecomputeDue recomputes every segment not recomputed (by any node) in the last half period.
