@@ -376,3 +376,62 @@ func TestConsentOptOutWinsATie(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateWaitsForADeleteOfWhatItRefersTo: on PostgreSQL, a Create referring to a segment
+// that a Delete has locked waits for it, and then refuses the reference to the segment gone,
+// instead of storing a definition that no longer expands.
+func TestCreateWaitsForADeleteOfWhatItRefersTo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		if e != db.Postgres {
+			t.Skip("SQLite has one writer: a Create and a Delete never overlap")
+		}
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		target, err := f.s.Create(ctx, sys, "Target", json.RawMessage(`{"trait":"plan","op":"exists"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A Delete half-way: the row locked and removed, not committed yet.
+		tx, err := f.d.W.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.Exec(`SELECT id FROM segments WHERE id = $1 FOR UPDATE`, target.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`DELETE FROM segments WHERE id = $1`, target.ID); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.s.Create(ctx, sys, "Referrer", json.RawMessage(`{"segment":"`+target.ID+`"}`))
+			done <- err
+		}()
+		// Wait until the Create waits for the lock (or has finished without waiting).
+		deadline := time.Now().Add(10 * time.Second)
+		for waiting := 0; waiting == 0; {
+			select {
+			case err := <-done:
+				t.Fatalf("Create did not wait for the Delete: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("Create neither waited nor finished")
+			}
+			if err := f.d.R.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+				AND query LIKE '%FROM segments WHERE id%FOR SHARE%' AND query NOT LIKE '%pg_stat_activity%'`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		err = <-done
+		if e, ok := errs.As(err); !ok || e.Kind != errs.KindInvalid || e.Field != "definition.segment" {
+			t.Fatalf("Create after the Delete: %v, want invalid definition.segment", err)
+		}
+	})
+}
