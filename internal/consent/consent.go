@@ -22,7 +22,8 @@
 // May(profile, channel, purpose, address) applies these rules, first match wins:
 //
 //  1. Suppression of the address on that channel (the address given, or every address of the
-//     channel the profile holds when none is given). Erased blocks everything, third-party
+//     channel the profile holds when none is given; a push endpoint is no identifier, so web push
+//     must give it). Erased blocks everything, third-party
 //     provision included: the person asked to be forgotten, so nothing about them goes anywhere.
 //     Hard_bounce and manual block every message, service ones too (the address does not work,
 //     or staff decided it must not be used), but not third-party provision, which sends no

@@ -485,3 +485,44 @@ func TestProvisions(t *testing.T) {
 		}
 	})
 }
+
+// TestOptOutWinsATie: two records of one channel and purpose in the same millisecond (from two
+// nodes, whose ids order at random) — the opt-out is the current one, whichever id is greater.
+func TestOptOutWinsATie(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		v := newEnv(t, e)
+		ctx := context.Background()
+		pid := v.profile(identity.ID{Type: "email", Value: "yui@sakura-mail.jp"})
+		at := db.Now(v.now)
+		for _, r := range []struct{ id, purpose, status string }{
+			// The opt-in has the greater id for marketing, the smaller one for research.
+			{"01A", "marketing", "opted_out"}, {"01Z", "marketing", "opted_in"},
+			{"01B", "research", "opted_in"}, {"01C", "research", "opted_out"},
+			// Unknown against an opt-in: the greater id still decides.
+			{"01D", "product_news", "unknown"}, {"01E", "product_news", "opted_in"},
+		} {
+			if _, err := v.db.W.Exec(`INSERT INTO consent_records (id, profile_id, channel, purpose, status, recorded_at, source, recorded_by, created_at)
+				VALUES ($1, $2, 'email', $3, $4, $5, 'api', 'system', $5)`, r.id, pid, r.purpose, r.status, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := map[consent.Purpose]consent.Status{"marketing": "opted_out", "research": "opted_out", "product_news": "opted_in"}
+		for pu, st := range want {
+			if d := v.may(pid, "email", pu, ""); d.Status != st || (st == "opted_out") == d.Allowed {
+				t.Errorf("May(email, %s) = %+v, want %s", pu, d, st)
+			}
+		}
+		cur, err := v.l.Current(ctx, accounts.System(), pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range cur {
+			if r.Status != want[r.Purpose] {
+				t.Errorf("current %s: %s, want %s", r.Purpose, r.Status, want[r.Purpose])
+			}
+		}
+		if len(cur) != len(want) {
+			t.Errorf("%d current records, want %d", len(cur), len(want))
+		}
+	})
+}

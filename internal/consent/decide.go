@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
+	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/identity"
 )
 
@@ -37,8 +38,8 @@ type Decision struct {
 // third-party purpose: whether the channel's contact data may be provided to that destination),
 // at address: the email address, phone number, LINE user id, push endpoint or user id the sender
 // is about to use. With address "" the suppression list is checked for every address of the
-// channel the profile holds (its emails, phones, LINE ids or user ids; a push endpoint is not an
-// identifier and must be given). The rules are in the package comment. Every sender calls it
+// channel the profile holds (its emails, phones, LINE ids or user ids); a push endpoint is not an
+// identifier, so for web_push an empty address is an errs.Invalid naming "address". The rules are in the package comment. Every sender calls it
 // right before sending and records the reason of every refusal; a wrong channel, purpose or
 // address is an errs.Invalid naming it, an unknown profile errs.NotFound.
 func (l *Ledger) May(ctx context.Context, profileID string, channel Channel, purpose Purpose, address string) (Decision, error) {
@@ -55,6 +56,11 @@ func (l *Ledger) May(ctx context.Context, profileID string, channel Channel, pur
 		return Decision{}, err
 	}
 	var addrs []string
+	if ch == ChannelWebPush && strings.TrimSpace(address) == "" {
+		// A push endpoint is no identifier of the profile: without it the suppression list could
+		// not be checked at all.
+		return Decision{}, errs.Invalid("address", "give the push endpoint for web_push: the suppression list is checked for it")
+	}
 	if strings.TrimSpace(address) != "" {
 		a, err := normaliseAddress(ch, "address", address)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/kizuna-community/kizuna/internal/db"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/dsr"
@@ -20,7 +21,7 @@ func (l *Ledger) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Tabl
 	if len(sub.ProfileIDs) == 0 {
 		return nil, nil
 	}
-	in, args := familyIn(sub.ProfileIDs, 1)
+	in, args := db.InList(sub.ProfileIDs, 1)
 	recs, err := scanRecords(l.db.R.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY recorded_at, id`, args...))
 	if err != nil {
 		return nil, err

@@ -112,7 +112,7 @@ func (l *Ledger) Provisions(ctx context.Context, p accounts.Principal, profileID
 	if err != nil {
 		return nil, err
 	}
-	in, args := familyIn(family, 1)
+	in, args := db.InList(family, 1)
 	rows, err := l.db.R.QueryContext(ctx, `SELECT id, profile_id, recipient, items, basis, provided_at, recorded_by, created_at
 		FROM consent_provisions WHERE profile_id `+in+` ORDER BY provided_at DESC, id DESC`, args...)
 	if err != nil {

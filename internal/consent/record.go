@@ -282,22 +282,17 @@ func scanRecords(rows *sql.Rows, err error) ([]Record, error) {
 	return out, rows.Err()
 }
 
-// familyIn is "IN ($n, …)" over a family with its arguments, numbered from first.
-func familyIn(family []string, first int) (string, []any) {
-	args := make([]any, len(family))
-	ph := make([]string, len(family))
-	for i, p := range family {
-		args[i] = p
-		ph[i] = "$" + strconv.Itoa(first+i)
-	}
-	return "IN (" + strings.Join(ph, ", ") + ")", args
-}
+// currentOrder puts the current record of a channel and purpose first: the latest recorded_at;
+// on a tie (the same millisecond) an opt-out, which must win however the records' ids (random
+// between nodes) fall; then the greater id. The segment compiler and its Go evaluator choose the
+// same way.
+const currentOrder = `recorded_at DESC, (status = 'opted_out') DESC, id DESC`
 
 // latest returns the current record of one channel and purpose across family, nil when none.
 func (l *Ledger) latest(ctx context.Context, q db.Queryer, family []string, ch Channel, pu Purpose) (*Record, error) {
-	in, args := familyIn(family, 3)
+	in, args := db.InList(family, 3)
 	list, err := scanRecords(q.QueryContext(ctx, recordSelect+` WHERE channel = $1 AND purpose = $2 AND profile_id `+in+`
-		ORDER BY recorded_at DESC, id DESC LIMIT 1`, append([]any{ch, pu}, args...)...))
+		ORDER BY `+currentOrder+` LIMIT 1`, append([]any{ch, pu}, args...)...))
 	if err != nil || len(list) == 0 {
 		return nil, err
 	}
@@ -331,8 +326,8 @@ func (l *Ledger) CurrentIn(ctx context.Context, q db.Queryer, family []string) (
 }
 
 func (l *Ledger) current(ctx context.Context, q db.Queryer, family []string) ([]Record, error) {
-	in, args := familyIn(family, 1)
-	all, err := scanRecords(q.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY recorded_at DESC, id DESC`, args...))
+	in, args := db.InList(family, 1)
+	all, err := scanRecords(q.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY `+currentOrder, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +373,7 @@ func (l *Ledger) History(ctx context.Context, p accounts.Principal, profileID, c
 	if err != nil {
 		return nil, "", err
 	}
-	in, args := familyIn(family, 1)
+	in, args := db.InList(family, 1)
 	where := `profile_id ` + in
 	if cursor != "" {
 		ms, after, ok := strings.Cut(cursor, ".")

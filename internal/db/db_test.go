@@ -78,3 +78,24 @@ func TestBadMigrationNamesTheFile(t *testing.T) {
 		}
 	})
 }
+
+func TestInList(t *testing.T) {
+	in, args := db.InList([]string{"a", "b", "c"}, 3)
+	if in != "IN ($3, $4, $5)" || len(args) != 3 || args[0] != "a" || args[2] != "c" {
+		t.Fatalf("InList(a b c, 3) = %q %v", in, args)
+	}
+	// Both engines run it beside arguments numbered before it.
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		d := dbtest.Open(t, e, testMigrations())
+		for _, id := range []string{"a", "b", "c", "d"} {
+			if _, err := d.W.Exec(`INSERT INTO notes (id, body, created_at) VALUES ($1, 'x', 1)`, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in, args := db.InList([]string{"b", "d", "z"}, 2)
+		var n int
+		if err := d.R.QueryRow(`SELECT COUNT(*) FROM notes WHERE created_at = $1 AND id `+in, append([]any{1}, args...)...).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("count %d, %v", n, err)
+		}
+	})
+}

@@ -37,7 +37,7 @@ func (s *Service) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Tab
 	if len(sub.ProfileIDs) == 0 {
 		return nil, nil
 	}
-	in, args := familyIn(sub.ProfileIDs)
+	in, args := db.InList(sub.ProfileIDs, 1)
 	traits, err := s.exportTraits(ctx, `SELECT profile_id, name, value, source, updated_at FROM profile_traits WHERE profile_id `+in+` ORDER BY name`, args)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (s *Service) exportTraits(ctx context.Context, query string, args []any) ([
 // message sent to them) name the tombstone instead.
 func (s *Service) EraseSubject(ctx context.Context, tx *sql.Tx, e dsr.Erasure) error {
 	if len(e.ProfileIDs) > 0 {
-		in, args := familyIn(e.ProfileIDs)
+		in, args := db.InList(e.ProfileIDs, 1)
 		for _, table := range []string{"profile_events", "profile_counts", "profile_traits", "profile_trait_changes"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE profile_id `+in, args...); err != nil {
 				return fmt.Errorf("erasing %s: %w", table, err)

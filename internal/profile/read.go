@@ -100,18 +100,8 @@ func (s *Service) family(ctx context.Context, profileID string) (string, []strin
 	return root, family, err
 }
 
-// familyIn is "IN ($1, …)" over a profile's family, with its arguments: numbered placeholders on
-// both engines, so a query can number its own arguments after them.
-func familyIn(family []string) (string, []any) {
-	args := make([]any, len(family))
-	for i, id := range family {
-		args[i] = id
-	}
-	return "IN " + db.Postgres.Values(1, len(family)), args
-}
-
 func (s *Service) readTraits(ctx context.Context, family []string, pr *Profile) error {
-	in, args := familyIn(family)
+	in, args := db.InList(family, 1)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT name, value, source, updated_at FROM profile_traits WHERE profile_id `+in, args...)
 	if err != nil {
 		return fmt.Errorf("reading traits: %w", err)
@@ -138,7 +128,7 @@ func (s *Service) readTraits(ctx context.Context, family []string, pr *Profile) 
 
 func (s *Service) computed(ctx context.Context, family []string) (Computed, error) {
 	c := Computed{EventCounts: map[string]int64{}, LifetimeValue: map[string]int64{}}
-	in, args := familyIn(family)
+	in, args := db.InList(family, 1)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT key, SUM(count), MIN(first_at), MAX(last_at) FROM profile_counts
 		WHERE profile_id `+in+` GROUP BY key`, args...)
 	if err != nil {
@@ -187,7 +177,7 @@ func (s *Service) Events(ctx context.Context, p accounts.Principal, profileID, c
 	if err != nil {
 		return nil, "", err
 	}
-	in, args := familyIn(family)
+	in, args := db.InList(family, 1)
 	where := `profile_id ` + in
 	if cursor != "" {
 		ms, msg, ok := strings.Cut(cursor, ".")
@@ -242,7 +232,7 @@ func (s *Service) TraitHistory(ctx context.Context, p accounts.Principal, profil
 	if err != nil {
 		return nil, err
 	}
-	in, args := familyIn(family)
+	in, args := db.InList(family, 1)
 	where := `profile_id ` + in
 	if name != "" {
 		args = append(args, name)

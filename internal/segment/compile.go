@@ -172,12 +172,12 @@ func sqlOp(op Op) string {
 func (c *compiler) trait(vc ValueCond) string {
 	name := c.arg(vc.Name)
 	order := "t.updated_at DESC, " + c.sortText("t.profile_id") + " DESC"
-	cte := c.cte(`SELECT root, value FROM (
+	cte := c.cte(`SELECT root, ` + c.withoutNUL("value") + ` AS value FROM (
     SELECT COALESCE(m.root, t.profile_id) AS root, t.value,
       ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, t.profile_id) ORDER BY ` + order + `) AS rn
     FROM profile_traits t LEFT JOIN merged m ON m.id = t.profile_id WHERE t.name = ` + name + `
   ) x WHERE rn = 1`)
-	ref := c.jsonRef(cte+".value", "")
+	ref := c.jsonRef(cte+".value", "") // without NUL already
 	if vc.Op == OpNotExists {
 		return in(cte, c.jsonPred(ref, ValueCond{Op: OpExists}), true)
 	}
@@ -238,7 +238,7 @@ func (c *compiler) event(ec EventCond) string {
 		if c.e == db.SQLite {
 			path = `$."` + f.Name + `"`
 		}
-		where = append(where, c.jsonPred(c.jsonRef("e.properties", c.arg(path)), f))
+		where = append(where, c.jsonPred(c.jsonRef(c.withoutNUL("e.properties"), c.arg(path)), f))
 	}
 	name := c.cte(`SELECT COALESCE(m.root, e.profile_id) AS root, COUNT(*) AS n FROM profile_events e LEFT JOIN merged m ON m.id = e.profile_id
   WHERE ` + strings.Join(where, "\n    AND ") + `
@@ -268,7 +268,8 @@ func (c *compiler) contract(cc ContractCond) string {
 }
 
 func (c *compiler) consent(cc ConsentCond) string {
-	order := "k.recorded_at DESC, " + c.sortText("k.id") + " DESC"
+	// As the consent ledger chooses: on a tie of recorded_at an opt-out wins, then the greater id.
+	order := "k.recorded_at DESC, (k.status = 'opted_out') DESC, " + c.sortText("k.id") + " DESC"
 	name := c.cte(`SELECT root, status FROM (
     SELECT COALESCE(m.root, k.profile_id) AS root, k.status,
       ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, k.profile_id) ORDER BY ` + order + `) AS rn
@@ -281,8 +282,8 @@ func (c *compiler) consent(cc ConsentCond) string {
 	return in(name, "status = "+c.arg(cc.Status), false)
 }
 
-// jsonRef is a JSON value in SQL: the document doc (a TEXT column), or its member key (a
-// placeholder: the key on PostgreSQL, a JSON path on SQLite) when key is not "".
+// jsonRef is a JSON value in SQL: the document doc (TEXT, without \u0000: see withoutNUL), or
+// its member key (a placeholder: the key on PostgreSQL, a JSON path on SQLite) when key is not "".
 type jsonRef struct {
 	typ, val  string // SQLite: json_type and json_extract; PostgreSQL: jsonb_typeof and the jsonb
 	doc, path string
@@ -301,6 +302,20 @@ func (c *compiler) jsonRef(doc, key string) jsonRef {
 		j = "((" + doc + ")::jsonb -> " + key + "::text)"
 	}
 	return jsonRef{typ: "jsonb_typeof(" + j + ")", val: j}
+}
+
+// withoutNUL is the JSON text doc with every \u0000 escape taken out (stripNUL does the same in
+// Go): JSON allows U+0000 in strings, PostgreSQL's jsonb refuses it ("unsupported Unicode escape
+// sequence") and would fail the whole statement. An escaped backslash followed by u0000 is no NUL
+// and stays: backslash pairs are first replaced by U+0001, which valid JSON text never holds raw,
+// and put back after.
+func (c *compiler) withoutNUL(doc string) string {
+	find, one := "instr("+doc+`, '\u0000')`, "char(1)"
+	if c.e == db.Postgres {
+		find, one = "strpos("+doc+`, '\u0000')`, "chr(1)"
+	}
+	return "(CASE WHEN " + find + " > 0 THEN replace(replace(replace(" + doc + `, '\\', ` + one + `), '\u0000', ''), ` + one +
+		`, '\\') ELSE ` + doc + " END)"
 }
 
 // The time forms a trait or property may hold, as SQLite GLOB patterns and PostgreSQL (and Go)
@@ -322,6 +337,9 @@ func (c *compiler) jsonPred(r jsonRef, vc ValueCond) string {
 }
 
 func (c *compiler) sqlitePred(r jsonRef, vc ValueCond) string {
+	// Numbers compare as doubles, as in Go and PostgreSQL (::float8): SQLite would compare an
+	// INTEGER exactly with the argument, and disagree above 2^53.
+	num := "CAST(" + r.val + " AS REAL)"
 	exists := "(" + r.typ + " IS NOT NULL AND " + r.typ + " <> 'null')"
 	eq := func(v any) string {
 		switch v := v.(type) {
@@ -333,7 +351,7 @@ func (c *compiler) sqlitePred(r jsonRef, vc ValueCond) string {
 			}
 			return "(" + r.typ + " = 'false')"
 		}
-		return "(" + r.typ + " IN ('integer', 'real') AND " + r.val + " = " + c.arg(v) + ")"
+		return "(" + r.typ + " IN ('integer', 'real') AND " + num + " = " + c.arg(v) + ")"
 	}
 	switch vc.Op {
 	case OpExists:
@@ -351,7 +369,7 @@ func (c *compiler) sqlitePred(r jsonRef, vc ValueCond) string {
 		}
 		return "(" + strings.Join(parts, " OR ") + ")"
 	case OpGt, OpGte, OpLt, OpLte:
-		return "(" + r.typ + " IN ('integer', 'real') AND " + r.val + " " + sqlOp(vc.Op) + " " + c.arg(vc.Value) + ")"
+		return "(" + r.typ + " IN ('integer', 'real') AND " + num + " " + sqlOp(vc.Op) + " " + c.arg(vc.Value) + ")"
 	case OpContains:
 		s := c.arg(vc.Value)
 		return "((" + r.typ + " = 'text' AND instr(" + r.val + ", " + s + ") > 0) OR (" + r.typ +

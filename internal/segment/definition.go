@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/errs"
 )
 
@@ -334,20 +335,33 @@ func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error)
 		if err != nil {
 			return Node{}, err
 		}
-		c := &ConsentCond{Status: "opted_in"}
+		// The consent ledger's vocabulary: a channel or purpose it does not know would never
+		// match, and its not would silently hold for everyone.
+		c := &ConsentCond{Status: string(consent.StatusOptedIn)}
 		if c.Channel, err = str(cm, "channel", cp, true); err != nil {
+			return Node{}, err
+		}
+		ch, err := consent.ParseChannel(cp+".channel", c.Channel)
+		if err != nil {
 			return Node{}, err
 		}
 		if c.Purpose, err = str(cm, "purpose", cp, true); err != nil {
 			return Node{}, err
 		}
+		pu, err := consent.ParsePurpose(cp+".purpose", c.Purpose)
+		if err != nil {
+			return Node{}, err
+		}
+		c.Channel, c.Purpose = string(ch), string(pu)
 		if _, ok := cm["status"]; ok {
 			if c.Status, err = str(cm, "status", cp, true); err != nil {
 				return Node{}, err
 			}
-			if !slices.Contains([]string{"opted_in", "opted_out", "unknown"}, c.Status) {
-				return Node{}, bad(cp+".status", "must be opted_in, opted_out or unknown")
+			st, err := consent.ParseStatus(cp+".status", c.Status)
+			if err != nil {
+				return Node{}, err
 			}
+			c.Status = string(st)
 		}
 		return Node{Consent: c}, nil
 	default: // segment
@@ -484,8 +498,8 @@ func valueCond(m map[string]json.RawMessage, path, name string, allowed []Op) (*
 		c.Value = vals
 	case OpContains:
 		var s string
-		if e := json.Unmarshal(r, &s); e != nil || s == "" {
-			err = bad(vp, "must be a non-empty string for contains")
+		if e := json.Unmarshal(r, &s); e != nil || s == "" || strings.ContainsRune(s, 0) {
+			err = bad(vp, "must be a non-empty string without U+0000 for contains")
 		}
 		c.Value = s
 	case OpBefore, OpAfter:
@@ -525,8 +539,15 @@ func scalar(raw json.RawMessage, path string) (any, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, bad(path, "must be a string, number or true/false")
 	}
-	switch v.(type) {
-	case string, float64, bool:
+	switch v := v.(type) {
+	case string:
+		// Stored values lose U+0000 before they are compared (see stripNUL), and PostgreSQL
+		// refuses it in an argument.
+		if strings.ContainsRune(v, 0) {
+			return nil, bad(path, "must not contain U+0000")
+		}
+		return v, nil
+	case float64, bool:
 		return v, nil
 	}
 	return nil, bad(path, "must be a string, number or true/false")

@@ -33,8 +33,16 @@ func TestParseNamesThePathOfTheBadNode(t *testing.T) {
 		{`{"open_tickets":{"op":"gte"}}`, "definition.open_tickets.value"},
 		{`{"consent":{"channel":"email"}}`, "definition.consent.purpose"},
 		{`{"consent":{"channel":"email","purpose":"marketing","status":"maybe"}}`, "definition.consent.status"},
+		{`{"consent":{"channel":"emial","purpose":"marketing"}}`, "definition.consent.channel"},
+		{`{"consent":{"channel":"email","purpose":"marketting"}}`, "definition.consent.purpose"},
+		{`{"consent":{"channel":"email","purpose":"third_party:"}}`, "definition.consent.purpose"},
+		{`{"all":[{"trait":"plan","op":"exists"},{"trait":"age","op":"exists"},{"not":{"consent":{"channel":"fax","purpose":"marketing"}}}]}`, "definition.all[2].not.consent.channel"},
+		{`{"all":[{"trait":"plan","op":"exists"},{"trait":"age","op":"exists"},{"consent":{"channel":"sms","purpose":"research","status":"opted-in"}}]}`, "definition.all[2].consent.status"},
 		{`{"segment":""}`, "definition.segment"},
 		{`{"trait":"a\"b","op":"exists"}`, "definition.trait"},
+		{`{"trait":"plan","op":"eq","value":"pro\u0000"}`, "definition.value"},
+		{`{"trait":"plan","op":"in","value":["pro","\u0000"]}`, "definition.value[1]"},
+		{`{"trait":"plan","op":"contains","value":"\u0000"}`, "definition.value"},
 	} {
 		_, err := Parse([]byte(tc.def))
 		e, ok := errs.As(err)

@@ -1,29 +1,21 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"strings"
 
 	"github.com/kizuna-community/kizuna/internal/db"
 )
-
-// familyIn is "IN ($1, …)" over a family, with its arguments.
-func familyIn(family []string) (string, []any) {
-	args := make([]any, len(family))
-	for i, id := range family {
-		args[i] = id
-	}
-	return "IN " + db.Postgres.Values(1, len(family)), args
-}
 
 // loadFacts reads the facts of the root profile whose family is family, through q: its track
 // events only those named in events.
 func loadFacts(ctx context.Context, q db.Queryer, family []string, events []string) (*Facts, error) {
 	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
-	in, args := familyIn(family)
+	in, args := db.InList(family, 1)
 	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -53,7 +45,7 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 			return nil
 		}
 		var v any
-		if err := json.Unmarshal([]byte(value), &v); err != nil {
+		if err := json.Unmarshal([]byte(stripNUL(value)), &v); err != nil {
 			return fmt.Errorf("trait %s: %w", name, err)
 		}
 		traitFrom[name] = traitAt{at, pid}
@@ -75,13 +67,9 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	if len(events) > 0 {
-		names := make([]string, len(events))
-		eargs := append([]any(nil), args...)
-		for i, n := range events {
-			eargs = append(eargs, n)
-			names[i] = "$" + strconv.Itoa(len(eargs))
-		}
-		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name IN (` + join(names) + `)`
+		names, nargs := db.InList(events, len(args)+1)
+		eargs := append(append([]any(nil), args...), nargs...)
+		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name ` + names
 		if err := each("events", q, eargs, func(rows *sql.Rows) error {
 			var e FactEvent
 			var props string
@@ -89,7 +77,7 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 				return err
 			}
 			var v any
-			if err := json.Unmarshal([]byte(props), &v); err != nil {
+			if err := json.Unmarshal([]byte(stripNUL(props)), &v); err != nil {
 				return fmt.Errorf("event properties: %w", err)
 			}
 			e.Properties, _ = v.(map[string]any)
@@ -119,8 +107,9 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	type consentAt struct {
-		at int64
-		id string
+		at  int64
+		out bool // opted_out
+		id  string
 	}
 	consentFrom := map[[2]string]consentAt{}
 	if err := each("consents", `SELECT channel, purpose, status, recorded_at, id FROM consent_records WHERE profile_id `+in, args, func(rows *sql.Rows) error {
@@ -129,18 +118,42 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		if err := rows.Scan(&ch, &pu, &st, &at, &id); err != nil {
 			return err
 		}
-		// The latest recorded_at wins; on a tie, the later-stored record (the greater id).
+		// The latest recorded_at wins; on a tie an opt-out, then the greater id (as the consent
+		// ledger chooses).
 		k := [2]string{ch, pu}
-		if old, ok := consentFrom[k]; ok && (old.at > at || (old.at == at && old.id > id)) {
+		cur := consentAt{at, st == "opted_out", id}
+		if old, ok := consentFrom[k]; ok && cmp.Or(cmp.Compare(old.at, cur.at), compareBool(old.out, cur.out), cmp.Compare(old.id, cur.id)) > 0 {
 			return nil
 		}
-		consentFrom[k] = consentAt{at, id}
+		consentFrom[k] = cur
 		f.Consents[k] = st
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case b:
+		return -1
+	}
+	return 1
+}
+
+// stripNUL takes every \u0000 escape out of the JSON text doc, exactly as the compiled SQL does
+// (see compiler.withoutNUL): an escaped backslash followed by u0000 stays.
+func stripNUL(doc string) string {
+	if !strings.Contains(doc, `\u0000`) {
+		return doc
+	}
+	doc = strings.ReplaceAll(doc, `\\`, "\x01")
+	doc = strings.ReplaceAll(doc, `\u0000`, "")
+	return strings.ReplaceAll(doc, "\x01", `\\`)
 }
 
 // scanIDs reads a one-column result of ids into a set.
@@ -158,17 +171,6 @@ func scanIDs(rows *sql.Rows, err error) (map[string]bool, error) {
 		out[pid] = true
 	}
 	return out, rows.Err()
-}
-
-func join(parts []string) string {
-	out := ""
-	for i, p := range parts {
-		if i > 0 {
-			out += ", "
-		}
-		out += p
-	}
-	return out
 }
 
 // eventNames returns the track event names the expanded definition n counts.

@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -34,7 +35,9 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 		names := map[string]bool{}
 		for _, sg := range segs {
 			byID[sg.id] = sg
-			eventNames(sg.def, names)
+			if sg.err == nil {
+				eventNames(sg.def, names)
+			}
 		}
 		evNames := make([]string, 0, len(names))
 		for n := range names {
@@ -76,6 +79,9 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 				return err
 			}
 			for _, sg := range segs {
+				if sg.err != nil {
+					continue // logged by segments; its membership stays as it was
+				}
 				in := Eval(sg.def, f, now)
 				switch {
 				case in && !cur[sg.id]:
@@ -169,6 +175,9 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 			return errs.NotFound("no segment %s", segmentID)
 		}
 		sg := segs[i]
+		if sg.err != nil {
+			return sg.err
+		}
 		q, err := Compile(s.db.Engine, sg.def, now)
 		if err != nil {
 			return err
@@ -207,10 +216,12 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 			}
 		}
 		for chunk := range slices.Chunk(out, 500) {
-			args := append([]any{segmentID}, s.db.Engine.InArgs(chunk)...)
-			in := s.db.Engine.In(len(chunk), 2)
+			in, args := s.db.Engine.In(len(chunk), 2), append([]any{segmentID}, s.db.Engine.InArgs(chunk)...)
 			if s.db.Engine == db.SQLite {
-				in = "IN (" + placeholders(2, len(chunk)) + ")"
+				// On SQLite the list is numbered after $1.
+				var list []any
+				in, list = db.InList(chunk, 2)
+				args = append([]any{segmentID}, list...)
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id `+in, args...); err != nil {
 				return fmt.Errorf("removing members from segment %s: %w", segmentID, err)
@@ -238,19 +249,9 @@ func Members(ctx context.Context, tx *sql.Tx, e db.Engine, q Query) (map[string]
 	return scanIDs(tx.QueryContext(ctx, q.SQL, q.Args...))
 }
 
-// placeholders is "$first, …" for n arguments.
-func placeholders(first, n int) string {
-	out := ""
-	for i := range n {
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprintf("$%d", first+i)
-	}
-	return out
-}
-
 // RecomputeDue recomputes every segment not recomputed (by any node) in the last half period.
+// A segment that fails is logged with its id and skipped, so that it holds up none of the others;
+// the error returned then counts the failures.
 func (s *Service) RecomputeDue(ctx context.Context) error {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id FROM segments ORDER BY id`)
 	ids, err := scanIDs(rows, err)
@@ -262,17 +263,26 @@ func (s *Service) RecomputeDue(ctx context.Context) error {
 		sorted = append(sorted, sid)
 	}
 	slices.Sort(sorted)
+	var failed []error
 	for _, sid := range sorted {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		entered, exited, err := s.recompute(ctx, sid, s.now(), false)
 		if err != nil {
 			if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
 				continue // deleted meanwhile
 			}
-			return err
+			s.log.Error("segment: recomputation failed; skipped", "segment", sid, "err", err)
+			failed = append(failed, fmt.Errorf("segment %s: %w", sid, err))
+			continue
 		}
 		if entered+exited > 0 {
 			s.log.Info("segment recomputed", "segment", sid, "entered", entered, "exited", exited)
 		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d segments failed to recompute: %w", len(failed), len(sorted), errors.Join(failed...))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -302,6 +303,135 @@ func TestSystemEventsAreNotActivity(t *testing.T) {
 		}
 		if got := f.members(t, seg.ID); !got["a"] {
 			t.Fatal("a system event made a dormant customer active")
+		}
+	})
+}
+
+// TestBrokenSegmentHoldsUpNoOther: a stored definition that no longer expands (it refers to a
+// segment deleted meanwhile) or no longer parses is skipped, and every other segment is still
+// created, recomputed and re-evaluated.
+func TestBrokenSegmentHoldsUpNoOther(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		// Their ids sort before every ULID: they come first in every pass.
+		f.exec(t, `INSERT INTO segments (id, name, definition, created_by, created_at) VALUES
+			('00-dangling', 'Dangling', '{"segment":"01-deleted"}', 'system', 0),
+			('00-garbled', 'Garbled', '{"nope":1}', 'system', 0)`)
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0), ('b', 0), ('c', 0)`)
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('a', 'plan', '"pro"', 't', 1)`)
+		pros, err := f.s.Create(ctx, sys, "Pros", json.RawMessage(`{"trait":"plan","op":"eq","value":"pro"}`))
+		if err != nil || pros.Count != 1 {
+			t.Fatalf("create beside broken segments: %+v %v", pros, err)
+		}
+		also, err := f.s.Create(ctx, sys, "Also pros", json.RawMessage(`{"segment":"`+pros.ID+`"}`))
+		if err != nil || also.Count != 1 {
+			t.Fatalf("create referring beside broken segments: %+v %v", also, err)
+		}
+		f.events(t)
+		// b becomes a pro: the scheduled recomputation skips the broken segments and does the rest.
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('b', 'plan', '"pro"', 't', 2)`)
+		f.advance(time.Hour)
+		err = f.s.RecomputeDue(ctx)
+		if err == nil || !strings.Contains(err.Error(), "2 of 4 segments") {
+			t.Fatalf("RecomputeDue: %v, want the two broken segments counted", err)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Entered Pros b Segment Entered Also pros b]" {
+			t.Fatalf("events %v", evs)
+		}
+		// c becomes a pro: the incremental evaluator skips them too.
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ('c', 'plan', '"pro"', 't', 3)`)
+		if err := f.s.Reevaluate(ctx, []string{"c"}); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.events(t); fmt.Sprint(evs) != "[Segment Entered Pros c Segment Entered Also pros c]" {
+			t.Fatalf("events %v", evs)
+		}
+		if _, _, err := f.s.Recompute(ctx, "00-dangling"); err == nil {
+			t.Fatal("recomputed a segment whose reference is gone")
+		}
+	})
+}
+
+// TestConsentOptOutWinsATie: an opt-in and an opt-out recorded in the same millisecond — the
+// opt-out is the current status for both evaluators, whichever record's id is greater.
+func TestConsentOptOutWinsATie(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0), ('b', 0)`)
+		f.exec(t, `INSERT INTO consent_records (id, profile_id, channel, purpose, status, recorded_at, source, recorded_by, created_at) VALUES
+			('01A', 'a', 'email', 'marketing', 'opted_out', 5, 'api', 'system', 5), ('01Z', 'a', 'email', 'marketing', 'opted_in', 5, 'api', 'system', 5),
+			('01B', 'b', 'email', 'marketing', 'opted_in', 5, 'api', 'system', 5), ('01C', 'b', 'email', 'marketing', 'opted_out', 5, 'api', 'system', 5)`)
+		seg, err := f.s.Create(ctx, accounts.System(), "Opted in", json.RawMessage(`{"consent":{"channel":"email","purpose":"marketing"}}`))
+		if err != nil || seg.Count != 0 {
+			t.Fatalf("full recomputation: %+v %v", seg, err)
+		}
+		if err := f.s.Reevaluate(ctx, []string{"a", "b"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.members(t, seg.ID); len(got) != 0 {
+			t.Fatalf("incremental evaluator: members %v", got)
+		}
+	})
+}
+
+// TestCreateWaitsForADeleteOfWhatItRefersTo: on PostgreSQL, a Create referring to a segment
+// that a Delete has locked waits for it, and then refuses the reference to the segment gone,
+// instead of storing a definition that no longer expands.
+func TestCreateWaitsForADeleteOfWhatItRefersTo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		if e != db.Postgres {
+			t.Skip("SQLite has one writer: a Create and a Delete never overlap")
+		}
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		target, err := f.s.Create(ctx, sys, "Target", json.RawMessage(`{"trait":"plan","op":"exists"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A Delete half-way: the row locked and removed, not committed yet.
+		tx, err := f.d.W.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.Exec(`SELECT id FROM segments WHERE id = $1 FOR UPDATE`, target.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`DELETE FROM segments WHERE id = $1`, target.ID); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.s.Create(ctx, sys, "Referrer", json.RawMessage(`{"segment":"`+target.ID+`"}`))
+			done <- err
+		}()
+		// Wait until the Create waits for the lock (or has finished without waiting).
+		deadline := time.Now().Add(10 * time.Second)
+		for waiting := 0; waiting == 0; {
+			select {
+			case err := <-done:
+				t.Fatalf("Create did not wait for the Delete: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("Create neither waited nor finished")
+			}
+			if err := f.d.R.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+				AND query LIKE '%FROM segments WHERE id%FOR SHARE%' AND query NOT LIKE '%pg_stat_activity%'`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		err = <-done
+		if e, ok := errs.As(err); !ok || e.Kind != errs.KindInvalid || e.Field != "definition.segment" {
+			t.Fatalf("Create after the Delete: %v, want invalid definition.segment", err)
 		}
 	})
 }

@@ -117,9 +117,14 @@ var (
 	valuePool     = []any{"free", "pro", "enterprise", "東京", `a"b`, "", 0.0, 1.0, 2.5, 3.0, 10.0, -1.0, true, false, nil,
 		[]any{"a", "pro"}, []any{"beta"}, []any{1.0, 2.0}, map[string]any{"x": 1.0},
 		"2026-11-20T10:00:00Z", "2026-12-01", "2025-01-01T00:00:00Z", "2026-12-04T11:59:59Z", "2026-12-01T10:00:00+09:00", "not a date",
-		"2026-12-03", "beta release"}
-	scalarPool   = []any{"free", "pro", "enterprise", "東京", "", 0.0, 1.0, 2.5, 3.0, -1.0, true, false, "beta"}
-	numberPool   = []float64{-1, 0, 1, 2.5, 3, 10}
+		"2026-12-03", "beta release",
+		// U+0000, which jsonb refuses: both evaluators take it out (and keep an escaped backslash
+		// followed by u0000, which is no NUL).
+		"\x00pro", "東\x00京", "2026-12-01\x00", "a\x00\x00b", `\u0000`, "\\\x00",
+		// Integers beyond 2^53 compare as the doubles they round to, on every engine.
+		json.Number("9007199254740993"), json.Number("9007199254740992"), json.Number("-9007199254740993"), json.Number("18014398509481985")}
+	scalarPool   = []any{"free", "pro", "enterprise", "東京", "", 0.0, 1.0, 2.5, 3.0, -1.0, true, false, "beta", 9007199254740992.0, 18014398509481984.0}
+	numberPool   = []float64{-1, 0, 1, 2.5, 3, 10, 9007199254740992, -9007199254740992, 18014398509481984}
 	containsPool = []string{"a", "pro", "beta", "東", "x"}
 	timePool     = []string{"2026-12-01", "2026-11-20T10:00:00Z", "2026-12-03T23:59:59+09:00", "2025-06-01"}
 	durationPool = []string{"P1D", "P7D", "P30D", "PT12H", "P1M", "P2W"}

@@ -107,10 +107,12 @@ type Member struct {
 	EnteredAt time.Time `json:"entered_at"`
 }
 
-// stored is a segment as read for evaluation: its definition expanded.
+// stored is a segment as read for evaluation: its definition expanded, or err when its stored
+// definition no longer parses or expands (a reference to a segment since deleted).
 type stored struct {
 	id, name string
 	def      Node
+	err      error
 }
 
 // Create stores a segment, computes its members at once and returns it. A bad definition is an
@@ -135,6 +137,14 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now))}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if refs := def.Refs(); len(refs) > 0 {
+			if s.db.Engine == db.Postgres {
+				// Keep the segments referred to until this one is stored: Delete takes their row
+				// lock, so it waits for this transaction and then sees the reference.
+				if _, err := tx.ExecContext(ctx, `SELECT id FROM segments WHERE id `+s.db.Engine.In(len(refs), 1)+` FOR SHARE`,
+					s.db.Engine.InArgs(refs)...); err != nil {
+					return fmt.Errorf("locking the segments referred to: %w", err)
+				}
+			}
 			all, err := s.definitions(ctx, tx)
 			if err != nil {
 				return err
@@ -161,7 +171,8 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	return seg, err
 }
 
-// definitions reads every segment's definition, as stored (not expanded).
+// definitions reads every segment's definition, as stored (not expanded). A definition that no
+// longer parses is logged and left out: it must not stop other segments being created or deleted.
 func (s *Service) definitions(ctx context.Context, q db.Queryer) (map[string]Node, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, definition FROM segments`)
 	if err != nil {
@@ -176,7 +187,8 @@ func (s *Service) definitions(ctx context.Context, q db.Queryer) (map[string]Nod
 		}
 		n, err := Parse([]byte(def))
 		if err != nil {
-			return nil, fmt.Errorf("segment %s has a definition that no longer parses: %w", sid, err)
+			s.log.Error("segment: stored definition no longer parses; skipped", "segment", sid, "err", err)
+			continue
 		}
 		out[sid] = n
 	}
@@ -185,6 +197,8 @@ func (s *Service) definitions(ctx context.Context, q db.Queryer) (map[string]Nod
 
 // segments reads every segment with its definition expanded, in id order; on PostgreSQL it locks
 // their rows when lock is set, so that membership changes of one segment happen one at a time.
+// A segment whose definition no longer parses or expands comes back with err set, and is logged
+// (with its id) so that it can be repaired: callers skip it and carry on with the others.
 func (s *Service) segments(ctx context.Context, tx *sql.Tx, lock bool) ([]stored, error) {
 	q := `SELECT id, name, definition FROM segments ORDER BY id`
 	if lock && s.db.Engine == db.Postgres {
@@ -204,20 +218,30 @@ func (s *Service) segments(ctx context.Context, tx *sql.Tx, lock bool) ([]stored
 			return nil, err
 		}
 		if st.def, err = Parse([]byte(def)); err != nil {
-			return nil, fmt.Errorf("segment %s has a definition that no longer parses: %w", st.id, err)
+			st.err = fmt.Errorf("segment %s has a definition that no longer parses: %w", st.id, err)
+		} else {
+			raw[st.id] = st.def
 		}
-		raw[st.id] = st.def
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i := range out {
+		if out[i].err != nil {
+			continue
+		}
 		x, err := Expand(out[i].def, lookupIn(raw))
 		if err != nil {
-			return nil, fmt.Errorf("segment %s: %w", out[i].id, err)
+			out[i].def, out[i].err = Node{}, fmt.Errorf("segment %s: %w", out[i].id, err)
+			continue
 		}
 		out[i].def = x
+	}
+	for _, sg := range out {
+		if sg.err != nil {
+			s.log.Error("segment: definition cannot be evaluated; skipped", "segment", sg.id, "err", sg.err)
+		}
 	}
 	return out, nil
 }
