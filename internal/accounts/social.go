@@ -451,8 +451,11 @@ func (s *Service) insertIdentity(ctx context.Context, tx *sql.Tx, p LoginProvide
 	if n > 0 {
 		return errs.Because(errs.Conflict("", "another %s account is linked already; unlink it first", p.Name), "social_provider_taken", p.Name)
 	}
+	// A link made while the member's address is unverified is marked unproven: it rests on an
+	// address that was typed, not proven (see ResetPassword).
 	now := db.Now(s.now())
-	_, err := tx.ExecContext(ctx, `INSERT INTO member_identities (provider, subject, member_id, name, email, picture_url, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO member_identities (provider, subject, member_id, name, email, picture_url, linked_at, last_login_at, email_unproven)
+		SELECT $1, $2, id, $4, $5, $6, $7, $7, CASE WHEN email_verified_at IS NULL THEN 1 ELSE 0 END FROM members WHERE id = $3`,
 		p.Key, ident.Subject, memberID, ident.Name, ident.Email, ident.Picture, now)
 	return err
 }

@@ -520,3 +520,98 @@ func TestLoginProvidersAdmin(t *testing.T) {
 		}
 	})
 }
+
+// An attacker who signs up with LINE and types someone else's address must not keep a way into
+// the account once the address's owner proves it with a password reset.
+func TestSocialTypedAddressLinkDoesNotPassToTheAddressOwner(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		// The attacker: LINE, which vouches for no address, and the victim's address typed in.
+		attacker := socialtest.LINEUserID("attacker")
+		f.line.Queue(socialtest.Person{Subject: attacker, Name: "Victim?"})
+		_, browser, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planted, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{Email: "victim@example.jp"}, accounts.SocialConsents{}, client)
+		if err != nil || planted.EmailVerified {
+			t.Fatalf("attacker's sign-up: %+v, %v", planted, err)
+		}
+		// The owner signs in with Google, which verifies the address: log in to link, so the
+		// owner asks for a password reset and sets one.
+		f.op.Queue(socialtest.Person{Subject: "g-victim", Name: "Victim", Email: "victim@example.jp", EmailVerified: true})
+		_, gBrowser, err := f.roundTrip(t, "google", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pend, _ := f.acc.PendingSocial(ctx, gBrowser); pend.Mode != accounts.PendingCollision || pend.MemberID != planted.ID {
+			t.Fatalf("pending %+v", pend)
+		}
+		if err := f.acc.RequestPasswordReset(ctx, "victim@example.jp"); err != nil {
+			t.Fatal(err)
+		}
+		m, err := f.acc.ResetPassword(ctx, f.lastToken(t, "victim@example.jp"), "the owner's password 1")
+		if err != nil || !m.EmailVerified {
+			t.Fatalf("reset: %+v, %v", m, err)
+		}
+		// The attacker's LINE no longer opens the account: it is a stranger again.
+		f.line.Queue(socialtest.Person{Subject: attacker, Name: "Victim?"})
+		out, _, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil || out.LoggedIn || !out.Pending {
+			t.Fatalf("the attacker's LINE after the reset: %+v, %v", out, err)
+		}
+		if ids, _ := f.acc.SocialIdentities(ctx, m.ID); len(ids) != 0 {
+			t.Fatalf("identities left: %+v", ids)
+		}
+		evs := f.outbox(t)
+		if last := evs[len(evs)-1]; last.Event != "Social Account Unlinked" || last.UserID != m.ID || last.Properties["provider"] != "line" {
+			t.Fatalf("last event %+v", last)
+		}
+		entries, _, _ := f.acc.ListAudit(ctx, accounts.System(), "", 20)
+		found := false
+		for _, en := range entries {
+			found = found || (en.Action == "member.social_unlinked" && en.Target == m.ID)
+		}
+		if !found {
+			t.Fatal("no audit entry for the removed link")
+		}
+		// The owner, logged in with the password, links Google.
+		if _, _, err := f.acc.LogIn(ctx, "victim@example.jp", "the owner's password 1", client); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.LinkSocial(ctx, gBrowser, m.ID, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The honest LINE sign-up: the typed address is verified by its mail and LINE stays, through a
+// later password reset too.
+func TestSocialTypedAddressVerifiedByMailKeepsTheLink(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		uid := socialtest.LINEUserID("honest")
+		f.line.Queue(socialtest.Person{Subject: uid, Name: "Honest"})
+		_, browser, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{Email: "honest@example.jp"}, accounts.SocialConsents{}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.VerifyEmail(ctx, f.lastToken(t, "honest@example.jp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acc.RequestPasswordReset(ctx, "honest@example.jp"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.ResetPassword(ctx, f.lastToken(t, "honest@example.jp"), "honest password 1"); err != nil {
+			t.Fatal(err)
+		}
+		f.line.Queue(socialtest.Person{Subject: uid, Name: "Honest"})
+		if out, _, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil); err != nil || !out.LoggedIn || out.Member.ID != m.ID {
+			t.Fatalf("LINE after verification and reset: %+v, %v", out, err)
+		}
+	})
+}
