@@ -200,18 +200,22 @@ type consentOption struct {
 // Value is the box's form value.
 func (o consentOption) Value() string { return o.Channel + ":" + o.Purpose }
 
-// consentOptions are the opt-ins offered with a provider: LINE messages with LINE (whose user id
-// is what LINE messages go to), email news with the consumer providers. Staff single sign-on
-// offers none.
-func consentOptions(p accounts.LoginProvider) []consentOption {
-	if p.Kind == social.KindOIDC {
+// consentOptions are the opt-ins offered with a pending identity: LINE messages with LINE (whose
+// user id is what LINE messages go to), email news with the consumer providers only when the
+// provider vouched for the address — consent to mail a typed, unverified address is worth nothing
+// (the member opts in later in the privacy centre). Staff single sign-on offers none.
+func consentOptions(pend accounts.PendingSocial) []consentOption {
+	if pend.Provider.Kind == social.KindOIDC {
 		return nil
 	}
 	var out []consentOption
-	if p.Kind == social.KindLINE {
+	if pend.Provider.Kind == social.KindLINE {
 		out = append(out, consentOption{accounts.ChannelLINE, accounts.PurposeMarketing})
 	}
-	return append(out, consentOption{accounts.ChannelEmail, accounts.PurposeMarketing}, consentOption{accounts.ChannelEmail, accounts.PurposeProductNews})
+	if pend.Identity.EmailVerified {
+		out = append(out, consentOption{accounts.ChannelEmail, accounts.PurposeMarketing}, consentOption{accounts.ChannelEmail, accounts.PurposeProductNews})
+	}
+	return out
 }
 
 // permissionVersions gives each language's permission screen a version id that changes whenever
@@ -278,7 +282,7 @@ func (s *Web) pendingFor(w http.ResponseWriter, r *http.Request, v *view) (accou
 }
 
 func (s *Web) permissionView(v *view, pend accounts.PendingSocial, mode string) {
-	d := permissionData{Mode: mode, Provider: pend.Provider, Identity: pend.Identity, Options: consentOptions(pend.Provider),
+	d := permissionData{Mode: mode, Provider: pend.Provider, Identity: pend.Identity, Options: consentOptions(pend),
 		TextVersion: s.permVersions[v.Lang], AskEmail: !pend.Identity.EmailVerified}
 	switch mode {
 	case accounts.PendingSignUp:
@@ -316,7 +320,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	v.Form = newForm(r)
 	sc := accounts.SocialConsents{TextVersion: s.permVersions[v.Lang], Locale: v.Lang}
-	for _, o := range consentOptions(pend.Provider) {
+	for _, o := range consentOptions(pend) {
 		sc.Choices = append(sc.Choices, accounts.ConsentChoice{Channel: o.Channel, Purpose: o.Purpose, OptedIn: v.Form.Has("consent", o.Value())})
 	}
 	browser := socialBrowser(r)
