@@ -615,3 +615,81 @@ func TestSocialTypedAddressVerifiedByMailKeepsTheLink(t *testing.T) {
 		}
 	})
 }
+
+// An OIDC issuer's subjects are only unique per issuer: while members have linked identities
+// with a key, its issuer cannot be changed to another (tenant's) one.
+func TestLoginProviderIssuerLockedWhileLinked(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		admin := accounts.System()
+		cfg := f.op.Config(social.KindOIDC)
+		in := accounts.LoginProviderInput{Key: "okta", Kind: social.KindOIDC, Name: "Okta", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, AllowSignUp: true, Enabled: true}
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+		// No one linked yet: the issuer may still be corrected.
+		moved := in
+		moved.Issuer = "https://other-tenant.example.com"
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, moved); err != nil {
+			t.Fatalf("changing an unused issuer: %v", err)
+		}
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+		f.op.Queue(socialtest.Person{Subject: "okta-1", Name: "Yui", Email: "yui@corp.kizuna.dev", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "okta", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{}, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.acc.SaveLoginProvider(ctx, admin, moved)
+		wantReason(t, err, "provider_issuer_in_use")
+		wantKind(t, err, errs.KindConflict, "issuer")
+		if p, _ := f.acc.LoginProviders(ctx, admin); p[len(p)-1].Key != "okta" || p[len(p)-1].Issuer != cfg.Issuer {
+			t.Fatalf("providers after the refusal: %+v", p)
+		}
+		// Everything else about the provider may still change.
+		in.Name = "Okta SSO"
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The same rule for an issuer set by configuration: a changed setting is refused at start while
+// members have linked the provider.
+func TestConfiguredIssuerLockedWhileLinked(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		if err := f.acc.CheckProviderIssuers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		admin, err := f.acc.CreateMember(ctx, accounts.System(), accounts.SignUpInput{Email: "aiko@corp.kizuna.dev", Password: "admin password 1"}, accounts.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.op.Queue(socialtest.Person{Subject: "corp-9", Name: "Aiko", Email: "aiko@corp.kizuna.dev", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "corp", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.LinkSocial(ctx, browser, admin.ID, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+		restart := func(issuer string) error {
+			corp := f.op.Config(social.KindOIDC)
+			corp.Issuer = issuer
+			acc := accounts.New(accounts.Deps{DB: f.db, Outbox: backbone.NewOutbox(f.db), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				HashParams: accounts.TestHashParams(), Providers: []accounts.ProviderConfig{{Key: "corp", Name: "Corp SSO", Config: corp}}})
+			return acc.CheckProviderIssuers(ctx)
+		}
+		if err := restart(f.op.Config(social.KindOIDC).Issuer); err != nil {
+			t.Fatalf("same issuer: %v", err)
+		}
+		err = restart("https://other-tenant.example.com")
+		wantReason(t, err, "provider_issuer_in_use")
+		wantKind(t, err, errs.KindConflict, "issuer")
+	})
+}

@@ -380,3 +380,32 @@ func TestSocialCollisionLoggingInWithAnotherProvider(t *testing.T) {
 		t.Fatalf("identities %+v", ids)
 	}
 }
+
+// The admin refuses to move an OIDC provider to another issuer while members have linked it,
+// naming the issuer field.
+func TestAdminRefusesIssuerChangeWhileLinked(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	admin := s.admin("en")
+	cfg := s.op.Config(social.KindOIDC)
+	form := url.Values{"new": {"1"}, "kind": {"oidc"}, "key": {"okta"}, "name": {"Okta"}, "issuer": {cfg.Issuer},
+		"client_id": {cfg.ClientID}, "client_secret": {cfg.ClientSecret}, "allow_signup": {"on"}, "enabled": {"on"}}
+	admin.post("/admin/login-providers", form).redirectsTo(t, "/admin/login-providers?saved=okta")
+	b := s.browser("en")
+	s.op.Queue(socialtest.Person{Subject: "okta-7", Name: "Yui", Email: "yui@corp.kizuna.dev", EmailVerified: true})
+	b.viaProvider("/auth/okta", nil).redirectsTo(t, "/social/permission")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/?notice=welcome")
+
+	form.Del("new")
+	form.Set("issuer", "https://other-tenant.example.com")
+	p := admin.post("/admin/login-providers", form)
+	p.expect(t, http.StatusUnprocessableEntity, "The issuer cannot change while 1 members have linked accounts")
+	if !strings.Contains(p.Body, `<p class="field-error">The issuer cannot change`) {
+		t.Error("the error is not on the issuer field")
+	}
+	ps, _ := s.acc.EnabledLoginProviders(context.Background())
+	for _, p := range ps {
+		if p.Key == "okta" && p.Issuer != cfg.Issuer {
+			t.Fatalf("provider after the refusal %+v", p)
+		}
+	}
+}
