@@ -543,15 +543,20 @@ func (s *Service) HasPassword(ctx context.Context, memberID string) (bool, error
 	return hash != "", err
 }
 
-// UnlinkSocial removes the member's link to provider. The last way to log in — the only linked
-// account of a member without a password — cannot be removed. The identifier stays on the
-// customer profile, as history of who the person was; erasure removes it.
+// UnlinkSocial removes the member's link to provider. The last way to log in cannot be removed:
+// a member without a password keeps at least one linked account of an enabled provider (a
+// switched-off provider logs nobody in, so it does not count). The member's row is locked on
+// PostgreSQL, so two unlinks at once cannot each see the other's link as the remaining one. The
+// identifier stays on the customer profile, as history of who the person was; erasure removes it.
 func (s *Service) UnlinkSocial(ctx context.Context, memberID, provider string) error {
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT password_hash FROM members WHERE id = $1`
+		if s.db.Engine == db.Postgres {
+			q += ` FOR UPDATE` // SQLite's single writer serialises the transactions already
+		}
 		var hash string
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT password_hash, (SELECT count(*) FROM member_identities WHERE member_id = $1) FROM members WHERE id = $1`, memberID).Scan(&hash, &n)
+		err := tx.QueryRowContext(ctx, q, memberID).Scan(&hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.NotFound("no member with id %s", memberID)
 		}
@@ -566,8 +571,20 @@ func (s *Service) UnlinkSocial(ctx context.Context, memberID, provider string) e
 		if err != nil {
 			return err
 		}
-		if hash == "" && n <= 1 {
-			return errs.Because(errs.Conflict("", "this is your only way to log in; set a password or link another account first"), "last_login_method")
+		if hash == "" {
+			usable, err := s.usableProviderKeys(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if usable[provider] {
+				n, err := s.usableIdentities(ctx, tx, memberID, usable)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return errs.Because(errs.Conflict("", "this is your only way to log in; set a password or link another account first"), "last_login_method")
+				}
+			}
 		}
 		if err := s.Audit(ctx, tx, Principal{MemberID: memberID}, "member.social_unlinked", memberID, map[string]any{"provider": provider}); err != nil {
 			return err
@@ -577,4 +594,39 @@ func (s *Service) UnlinkSocial(ctx context.Context, memberID, provider string) e
 		ev.Properties = map[string]any{"provider": provider}
 		return s.outbox.Emit(ctx, tx, ev)
 	})
+}
+
+// usableProviderKeys is the set of providers members may log in with now.
+func (s *Service) usableProviderKeys(ctx context.Context, q db.Queryer) (map[string]bool, error) {
+	all, err := s.loadProviders(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, p := range all {
+		if p.Usable() {
+			out[p.Key] = true
+		}
+	}
+	return out, nil
+}
+
+// usableIdentities counts the member's linked accounts of usable providers.
+func (s *Service) usableIdentities(ctx context.Context, q db.Queryer, memberID string, usable map[string]bool) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT provider FROM member_identities WHERE member_id = $1`, memberID)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return 0, err
+		}
+		if usable[p] {
+			n++
+		}
+	}
+	return n, rows.Err()
 }

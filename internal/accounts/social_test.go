@@ -693,3 +693,39 @@ func TestConfiguredIssuerLockedWhileLinked(t *testing.T) {
 		wantKind(t, err, errs.KindConflict, "issuer")
 	})
 }
+
+// A linked account of a switched-off provider is no way in: it does not keep the last enabled one
+// from being unlinked, and it may itself always go.
+func TestUnlinkCountsOnlyEnabledProviders(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		f.op.Queue(socialtest.Person{Subject: "g-nao", Name: "Nao", Email: "nao@kizuna-mail.jp", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "google", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{}, accounts.SocialConsents{}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.line.Queue(socialtest.Person{Subject: socialtest.LINEUserID("nao"), Name: "なお"})
+		_, browser, err = f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLink, MemberID: m.ID}, m.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.LinkSocial(ctx, browser, m.ID, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.SetLoginProviderEnabled(ctx, accounts.System(), "google", false); err != nil {
+			t.Fatal(err)
+		}
+		// Google is off: LINE is the only way in.
+		wantReason(t, f.acc.UnlinkSocial(ctx, m.ID, "line"), "last_login_method")
+		if err := f.acc.UnlinkSocial(ctx, m.ID, "google"); err != nil {
+			t.Fatalf("unlinking the switched-off provider: %v", err)
+		}
+		if ids, _ := f.acc.SocialIdentities(ctx, m.ID); len(ids) != 1 || ids[0].Provider != "line" {
+			t.Fatalf("identities %+v", ids)
+		}
+	})
+}

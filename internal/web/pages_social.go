@@ -374,17 +374,21 @@ func (s *Web) socialCancel(w http.ResponseWriter, r *http.Request, v *view) {
 type connectionRow struct {
 	Provider accounts.LoginProvider
 	Linked   *accounts.SocialIdentity
+	// Unlinkable: the link may go — it is not the last way to log in. A link of a switched-off
+	// provider logs nobody in, so removing it never is.
+	Unlinkable bool
 }
 
 // connectionsData is the linked-accounts page.
 type connectionsData struct {
 	Rows        []connectionRow
 	HasPassword bool
-	Methods     int    // ways to log in: linked accounts and the password
+	Methods     int    // ways to log in: the password and linked accounts of enabled providers
 	Notice      string // a translated confirmation, shown in the panel
 }
 
-// CanUnlink reports whether the row's link may go: not the last way to log in.
+// CanUnlink reports whether the member has more than one way to log in, so a link of an enabled
+// provider may go (accounts.UnlinkSocial applies the same rule).
 func (d connectionsData) CanUnlink() bool { return d.Methods > 1 }
 
 func (s *Web) connections(w http.ResponseWriter, r *http.Request, v *view) {
@@ -419,7 +423,7 @@ func (s *Web) renderConnections(w http.ResponseWriter, r *http.Request, v *view,
 		s.fail(w, r, v, err)
 		return
 	}
-	d := connectionsData{HasPassword: hasPw, Methods: len(linked)}
+	d := connectionsData{HasPassword: hasPw}
 	if hasPw {
 		d.Methods++
 	}
@@ -428,16 +432,21 @@ func (s *Web) renderConnections(w http.ResponseWriter, r *http.Request, v *view,
 		byKey[linked[i].Provider] = &linked[i]
 	}
 	for _, p := range enabled {
+		if byKey[p.Key] != nil {
+			d.Methods++
+		}
+	}
+	for _, p := range enabled {
 		// Staff single sign-on is offered to staff; a member sees it only once linked.
 		if p.Kind == social.KindOIDC && !p.AllowSignUp && !v.Member.Role.Staff() && byKey[p.Key] == nil {
 			continue
 		}
-		d.Rows = append(d.Rows, connectionRow{Provider: p, Linked: byKey[p.Key]})
+		d.Rows = append(d.Rows, connectionRow{Provider: p, Linked: byKey[p.Key], Unlinkable: d.CanUnlink()})
 		delete(byKey, p.Key)
 	}
 	for _, li := range linked {
 		if _, off := byKey[li.Provider]; off {
-			d.Rows = append(d.Rows, connectionRow{Provider: accounts.LoginProvider{Key: li.Provider, Name: li.Provider, Kind: social.KindOIDC}, Linked: byKey[li.Provider]})
+			d.Rows = append(d.Rows, connectionRow{Provider: accounts.LoginProvider{Key: li.Provider, Name: li.Provider, Kind: social.KindOIDC}, Linked: byKey[li.Provider], Unlinkable: true})
 		}
 	}
 	switch notice {

@@ -409,3 +409,26 @@ func TestAdminRefusesIssuerChangeWhileLinked(t *testing.T) {
 		}
 	}
 }
+
+// The linked-accounts page applies the same rule: with Google switched off, LINE is the only way
+// in and offers no unlink, while the switched-off Google link may go.
+func TestConnectionsCountOnlyEnabledProviders(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	b := s.browser("en")
+	s.op.Queue(socialtest.Person{Subject: "g-nao", Name: "Nao", Email: "nao@kizuna-mail.jp", EmailVerified: true})
+	b.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/?notice=welcome")
+	s.line.Queue(socialtest.Person{Subject: socialtest.LINEUserID("nao"), Name: "なお"})
+	b.viaProvider("/auth/line?link=1", nil).redirectsTo(t, "/social/permission")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=line")
+	if _, err := s.acc.SetLoginProviderEnabled(context.Background(), accounts.System(), "google", false); err != nil {
+		t.Fatal(err)
+	}
+	conn := b.get("/settings/connections")
+	conn.expect(t, http.StatusOK, "Your only way to log in", "/settings/connections/google/unlink")
+	if strings.Contains(conn.Body, "/settings/connections/line/unlink") {
+		t.Error("the only enabled way in offers to unlink")
+	}
+	b.post("/settings/connections/line/unlink", url.Values{}).expect(t, http.StatusConflict, "This is your only way to log in")
+	b.post("/settings/connections/google/unlink", url.Values{}).redirectsTo(t, "/settings/connections?notice=unlinked")
+}
