@@ -340,12 +340,14 @@ func (s *Service) pending(ctx context.Context, q db.Queryer, browser string) (Pe
 	return PendingSocial{Provider: p, Identity: f.Identity, Mode: f.Mode, MemberID: f.MemberID, Next: f.Next, ExpiresAt: db.Time(expires)}, nil
 }
 
-// CancelSocial forgets the browser's pending identity.
+// CancelSocial forgets every social log-in the browser has in progress: its pending identity and
+// any round trip not yet back from the provider. The edge calls it on cancel and on logout, so
+// nothing started in a browser waits there for the next person to log in.
 func (s *Service) CancelSocial(ctx context.Context, browser string) error {
 	if !validBrowser(browser) {
 		return nil
 	}
-	_, err := s.db.W.ExecContext(ctx, `DELETE FROM social_flows WHERE token_hash = $1`, pendingKey(browser))
+	_, err := s.db.W.ExecContext(ctx, `DELETE FROM social_flows WHERE token_hash = $1 OR browser_hash = $2`, pendingKey(browser), hashToken(browser))
 	return err
 }
 
@@ -461,14 +463,15 @@ func (s *Service) insertIdentity(ctx context.Context, tx *sql.Tx, p LoginProvide
 }
 
 // LinkSocial links the browser's pending identity to the signed-in member and records the
-// consent choices. An identity pending for a sign-up, or for the account with the provider's
-// address, links to whoever has logged in since: they proved both accounts are theirs.
+// consent choices. An identity pending for a sign-up links to whoever has logged in since: they
+// proved both accounts are theirs. One pending for a link, or for the account with the
+// provider's verified address (a collision), links only to that member.
 func (s *Service) LinkSocial(ctx context.Context, browser, memberID string, sc SocialConsents, c Client) (Member, error) {
 	pend, err := s.PendingSocial(ctx, browser)
 	if err != nil {
 		return Member{}, err
 	}
-	if pend.Mode == PendingLink && pend.MemberID != memberID {
+	if (pend.Mode == PendingLink || pend.Mode == PendingCollision) && pend.MemberID != memberID {
 		return Member{}, errSocialSession
 	}
 	m, err := s.GetMember(ctx, memberID)

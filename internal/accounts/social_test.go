@@ -729,3 +729,47 @@ func TestUnlinkCountsOnlyEnabledProviders(t *testing.T) {
 		}
 	})
 }
+
+// A collision names the account with the address: it links to that member only, and a browser's
+// flows are forgotten on cancel (which the edge also calls on logout).
+func TestSocialCollisionLinksOnlyTheNamedMember(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		owner, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "ren@kizuna-mail.jp", Password: "ren's password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "next@kizuna-mail.jp", Password: "next password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.op.Queue(socialtest.Person{Subject: "g-ren", Name: "Ren", Email: "ren@kizuna-mail.jp", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "google", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Whoever logs in next in that browser does not get Ren's Google account.
+		_, err = f.acc.LinkSocial(ctx, browser, other.ID, accounts.SocialConsents{}, client)
+		wantReason(t, err, "social_other_member")
+		if ids, _ := f.acc.SocialIdentities(ctx, other.ID); len(ids) != 0 {
+			t.Fatalf("linked to the next member: %+v", ids)
+		}
+		// Logging out (CancelSocial) forgets the pending identity and any round trip in progress.
+		if _, _, err := f.acc.StartSocial(ctx, "line", accounts.SocialStart{Intent: accounts.IntentLogIn, RedirectURI: callback, Browser: browser}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acc.CancelSocial(ctx, browser); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.PendingSocial(ctx, browser); errs.KindOf(err) != errs.KindNotFound {
+			t.Fatalf("pending after cancel: %v", err)
+		}
+		var n int
+		f.db.R.QueryRow(`SELECT count(*) FROM social_flows`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d flows left after cancel", n)
+		}
+		_, err = f.acc.LinkSocial(ctx, browser, owner.ID, accounts.SocialConsents{}, client)
+		wantReason(t, err, "social_pending_gone")
+	})
+}

@@ -95,6 +95,12 @@ func (s *Web) setSocialCookie(w http.ResponseWriter, browser string) {
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// clearSocialCookie forgets the browser's social secret: the next log-in starts afresh.
+func (s *Web) clearSocialCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: socialCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
 func socialBrowser(r *http.Request) string {
 	if c, err := r.Cookie(socialCookie); err == nil {
 		return c.Value
@@ -272,6 +278,8 @@ func (s *Web) pendingFor(w http.ResponseWriter, r *http.Request, v *view) (accou
 	}
 	mode := pend.Mode
 	switch {
+	case pend.Mode == accounts.PendingCollision && (v.Member == nil || v.Member.ID != pend.MemberID):
+		// Only the account with the address may link it; anyone else is asked to log in to it.
 	case v.Member != nil:
 		mode = accounts.PendingLink // whoever is signed in now links it (accounts checks who may)
 	case pend.Mode == accounts.PendingLink:
@@ -329,6 +337,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 			s.socialFailed(w, r, v, err, "")
 			return
 		}
+		s.clearSocialCookie(w)
 		s.redirect(w, r, "/settings/connections?notice=linked&provider="+url.QueryEscape(pend.Provider.Key))
 		return
 	}
@@ -350,6 +359,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	s.setSession(w, sess)
+	s.clearSocialCookie(w)
 	next := pend.Next
 	if next == "" {
 		next = "/?notice=welcome"
@@ -363,6 +373,7 @@ func (s *Web) socialCancel(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
+	s.clearSocialCookie(w)
 	if v.Member != nil {
 		s.redirect(w, r, "/settings/connections")
 		return

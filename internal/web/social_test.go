@@ -432,3 +432,42 @@ func TestConnectionsCountOnlyEnabledProviders(t *testing.T) {
 	b.post("/settings/connections/line/unlink", url.Values{}).expect(t, http.StatusConflict, "This is your only way to log in")
 	b.post("/settings/connections/google/unlink", url.Values{}).redirectsTo(t, "/settings/connections?notice=unlinked")
 }
+
+// A social log-in left half-way in a browser is not there for the next person: a collision links
+// only to the account it named, logging out forgets the flow and its cookie, and so does finishing.
+func TestSocialAbandonedFlowsDoNotPassToTheNextPerson(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	s.member("aoi@kizuna-mail.jp", "ja")
+	s.member("next@kizuna-mail.jp", "ja")
+	b := s.browser("ja")
+	s.op.Queue(socialtest.Person{Subject: "g-aoi", Name: "Aoi", Email: "aoi@kizuna-mail.jp", EmailVerified: true})
+	b.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+	if b.cookie("kizuna_social") == "" {
+		t.Fatal("no social cookie")
+	}
+	// Aoi walks away; the next person logs in on the same computer.
+	b.post("/login", url.Values{"email": {"next@kizuna-mail.jp"}, "password": {"correct horse battery"}}).redirectsTo(t, "/")
+	b.get("/social/permission").expect(t, http.StatusOK, "アカウントがすでにあります")
+	b.post("/social/permission", url.Values{}).expect(t, http.StatusConflict)
+	if ids, _ := s.acc.SocialIdentities(context.Background(), s.memberID("next@kizuna-mail.jp")); len(ids) != 0 {
+		t.Fatalf("Aoi's Google account linked to the next person: %+v", ids)
+	}
+	// Logging out forgets the flow and the cookie.
+	browserSecret := b.cookie("kizuna_social")
+	b.post("/logout", url.Values{}).redirectsTo(t, "/")
+	if b.cookie("kizuna_social") != "" {
+		t.Error("the social cookie outlived the logout")
+	}
+	if _, err := s.acc.PendingSocial(context.Background(), browserSecret); err == nil {
+		t.Error("the pending identity outlived the logout")
+	}
+
+	// Finishing a link clears the cookie too.
+	m := s.member("kai@kizuna-mail.jp", "ja")
+	s.line.Queue(socialtest.Person{Subject: socialtest.LINEUserID("kai"), Name: "かい"})
+	m.viaProvider("/auth/line?link=1", nil).redirectsTo(t, "/social/permission")
+	m.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=line")
+	if m.cookie("kizuna_social") != "" {
+		t.Error("the social cookie outlived the finished link")
+	}
+}
