@@ -471,3 +471,40 @@ func TestSocialAbandonedFlowsDoNotPassToTheNextPerson(t *testing.T) {
 		t.Error("the social cookie outlived the finished link")
 	}
 }
+
+// The typed-address takeover through HTTP: an attacker signs up with LINE typing the victim's
+// address; the victim, meeting "log in to link" after Google, resets the password — and the
+// attacker's LINE no longer opens the victim's account.
+func TestSocialTypedAddressTakeoverIsClosed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		s := newSocialSite(t, e, false)
+		attacker := s.browser("en")
+		uid := socialtest.LINEUserID("attacker")
+		s.line.Queue(socialtest.Person{Subject: uid, Name: "Victim"})
+		attacker.viaProvider("/auth/line", nil).redirectsTo(t, "/social/permission")
+		attacker.post("/social/permission", url.Values{"display_name": {"Victim"}, "email": {"victim@kizuna-mail.jp"}}).redirectsTo(t, "/?notice=welcome")
+
+		victim := s.browser("en")
+		s.op.Queue(socialtest.Person{Subject: "g-victim", Name: "Victim", Email: "victim@kizuna-mail.jp", EmailVerified: true})
+		victim.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+		victim.get("/social/permission").expect(t, http.StatusOK, "victim@kizuna-mail.jp", `href="/login?next=%2Fsocial%2Fpermission"`)
+		victim.post("/forgot-password", url.Values{"email": {"victim@kizuna-mail.jp"}}).expect(t, http.StatusOK)
+		link, _ := url.Parse(s.lastLink("victim@kizuna-mail.jp"))
+		victim.post("/reset-password", url.Values{"token": {link.Query().Get("token")}, "password": {"the victim's own secret"}}).redirectsTo(t, "/login?reset=1")
+
+		// The attacker's LINE is a stranger now: it leads to a new sign-up, not into the account.
+		again := s.browser("en")
+		s.line.Queue(socialtest.Person{Subject: uid, Name: "Victim"})
+		again.viaProvider("/auth/line", nil).redirectsTo(t, "/social/permission")
+		if again.cookie("kizuna_session") != "" {
+			t.Fatal("the attacker's LINE logged in to the victim's account")
+		}
+		// The victim logs in and links Google.
+		victim.post("/login", url.Values{"email": {"victim@kizuna-mail.jp"}, "password": {"the victim's own secret"}, "next": {"/social/permission"}}).redirectsTo(t, "/social/permission")
+		victim.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=google")
+		ids, _ := s.acc.SocialIdentities(context.Background(), s.memberID("victim@kizuna-mail.jp"))
+		if len(ids) != 1 || ids[0].Provider != "google" {
+			t.Fatalf("the victim's linked accounts %+v", ids)
+		}
+	})
+}
