@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"regexp"
@@ -220,15 +221,18 @@ func (s *Service) SaveLoginProvider(ctx context.Context, p Principal, in LoginPr
 	}
 	now := s.now()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var kind string
-		var secret string
-		err := tx.QueryRowContext(ctx, `SELECT kind, client_secret FROM login_providers WHERE key = $1`, in.Key).Scan(&kind, &secret)
+		var kind, secret, issuer string
+		err := tx.QueryRowContext(ctx, `SELECT kind, client_secret, issuer FROM login_providers WHERE key = $1`, in.Key).Scan(&kind, &secret, &issuer)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
 		case kind != string(in.Kind):
 			return errs.Because(errs.Conflict("key", "another kind of provider has this key"), "provider_key_taken")
+		case issuer != in.Issuer:
+			if err := checkIssuerUnused(ctx, tx, in.Key); err != nil {
+				return err
+			}
 		}
 		changed := in.ClientSecret != ""
 		if changed {
@@ -287,6 +291,57 @@ func (s *Service) SetLoginProviderEnabled(ctx context.Context, p Principal, key 
 		return LoginProvider{}, err
 	}
 	return s.providerByKey(ctx, key)
+}
+
+// CheckProviderIssuers records the issuer of each OpenID Connect provider set by configuration
+// and refuses, naming the provider, an issuer that differs from the recorded one while members
+// have linked identities with it (see checkIssuerUnused). The composition root calls it at start,
+// so a changed setting stops the server instead of re-pointing the links.
+func (s *Service) CheckProviderIssuers(ctx context.Context) error {
+	for _, c := range s.providers {
+		if c.Kind != social.KindOIDC {
+			continue
+		}
+		err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+			var issuer string
+			err := tx.QueryRowContext(ctx, `SELECT issuer FROM login_providers WHERE key = $1`, c.Key).Scan(&issuer)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return err
+			case issuer == c.Issuer:
+				return nil
+			case issuer != "":
+				if err := checkIssuerUnused(ctx, tx, c.Key); err != nil {
+					return fmt.Errorf("login provider %s: issuer was %s, settings say %s: %w", c.Key, issuer, c.Issuer, err)
+				}
+			}
+			// A row for a configured provider otherwise holds only its switch: on unless switched off.
+			_, err = tx.ExecContext(ctx, `INSERT INTO login_providers (key, kind, name, issuer, allow_signup, enabled, updated_at, updated_by)
+				VALUES ($1, $2, $3, $4, $5, 1, 0, '')
+				ON CONFLICT (key) DO UPDATE SET issuer = excluded.issuer`,
+				c.Key, c.Kind, c.Name, c.Issuer, boolInt(c.AllowSignUp))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkIssuerUnused refuses to change the issuer of key while members have linked identities
+// with it: subjects are only unique per issuer, so another issuer's "sub" could be anyone — the
+// links would silently point at people of another tenant.
+func checkIssuerUnused(ctx context.Context, q db.Queryer, key string) error {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM member_identities WHERE provider = $1`, key).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return errs.Because(errs.Conflict("issuer", "the issuer cannot change while %d members have linked accounts with this provider; add a provider with a new key instead", n), "provider_issuer_in_use", n)
+	}
+	return nil
 }
 
 // providerByKey returns the provider with key, usable or not.

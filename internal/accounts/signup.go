@@ -262,6 +262,10 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (Member, error)
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET email_verified_at = $1, updated_at = $1 WHERE id = $2`, db.Now(now), memberID); err != nil {
 			return err
 		}
+		// The verification mail answers the sign-up that typed the address: its links are proven.
+		if _, err := tx.ExecContext(ctx, `UPDATE member_identities SET email_unproven = 0 WHERE member_id = $1`, memberID); err != nil {
+			return err
+		}
 		ev := event.New(event.Track, "Email Verified", event.SourceCommunity, now)
 		ev.UserID = memberID
 		return s.outbox.Emit(ctx, tx, ev)
@@ -307,16 +311,21 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 }
 
 // ResetPassword sets a new password with a reset token, verifies the address (the member proved
-// they read its mail) and ends every session of the member.
+// they read its mail) and ends every session of the member. Outside accounts linked while the
+// address was unproven are unlinked: whoever linked them had typed the address without proving
+// it, and the person who has just proven it need not be them (docs/social-login.md).
 func (s *Service) ResetPassword(ctx context.Context, token, password string) (Member, error) {
 	if err := checkPassword(password); err != nil {
 		return Member{}, err
 	}
 	hash := s.hash.hash(password)
 	var memberID string
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if memberID, err = s.useToken(ctx, tx, tokenReset, token); err != nil {
+			return err
+		}
+		if err := s.unlinkUnproven(ctx, tx, memberID); err != nil {
 			return err
 		}
 		now := db.Now(s.now())
@@ -340,4 +349,39 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (Me
 		s.clearFailures(ctx, m.Email)
 	}
 	return m, err
+}
+
+// unlinkUnproven removes, inside tx, the member's links made while the address was unverified,
+// each with an audit entry and a "Social Account Unlinked" event.
+func (s *Service) unlinkUnproven(ctx context.Context, tx *sql.Tx, memberID string) error {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM member_identities WHERE member_id = $1 AND email_unproven = 1 RETURNING provider`, memberID)
+	if err != nil {
+		return err
+	}
+	var providers []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return err
+		}
+		providers = append(providers, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	for _, p := range providers {
+		if err := s.Audit(ctx, tx, Principal{MemberID: memberID}, "member.social_unlinked", memberID, map[string]any{"provider": p, "reason": "email_unproven"}); err != nil {
+			return err
+		}
+		ev := event.New(event.Track, "Social Account Unlinked", event.SourceCommunity, now)
+		ev.UserID = memberID
+		ev.Properties = map[string]any{"provider": p, "reason": "email_unproven"}
+		if err := s.outbox.Emit(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }

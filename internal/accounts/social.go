@@ -340,12 +340,14 @@ func (s *Service) pending(ctx context.Context, q db.Queryer, browser string) (Pe
 	return PendingSocial{Provider: p, Identity: f.Identity, Mode: f.Mode, MemberID: f.MemberID, Next: f.Next, ExpiresAt: db.Time(expires)}, nil
 }
 
-// CancelSocial forgets the browser's pending identity.
+// CancelSocial forgets every social log-in the browser has in progress: its pending identity and
+// any round trip not yet back from the provider. The edge calls it on cancel and on logout, so
+// nothing started in a browser waits there for the next person to log in.
 func (s *Service) CancelSocial(ctx context.Context, browser string) error {
 	if !validBrowser(browser) {
 		return nil
 	}
-	_, err := s.db.W.ExecContext(ctx, `DELETE FROM social_flows WHERE token_hash = $1`, pendingKey(browser))
+	_, err := s.db.W.ExecContext(ctx, `DELETE FROM social_flows WHERE token_hash = $1 OR browser_hash = $2`, pendingKey(browser), hashToken(browser))
 	return err
 }
 
@@ -451,21 +453,25 @@ func (s *Service) insertIdentity(ctx context.Context, tx *sql.Tx, p LoginProvide
 	if n > 0 {
 		return errs.Because(errs.Conflict("", "another %s account is linked already; unlink it first", p.Name), "social_provider_taken", p.Name)
 	}
+	// A link made while the member's address is unverified is marked unproven: it rests on an
+	// address that was typed, not proven (see ResetPassword).
 	now := db.Now(s.now())
-	_, err := tx.ExecContext(ctx, `INSERT INTO member_identities (provider, subject, member_id, name, email, picture_url, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO member_identities (provider, subject, member_id, name, email, picture_url, linked_at, last_login_at, email_unproven)
+		SELECT $1, $2, id, $4, $5, $6, $7, $7, CASE WHEN email_verified_at IS NULL THEN 1 ELSE 0 END FROM members WHERE id = $3`,
 		p.Key, ident.Subject, memberID, ident.Name, ident.Email, ident.Picture, now)
 	return err
 }
 
 // LinkSocial links the browser's pending identity to the signed-in member and records the
-// consent choices. An identity pending for a sign-up, or for the account with the provider's
-// address, links to whoever has logged in since: they proved both accounts are theirs.
+// consent choices. An identity pending for a sign-up links to whoever has logged in since: they
+// proved both accounts are theirs. One pending for a link, or for the account with the
+// provider's verified address (a collision), links only to that member.
 func (s *Service) LinkSocial(ctx context.Context, browser, memberID string, sc SocialConsents, c Client) (Member, error) {
 	pend, err := s.PendingSocial(ctx, browser)
 	if err != nil {
 		return Member{}, err
 	}
-	if pend.Mode == PendingLink && pend.MemberID != memberID {
+	if (pend.Mode == PendingLink || pend.Mode == PendingCollision) && pend.MemberID != memberID {
 		return Member{}, errSocialSession
 	}
 	m, err := s.GetMember(ctx, memberID)
@@ -540,15 +546,20 @@ func (s *Service) HasPassword(ctx context.Context, memberID string) (bool, error
 	return hash != "", err
 }
 
-// UnlinkSocial removes the member's link to provider. The last way to log in — the only linked
-// account of a member without a password — cannot be removed. The identifier stays on the
-// customer profile, as history of who the person was; erasure removes it.
+// UnlinkSocial removes the member's link to provider. The last way to log in cannot be removed:
+// a member without a password keeps at least one linked account of an enabled provider (a
+// switched-off provider logs nobody in, so it does not count). The member's row is locked on
+// PostgreSQL, so two unlinks at once cannot each see the other's link as the remaining one. The
+// identifier stays on the customer profile, as history of who the person was; erasure removes it.
 func (s *Service) UnlinkSocial(ctx context.Context, memberID, provider string) error {
 	now := s.now()
 	return s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		q := `SELECT password_hash FROM members WHERE id = $1`
+		if s.db.Engine == db.Postgres {
+			q += ` FOR UPDATE` // SQLite's single writer serialises the transactions already
+		}
 		var hash string
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT password_hash, (SELECT count(*) FROM member_identities WHERE member_id = $1) FROM members WHERE id = $1`, memberID).Scan(&hash, &n)
+		err := tx.QueryRowContext(ctx, q, memberID).Scan(&hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.NotFound("no member with id %s", memberID)
 		}
@@ -563,8 +574,20 @@ func (s *Service) UnlinkSocial(ctx context.Context, memberID, provider string) e
 		if err != nil {
 			return err
 		}
-		if hash == "" && n <= 1 {
-			return errs.Because(errs.Conflict("", "this is your only way to log in; set a password or link another account first"), "last_login_method")
+		if hash == "" {
+			usable, err := s.usableProviderKeys(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if usable[provider] {
+				n, err := s.usableIdentities(ctx, tx, memberID, usable)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return errs.Because(errs.Conflict("", "this is your only way to log in; set a password or link another account first"), "last_login_method")
+				}
+			}
 		}
 		if err := s.Audit(ctx, tx, Principal{MemberID: memberID}, "member.social_unlinked", memberID, map[string]any{"provider": provider}); err != nil {
 			return err
@@ -574,4 +597,39 @@ func (s *Service) UnlinkSocial(ctx context.Context, memberID, provider string) e
 		ev.Properties = map[string]any{"provider": provider}
 		return s.outbox.Emit(ctx, tx, ev)
 	})
+}
+
+// usableProviderKeys is the set of providers members may log in with now.
+func (s *Service) usableProviderKeys(ctx context.Context, q db.Queryer) (map[string]bool, error) {
+	all, err := s.loadProviders(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, p := range all {
+		if p.Usable() {
+			out[p.Key] = true
+		}
+	}
+	return out, nil
+}
+
+// usableIdentities counts the member's linked accounts of usable providers.
+func (s *Service) usableIdentities(ctx context.Context, q db.Queryer, memberID string, usable map[string]bool) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT provider FROM member_identities WHERE member_id = $1`, memberID)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return 0, err
+		}
+		if usable[p] {
+			n++
+		}
+	}
+	return n, rows.Err()
 }

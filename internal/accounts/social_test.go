@@ -520,3 +520,256 @@ func TestLoginProvidersAdmin(t *testing.T) {
 		}
 	})
 }
+
+// An attacker who signs up with LINE and types someone else's address must not keep a way into
+// the account once the address's owner proves it with a password reset.
+func TestSocialTypedAddressLinkDoesNotPassToTheAddressOwner(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		// The attacker: LINE, which vouches for no address, and the victim's address typed in.
+		attacker := socialtest.LINEUserID("attacker")
+		f.line.Queue(socialtest.Person{Subject: attacker, Name: "Victim?"})
+		_, browser, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		planted, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{Email: "victim@example.jp"}, accounts.SocialConsents{}, client)
+		if err != nil || planted.EmailVerified {
+			t.Fatalf("attacker's sign-up: %+v, %v", planted, err)
+		}
+		// The owner signs in with Google, which verifies the address: log in to link, so the
+		// owner asks for a password reset and sets one.
+		f.op.Queue(socialtest.Person{Subject: "g-victim", Name: "Victim", Email: "victim@example.jp", EmailVerified: true})
+		_, gBrowser, err := f.roundTrip(t, "google", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pend, _ := f.acc.PendingSocial(ctx, gBrowser); pend.Mode != accounts.PendingCollision || pend.MemberID != planted.ID {
+			t.Fatalf("pending %+v", pend)
+		}
+		if err := f.acc.RequestPasswordReset(ctx, "victim@example.jp"); err != nil {
+			t.Fatal(err)
+		}
+		m, err := f.acc.ResetPassword(ctx, f.lastToken(t, "victim@example.jp"), "the owner's password 1")
+		if err != nil || !m.EmailVerified {
+			t.Fatalf("reset: %+v, %v", m, err)
+		}
+		// The attacker's LINE no longer opens the account: it is a stranger again.
+		f.line.Queue(socialtest.Person{Subject: attacker, Name: "Victim?"})
+		out, _, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil || out.LoggedIn || !out.Pending {
+			t.Fatalf("the attacker's LINE after the reset: %+v, %v", out, err)
+		}
+		if ids, _ := f.acc.SocialIdentities(ctx, m.ID); len(ids) != 0 {
+			t.Fatalf("identities left: %+v", ids)
+		}
+		evs := f.outbox(t)
+		if last := evs[len(evs)-1]; last.Event != "Social Account Unlinked" || last.UserID != m.ID || last.Properties["provider"] != "line" {
+			t.Fatalf("last event %+v", last)
+		}
+		entries, _, _ := f.acc.ListAudit(ctx, accounts.System(), "", 20)
+		found := false
+		for _, en := range entries {
+			found = found || (en.Action == "member.social_unlinked" && en.Target == m.ID)
+		}
+		if !found {
+			t.Fatal("no audit entry for the removed link")
+		}
+		// The owner, logged in with the password, links Google.
+		if _, _, err := f.acc.LogIn(ctx, "victim@example.jp", "the owner's password 1", client); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.LinkSocial(ctx, gBrowser, m.ID, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The honest LINE sign-up: the typed address is verified by its mail and LINE stays, through a
+// later password reset too.
+func TestSocialTypedAddressVerifiedByMailKeepsTheLink(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		uid := socialtest.LINEUserID("honest")
+		f.line.Queue(socialtest.Person{Subject: uid, Name: "Honest"})
+		_, browser, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{Email: "honest@example.jp"}, accounts.SocialConsents{}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.VerifyEmail(ctx, f.lastToken(t, "honest@example.jp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acc.RequestPasswordReset(ctx, "honest@example.jp"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.ResetPassword(ctx, f.lastToken(t, "honest@example.jp"), "honest password 1"); err != nil {
+			t.Fatal(err)
+		}
+		f.line.Queue(socialtest.Person{Subject: uid, Name: "Honest"})
+		if out, _, err := f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil); err != nil || !out.LoggedIn || out.Member.ID != m.ID {
+			t.Fatalf("LINE after verification and reset: %+v, %v", out, err)
+		}
+	})
+}
+
+// An OIDC issuer's subjects are only unique per issuer: while members have linked identities
+// with a key, its issuer cannot be changed to another (tenant's) one.
+func TestLoginProviderIssuerLockedWhileLinked(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		admin := accounts.System()
+		cfg := f.op.Config(social.KindOIDC)
+		in := accounts.LoginProviderInput{Key: "okta", Kind: social.KindOIDC, Name: "Okta", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, AllowSignUp: true, Enabled: true}
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+		// No one linked yet: the issuer may still be corrected.
+		moved := in
+		moved.Issuer = "https://other-tenant.example.com"
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, moved); err != nil {
+			t.Fatalf("changing an unused issuer: %v", err)
+		}
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+		f.op.Queue(socialtest.Person{Subject: "okta-1", Name: "Yui", Email: "yui@corp.kizuna.dev", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "okta", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{}, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.acc.SaveLoginProvider(ctx, admin, moved)
+		wantReason(t, err, "provider_issuer_in_use")
+		wantKind(t, err, errs.KindConflict, "issuer")
+		if p, _ := f.acc.LoginProviders(ctx, admin); p[len(p)-1].Key != "okta" || p[len(p)-1].Issuer != cfg.Issuer {
+			t.Fatalf("providers after the refusal: %+v", p)
+		}
+		// Everything else about the provider may still change.
+		in.Name = "Okta SSO"
+		if _, err := f.acc.SaveLoginProvider(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// The same rule for an issuer set by configuration: a changed setting is refused at start while
+// members have linked the provider.
+func TestConfiguredIssuerLockedWhileLinked(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		if err := f.acc.CheckProviderIssuers(ctx); err != nil {
+			t.Fatal(err)
+		}
+		admin, err := f.acc.CreateMember(ctx, accounts.System(), accounts.SignUpInput{Email: "aiko@corp.kizuna.dev", Password: "admin password 1"}, accounts.RoleAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.op.Queue(socialtest.Person{Subject: "corp-9", Name: "Aiko", Email: "aiko@corp.kizuna.dev", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "corp", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.LinkSocial(ctx, browser, admin.ID, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+		restart := func(issuer string) error {
+			corp := f.op.Config(social.KindOIDC)
+			corp.Issuer = issuer
+			acc := accounts.New(accounts.Deps{DB: f.db, Outbox: backbone.NewOutbox(f.db), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				HashParams: accounts.TestHashParams(), Providers: []accounts.ProviderConfig{{Key: "corp", Name: "Corp SSO", Config: corp}}})
+			return acc.CheckProviderIssuers(ctx)
+		}
+		if err := restart(f.op.Config(social.KindOIDC).Issuer); err != nil {
+			t.Fatalf("same issuer: %v", err)
+		}
+		err = restart("https://other-tenant.example.com")
+		wantReason(t, err, "provider_issuer_in_use")
+		wantKind(t, err, errs.KindConflict, "issuer")
+	})
+}
+
+// A linked account of a switched-off provider is no way in: it does not keep the last enabled one
+// from being unlinked, and it may itself always go.
+func TestUnlinkCountsOnlyEnabledProviders(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		f.op.Queue(socialtest.Person{Subject: "g-nao", Name: "Nao", Email: "nao@kizuna-mail.jp", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "google", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := f.acc.SignUpSocial(ctx, browser, accounts.SocialSignUp{}, accounts.SocialConsents{}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.line.Queue(socialtest.Person{Subject: socialtest.LINEUserID("nao"), Name: "なお"})
+		_, browser, err = f.roundTrip(t, "line", accounts.SocialStart{Intent: accounts.IntentLink, MemberID: m.ID}, m.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.LinkSocial(ctx, browser, m.ID, accounts.SocialConsents{}, client); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.SetLoginProviderEnabled(ctx, accounts.System(), "google", false); err != nil {
+			t.Fatal(err)
+		}
+		// Google is off: LINE is the only way in.
+		wantReason(t, f.acc.UnlinkSocial(ctx, m.ID, "line"), "last_login_method")
+		if err := f.acc.UnlinkSocial(ctx, m.ID, "google"); err != nil {
+			t.Fatalf("unlinking the switched-off provider: %v", err)
+		}
+		if ids, _ := f.acc.SocialIdentities(ctx, m.ID); len(ids) != 1 || ids[0].Provider != "line" {
+			t.Fatalf("identities %+v", ids)
+		}
+	})
+}
+
+// A collision names the account with the address: it links to that member only, and a browser's
+// flows are forgotten on cancel (which the edge also calls on logout).
+func TestSocialCollisionLinksOnlyTheNamedMember(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newSocialFixture(t, e)
+		owner, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "ren@kizuna-mail.jp", Password: "ren's password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := f.acc.SignUp(ctx, accounts.SignUpInput{Email: "next@kizuna-mail.jp", Password: "next password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.op.Queue(socialtest.Person{Subject: "g-ren", Name: "Ren", Email: "ren@kizuna-mail.jp", EmailVerified: true})
+		_, browser, err := f.roundTrip(t, "google", accounts.SocialStart{Intent: accounts.IntentLogIn}, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Whoever logs in next in that browser does not get Ren's Google account.
+		_, err = f.acc.LinkSocial(ctx, browser, other.ID, accounts.SocialConsents{}, client)
+		wantReason(t, err, "social_other_member")
+		if ids, _ := f.acc.SocialIdentities(ctx, other.ID); len(ids) != 0 {
+			t.Fatalf("linked to the next member: %+v", ids)
+		}
+		// Logging out (CancelSocial) forgets the pending identity and any round trip in progress.
+		if _, _, err := f.acc.StartSocial(ctx, "line", accounts.SocialStart{Intent: accounts.IntentLogIn, RedirectURI: callback, Browser: browser}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.acc.CancelSocial(ctx, browser); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.acc.PendingSocial(ctx, browser); errs.KindOf(err) != errs.KindNotFound {
+			t.Fatalf("pending after cancel: %v", err)
+		}
+		var n int
+		f.db.R.QueryRow(`SELECT count(*) FROM social_flows`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d flows left after cancel", n)
+		}
+		_, err = f.acc.LinkSocial(ctx, browser, owner.ID, accounts.SocialConsents{}, client)
+		wantReason(t, err, "social_pending_gone")
+	})
+}

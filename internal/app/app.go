@@ -125,6 +125,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		Notifier:  &accountmail.Mailer{Sender: a.Mail, BaseURL: cfg.BaseURL},
 		Providers: loginProviders(cfg.Login), Consents: consents,
 	})
+	if err := a.Accounts.CheckProviderIssuers(ctx); err != nil {
+		return nil, fmt.Errorf("checking KIZUNA_OIDC_ISSUER: restore the issuer members linked with, or add the new one as another provider in the admin: %w", err)
+	}
 	a.Notify = notify.New(notify.Deps{DB: a.DB})
 	a.Search = search.New(a.DB)
 	md := markdown.New()

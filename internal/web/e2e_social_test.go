@@ -24,7 +24,8 @@ import (
 // TestBrowserSocialSignUp drives headless Chromium through social sign-up: the log-in and
 // sign-up pages show the providers, "Google で登録" goes to a real OIDC provider on loopback and
 // back to the permission screen, the member opts in to email offers and signs up, then links LINE
-// (a LINE Login peer, HS256 ID tokens) from the linked-accounts page and opts in to LINE messages;
+// (a LINE Login peer, HS256 ID tokens) from the linked-accounts page and opts in to LINE messages
+// (LINE vouches for no address, so no email opt-ins are offered);
 // an administrator sets up Facebook. KIZUNA_SCREENSHOTS=DIR writes its PNGs.
 func TestBrowserSocialSignUp(t *testing.T) {
 	br := e2e.Need(t)

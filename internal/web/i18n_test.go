@@ -168,7 +168,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["social.button.signup."+string(k)] = "view.SocialButton"
 		used["login_providers.client_id."+string(k)] = "admin-login-providers.html"
 		used["login_providers.secret."+string(k)] = "admin-login-providers.html"
-		for _, o := range consentOptions(accounts.LoginProvider{Kind: k}) {
+		for _, o := range consentOptions(accounts.PendingSocial{Provider: accounts.LoginProvider{Kind: k}, Identity: social.Identity{EmailVerified: true}}) {
 			used["permission.optin."+o.Channel+"."+o.Purpose] = "social-permission.html"
 			used["permission.optin."+o.Channel+"."+o.Purpose+".desc"] = "social-permission.html"
 		}

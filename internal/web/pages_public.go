@@ -157,6 +157,12 @@ func (s *Web) logout(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 	}
+	// A social log-in left half-way in this browser must not wait for the next person.
+	if err := s.acc.CancelSocial(r.Context(), socialBrowser(r)); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.clearSocialCookie(w)
 	s.clearSession(w)
 	s.redirect(w, r, "/")
 }

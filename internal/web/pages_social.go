@@ -95,6 +95,12 @@ func (s *Web) setSocialCookie(w http.ResponseWriter, browser string) {
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// clearSocialCookie forgets the browser's social secret: the next log-in starts afresh.
+func (s *Web) clearSocialCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: socialCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
 func socialBrowser(r *http.Request) string {
 	if c, err := r.Cookie(socialCookie); err == nil {
 		return c.Value
@@ -200,18 +206,22 @@ type consentOption struct {
 // Value is the box's form value.
 func (o consentOption) Value() string { return o.Channel + ":" + o.Purpose }
 
-// consentOptions are the opt-ins offered with a provider: LINE messages with LINE (whose user id
-// is what LINE messages go to), email news with the consumer providers. Staff single sign-on
-// offers none.
-func consentOptions(p accounts.LoginProvider) []consentOption {
-	if p.Kind == social.KindOIDC {
+// consentOptions are the opt-ins offered with a pending identity: LINE messages with LINE (whose
+// user id is what LINE messages go to), email news with the consumer providers only when the
+// provider vouched for the address — consent to mail a typed, unverified address is worth nothing
+// (the member opts in later in the privacy centre). Staff single sign-on offers none.
+func consentOptions(pend accounts.PendingSocial) []consentOption {
+	if pend.Provider.Kind == social.KindOIDC {
 		return nil
 	}
 	var out []consentOption
-	if p.Kind == social.KindLINE {
+	if pend.Provider.Kind == social.KindLINE {
 		out = append(out, consentOption{accounts.ChannelLINE, accounts.PurposeMarketing})
 	}
-	return append(out, consentOption{accounts.ChannelEmail, accounts.PurposeMarketing}, consentOption{accounts.ChannelEmail, accounts.PurposeProductNews})
+	if pend.Identity.EmailVerified {
+		out = append(out, consentOption{accounts.ChannelEmail, accounts.PurposeMarketing}, consentOption{accounts.ChannelEmail, accounts.PurposeProductNews})
+	}
+	return out
 }
 
 // permissionVersions gives each language's permission screen a version id that changes whenever
@@ -268,6 +278,8 @@ func (s *Web) pendingFor(w http.ResponseWriter, r *http.Request, v *view) (accou
 	}
 	mode := pend.Mode
 	switch {
+	case pend.Mode == accounts.PendingCollision && (v.Member == nil || v.Member.ID != pend.MemberID):
+		// Only the account with the address may link it; anyone else is asked to log in to it.
 	case v.Member != nil:
 		mode = accounts.PendingLink // whoever is signed in now links it (accounts checks who may)
 	case pend.Mode == accounts.PendingLink:
@@ -281,7 +293,7 @@ func (s *Web) pendingFor(w http.ResponseWriter, r *http.Request, v *view) (accou
 // provider's own channel (LINE messages): the member has answered about email already, and an
 // unticked box there would undo an earlier opt-in; they change it in the privacy centre.
 func offered(pend accounts.PendingSocial, mode string) []consentOption {
-	opts := consentOptions(pend.Provider)
+	opts := consentOptions(pend)
 	if mode == accounts.PendingLink {
 		opts = slices.DeleteFunc(opts, func(o consentOption) bool { return o.Channel == accounts.ChannelEmail })
 	}
@@ -336,6 +348,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 			s.socialFailed(w, r, v, err, "")
 			return
 		}
+		s.clearSocialCookie(w)
 		s.redirect(w, r, "/settings/connections?notice=linked&provider="+url.QueryEscape(pend.Provider.Key))
 		return
 	}
@@ -357,6 +370,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	s.setSession(w, sess)
+	s.clearSocialCookie(w)
 	next := pend.Next
 	if next == "" {
 		next = "/?notice=welcome"
@@ -370,6 +384,7 @@ func (s *Web) socialCancel(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
+	s.clearSocialCookie(w)
 	if v.Member != nil {
 		s.redirect(w, r, "/settings/connections")
 		return
@@ -381,17 +396,21 @@ func (s *Web) socialCancel(w http.ResponseWriter, r *http.Request, v *view) {
 type connectionRow struct {
 	Provider accounts.LoginProvider
 	Linked   *accounts.SocialIdentity
+	// Unlinkable: the link may go — it is not the last way to log in. A link of a switched-off
+	// provider logs nobody in, so removing it never is.
+	Unlinkable bool
 }
 
 // connectionsData is the linked-accounts page.
 type connectionsData struct {
 	Rows        []connectionRow
 	HasPassword bool
-	Methods     int    // ways to log in: linked accounts and the password
+	Methods     int    // ways to log in: the password and linked accounts of enabled providers
 	Notice      string // a translated confirmation, shown in the panel
 }
 
-// CanUnlink reports whether the row's link may go: not the last way to log in.
+// CanUnlink reports whether the member has more than one way to log in, so a link of an enabled
+// provider may go (accounts.UnlinkSocial applies the same rule).
 func (d connectionsData) CanUnlink() bool { return d.Methods > 1 }
 
 func (s *Web) connections(w http.ResponseWriter, r *http.Request, v *view) {
@@ -426,7 +445,7 @@ func (s *Web) renderConnections(w http.ResponseWriter, r *http.Request, v *view,
 		s.fail(w, r, v, err)
 		return
 	}
-	d := connectionsData{HasPassword: hasPw, Methods: len(linked)}
+	d := connectionsData{HasPassword: hasPw}
 	if hasPw {
 		d.Methods++
 	}
@@ -435,16 +454,21 @@ func (s *Web) renderConnections(w http.ResponseWriter, r *http.Request, v *view,
 		byKey[linked[i].Provider] = &linked[i]
 	}
 	for _, p := range enabled {
+		if byKey[p.Key] != nil {
+			d.Methods++
+		}
+	}
+	for _, p := range enabled {
 		// Staff single sign-on is offered to staff; a member sees it only once linked.
 		if p.Kind == social.KindOIDC && !p.AllowSignUp && !v.Member.Role.Staff() && byKey[p.Key] == nil {
 			continue
 		}
-		d.Rows = append(d.Rows, connectionRow{Provider: p, Linked: byKey[p.Key]})
+		d.Rows = append(d.Rows, connectionRow{Provider: p, Linked: byKey[p.Key], Unlinkable: d.CanUnlink()})
 		delete(byKey, p.Key)
 	}
 	for _, li := range linked {
 		if _, off := byKey[li.Provider]; off {
-			d.Rows = append(d.Rows, connectionRow{Provider: accounts.LoginProvider{Key: li.Provider, Name: li.Provider, Kind: social.KindOIDC}, Linked: byKey[li.Provider]})
+			d.Rows = append(d.Rows, connectionRow{Provider: accounts.LoginProvider{Key: li.Provider, Name: li.Provider, Kind: social.KindOIDC}, Linked: byKey[li.Provider], Unlinkable: true})
 		}
 	}
 	switch notice {

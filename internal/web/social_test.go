@@ -221,12 +221,16 @@ func TestSocialOnlyAccountKeepsItsLastWayIn(t *testing.T) {
 	b.viaProvider("/auth/line", nil).redirectsTo(t, "/social/permission")
 	perm := b.get("/social/permission")
 	perm.expect(t, http.StatusOK, "Sign up with LINE", `name="email"`, "LINE did not confirm an email address", `value="line:marketing"`)
+	// A typed address is unverified: no email opt-ins until it is (the privacy centre offers them).
+	if strings.Contains(perm.Body, `value="email:marketing"`) || strings.Contains(perm.Body, `value="email:product_news"`) {
+		t.Error("email opt-ins offered for an address the provider did not vouch for")
+	}
 	// The address is required, and one that has an account is refused with a way to link instead.
 	s.member("taken@kizuna-mail.jp", "en")
 	b.post("/social/permission", url.Values{"display_name": {"Sora"}}).expect(t, http.StatusUnprocessableEntity, "Sign up with LINE")
 	b.post("/social/permission", url.Values{"display_name": {"Sora"}, "email": {"taken@kizuna-mail.jp"}}).
 		expect(t, http.StatusUnprocessableEntity, "already exists", "Log in and link instead")
-	b.post("/social/permission", url.Values{"display_name": {"Sora"}, "email": {"sora@kizuna-mail.jp"}}).redirectsTo(t, "/?notice=welcome")
+	b.post("/social/permission", url.Values{"display_name": {"Sora"}, "email": {"sora@kizuna-mail.jp"}, "consent": {"email:marketing"}}).redirectsTo(t, "/?notice=welcome")
 	id := s.memberID("sora@kizuna-mail.jp")
 	if m, _ := s.acc.GetMember(context.Background(), id); m.EmailVerified {
 		t.Fatal("an address nobody vouched for counts as verified")
@@ -234,9 +238,10 @@ func TestSocialOnlyAccountKeepsItsLastWayIn(t *testing.T) {
 	if s.lastLink("sora@kizuna-mail.jp") == "" {
 		t.Fatal("no verification email")
 	}
-	// Without consent choices ticked, every box still reached the recorder as a "no".
+	// Without consent choices ticked, every box offered still reached the recorder as a "no"; a
+	// forged email opt-in is not one of them.
 	calls := s.consents.calls()
-	if len(calls) != 1 || len(calls[0].Choices) != 3 || calls[0].Choices[0].OptedIn || calls[0].Evidence.Locale != "en" {
+	if len(calls) != 1 || len(calls[0].Choices) != 1 || calls[0].Choices[0].Channel != "line" || calls[0].Choices[0].OptedIn || calls[0].Evidence.Locale != "en" {
 		t.Fatalf("consent calls %+v", calls)
 	}
 	conn := b.get("/settings/connections")
@@ -374,4 +379,132 @@ func TestSocialCollisionLoggingInWithAnotherProvider(t *testing.T) {
 	if ids, _ := s.acc.SocialIdentities(context.Background(), s.memberID("kai@kizuna-mail.jp")); len(ids) != 2 {
 		t.Fatalf("identities %+v", ids)
 	}
+}
+
+// The admin refuses to move an OIDC provider to another issuer while members have linked it,
+// naming the issuer field.
+func TestAdminRefusesIssuerChangeWhileLinked(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	admin := s.admin("en")
+	cfg := s.op.Config(social.KindOIDC)
+	form := url.Values{"new": {"1"}, "kind": {"oidc"}, "key": {"okta"}, "name": {"Okta"}, "issuer": {cfg.Issuer},
+		"client_id": {cfg.ClientID}, "client_secret": {cfg.ClientSecret}, "allow_signup": {"on"}, "enabled": {"on"}}
+	admin.post("/admin/login-providers", form).redirectsTo(t, "/admin/login-providers?saved=okta")
+	b := s.browser("en")
+	s.op.Queue(socialtest.Person{Subject: "okta-7", Name: "Yui", Email: "yui@corp.kizuna.dev", EmailVerified: true})
+	b.viaProvider("/auth/okta", nil).redirectsTo(t, "/social/permission")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/?notice=welcome")
+
+	form.Del("new")
+	form.Set("issuer", "https://other-tenant.example.com")
+	p := admin.post("/admin/login-providers", form)
+	p.expect(t, http.StatusUnprocessableEntity, "The issuer cannot change while 1 members have linked accounts")
+	if !strings.Contains(p.Body, `<p class="field-error">The issuer cannot change`) {
+		t.Error("the error is not on the issuer field")
+	}
+	ps, _ := s.acc.EnabledLoginProviders(context.Background())
+	for _, p := range ps {
+		if p.Key == "okta" && p.Issuer != cfg.Issuer {
+			t.Fatalf("provider after the refusal %+v", p)
+		}
+	}
+}
+
+// The linked-accounts page applies the same rule: with Google switched off, LINE is the only way
+// in and offers no unlink, while the switched-off Google link may go.
+func TestConnectionsCountOnlyEnabledProviders(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	b := s.browser("en")
+	s.op.Queue(socialtest.Person{Subject: "g-nao", Name: "Nao", Email: "nao@kizuna-mail.jp", EmailVerified: true})
+	b.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/?notice=welcome")
+	s.line.Queue(socialtest.Person{Subject: socialtest.LINEUserID("nao"), Name: "なお"})
+	b.viaProvider("/auth/line?link=1", nil).redirectsTo(t, "/social/permission")
+	b.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=line")
+	if _, err := s.acc.SetLoginProviderEnabled(context.Background(), accounts.System(), "google", false); err != nil {
+		t.Fatal(err)
+	}
+	conn := b.get("/settings/connections")
+	conn.expect(t, http.StatusOK, "Your only way to log in", "/settings/connections/google/unlink")
+	if strings.Contains(conn.Body, "/settings/connections/line/unlink") {
+		t.Error("the only enabled way in offers to unlink")
+	}
+	b.post("/settings/connections/line/unlink", url.Values{}).expect(t, http.StatusConflict, "This is your only way to log in")
+	b.post("/settings/connections/google/unlink", url.Values{}).redirectsTo(t, "/settings/connections?notice=unlinked")
+}
+
+// A social log-in left half-way in a browser is not there for the next person: a collision links
+// only to the account it named, logging out forgets the flow and its cookie, and so does finishing.
+func TestSocialAbandonedFlowsDoNotPassToTheNextPerson(t *testing.T) {
+	s := newSocialSite(t, db.SQLite, false)
+	s.member("aoi@kizuna-mail.jp", "ja")
+	s.member("next@kizuna-mail.jp", "ja")
+	b := s.browser("ja")
+	s.op.Queue(socialtest.Person{Subject: "g-aoi", Name: "Aoi", Email: "aoi@kizuna-mail.jp", EmailVerified: true})
+	b.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+	if b.cookie("kizuna_social") == "" {
+		t.Fatal("no social cookie")
+	}
+	// Aoi walks away; the next person logs in on the same computer.
+	b.post("/login", url.Values{"email": {"next@kizuna-mail.jp"}, "password": {"correct horse battery"}}).redirectsTo(t, "/")
+	b.get("/social/permission").expect(t, http.StatusOK, "アカウントがすでにあります")
+	b.post("/social/permission", url.Values{}).expect(t, http.StatusConflict)
+	if ids, _ := s.acc.SocialIdentities(context.Background(), s.memberID("next@kizuna-mail.jp")); len(ids) != 0 {
+		t.Fatalf("Aoi's Google account linked to the next person: %+v", ids)
+	}
+	// Logging out forgets the flow and the cookie.
+	browserSecret := b.cookie("kizuna_social")
+	b.post("/logout", url.Values{}).redirectsTo(t, "/")
+	if b.cookie("kizuna_social") != "" {
+		t.Error("the social cookie outlived the logout")
+	}
+	if _, err := s.acc.PendingSocial(context.Background(), browserSecret); err == nil {
+		t.Error("the pending identity outlived the logout")
+	}
+
+	// Finishing a link clears the cookie too.
+	m := s.member("kai@kizuna-mail.jp", "ja")
+	s.line.Queue(socialtest.Person{Subject: socialtest.LINEUserID("kai"), Name: "かい"})
+	m.viaProvider("/auth/line?link=1", nil).redirectsTo(t, "/social/permission")
+	m.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=line")
+	if m.cookie("kizuna_social") != "" {
+		t.Error("the social cookie outlived the finished link")
+	}
+}
+
+// The typed-address takeover through HTTP: an attacker signs up with LINE typing the victim's
+// address; the victim, meeting "log in to link" after Google, resets the password — and the
+// attacker's LINE no longer opens the victim's account.
+func TestSocialTypedAddressTakeoverIsClosed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		s := newSocialSite(t, e, false)
+		attacker := s.browser("en")
+		uid := socialtest.LINEUserID("attacker")
+		s.line.Queue(socialtest.Person{Subject: uid, Name: "Victim"})
+		attacker.viaProvider("/auth/line", nil).redirectsTo(t, "/social/permission")
+		attacker.post("/social/permission", url.Values{"display_name": {"Victim"}, "email": {"victim@kizuna-mail.jp"}}).redirectsTo(t, "/?notice=welcome")
+
+		victim := s.browser("en")
+		s.op.Queue(socialtest.Person{Subject: "g-victim", Name: "Victim", Email: "victim@kizuna-mail.jp", EmailVerified: true})
+		victim.viaProvider("/auth/google", nil).redirectsTo(t, "/social/permission")
+		victim.get("/social/permission").expect(t, http.StatusOK, "victim@kizuna-mail.jp", `href="/login?next=%2Fsocial%2Fpermission"`)
+		victim.post("/forgot-password", url.Values{"email": {"victim@kizuna-mail.jp"}}).expect(t, http.StatusOK)
+		link, _ := url.Parse(s.lastLink("victim@kizuna-mail.jp"))
+		victim.post("/reset-password", url.Values{"token": {link.Query().Get("token")}, "password": {"the victim's own secret"}}).redirectsTo(t, "/login?reset=1")
+
+		// The attacker's LINE is a stranger now: it leads to a new sign-up, not into the account.
+		again := s.browser("en")
+		s.line.Queue(socialtest.Person{Subject: uid, Name: "Victim"})
+		again.viaProvider("/auth/line", nil).redirectsTo(t, "/social/permission")
+		if again.cookie("kizuna_session") != "" {
+			t.Fatal("the attacker's LINE logged in to the victim's account")
+		}
+		// The victim logs in and links Google.
+		victim.post("/login", url.Values{"email": {"victim@kizuna-mail.jp"}, "password": {"the victim's own secret"}, "next": {"/social/permission"}}).redirectsTo(t, "/social/permission")
+		victim.post("/social/permission", url.Values{}).redirectsTo(t, "/settings/connections?notice=linked&provider=google")
+		ids, _ := s.acc.SocialIdentities(context.Background(), s.memberID("victim@kizuna-mail.jp"))
+		if len(ids) != 1 || ids[0].Provider != "google" {
+			t.Fatalf("the victim's linked accounts %+v", ids)
+		}
+	})
 }
