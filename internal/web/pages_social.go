@@ -348,7 +348,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 	s.setSession(w, sess)
 	next := pend.Next
 	if next == "" {
-		next = "/?notice=welcome"
+		next = s.afterSignUp()
 	}
 	s.redirect(w, r, next)
 }
