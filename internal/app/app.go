@@ -34,6 +34,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media/s3store"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
@@ -66,9 +67,12 @@ type App struct {
 	Profiles  *profile.Service
 	Consent   *consent.Ledger
 	Segments  *segment.Service
-	Imports   *imports.Importer
-	Mail      mail.Sender // SMTP when configured, else the log
-	Metrics   *prometheus.Registry
+	// Onboarding is the survey new members answer after sign-up; its answers become traits and
+	// rank the home feed.
+	Onboarding *onboarding.Service
+	Imports    *imports.Importer
+	Mail       mail.Sender // SMTP when configured, else the log
+	Metrics    *prometheus.Registry
 }
 
 // Options choose what Open starts.
@@ -150,6 +154,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	consents.to = a.Consent
 	a.Segments = segment.New(segment.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Log: log})
 	a.Backbone.Register(a.Segments.Consumer())
+	a.Onboarding = onboarding.New(onboarding.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Segments: a.Segments})
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
 	// An import whose process died stays "running" until some process opens the database: a
 	// live import touches its record every few seconds, so a minute without is a dead one.
@@ -184,7 +189,7 @@ func loginProviders(l config.Login) []accounts.ProviderConfig {
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations()}
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(), onboarding.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

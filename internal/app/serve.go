@@ -181,7 +181,7 @@ func (a *App) Handler() (http.Handler, error) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(),
-			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent})
+			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Onboarding: a.Onboarding})
 		if err != nil {
 			return nil, err
 		}
