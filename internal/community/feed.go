@@ -18,17 +18,21 @@ import (
 // the reader plus its popularity, decayed by the age of its last activity:
 //
 //	score = (1 + Interest·interests + Joined·joined + Affinity·min(affinity, AffinityCap)
-//	         + Popularity·ln(1 + reactions + 2·comments + votes)) · 2^(−age / HalfLife)
+//	         + Read·min(reads, ReadCap) + Popularity·ln(1 + reactions + 2·comments + votes))
+//	        · 2^(−age / HalfLife)
 //
 // where interests counts the post's space and tags the reader chose in the onboarding survey,
-// joined says the post is in a space they joined, and affinity counts their reactions of the last
-// AffinityWindow in the post's space or on its tags. Pinned posts come before every score.
+// joined says the post is in a space they joined, affinity counts their reactions and reads their
+// viewed posts of the last AffinityWindow in the post's space or on its tags. Pinned posts come
+// before every score.
 type FeedWeights struct {
 	Interest       float64
 	Joined         float64
 	Affinity       float64
 	AffinityCap    int
 	AffinityWindow time.Duration
+	Read           float64
+	ReadCap        int
 	Popularity     float64
 	HalfLife       time.Duration
 }
@@ -37,13 +41,14 @@ type FeedWeights struct {
 // for posts of similar age: a post the reader chose by interest keeps the lead over an unrelated one
 // for about two half-lives (six days) of age.
 var DefaultFeedWeights = FeedWeights{Interest: 4, Joined: 1.5, Affinity: 0.5, AffinityCap: 4, AffinityWindow: 30 * 24 * time.Hour,
-	Popularity: 1, HalfLife: 72 * time.Hour}
+	Read: 0.25, ReadCap: 8, Popularity: 1, HalfLife: 72 * time.Hour}
 
 // FeedSignals are what the ranking knows of one post for one reader.
 type FeedSignals struct {
 	Interests int  // the post's space and tags among the reader's interests
 	Joined    bool // the post is in a space the reader joined
 	Affinity  int  // the reader's recent reactions in the post's space or on its tags
+	Reads     int  // the reader's recently viewed posts in the post's space or on its tags
 	Reactions int
 	Comments  int
 	Votes     int
@@ -52,7 +57,8 @@ type FeedSignals struct {
 
 // Score ranks one post: higher first.
 func (w FeedWeights) Score(s FeedSignals) float64 {
-	relevance := 1 + w.Interest*float64(s.Interests) + w.Affinity*float64(min(s.Affinity, w.AffinityCap))
+	relevance := 1 + w.Interest*float64(s.Interests) + w.Affinity*float64(min(s.Affinity, w.AffinityCap)) +
+		w.Read*float64(min(s.Reads, w.ReadCap))
 	if s.Joined {
 		relevance += w.Joined
 	}
@@ -220,6 +226,27 @@ func (s *Service) Feed(ctx context.Context, p accounts.Principal, q FeedQuery) (
 		}
 		rows.Close()
 	}
+	readSpace, readTag := map[string]int{}, map[string]int{}
+	if p.MemberID != "" && w.Read != 0 {
+		since := db.Now(s.now().Add(-w.AffinityWindow))
+		rows, err := s.db.R.QueryContext(ctx, `SELECT r.space_id, coalesce(t.tag, '') FROM feed_reads r LEFT JOIN post_tags t ON t.post_id = r.post_id
+			WHERE r.member_id = $1 AND r.at > $2 ORDER BY r.at DESC LIMIT 500`, p.MemberID, since)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var sp, tag string
+			if err := rows.Scan(&sp, &tag); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			readSpace[sp]++
+			if tag != "" {
+				readTag[tag]++
+			}
+		}
+		rows.Close()
+	}
 
 	posts, err := s.postsByID(ctx, slices.Collect(func(yield func(string) bool) {
 		for id := range ids {
@@ -245,13 +272,14 @@ func (s *Service) Feed(ctx context.Context, p accounts.Principal, q FeedQuery) (
 			it.Interests = append(it.Interests, sp.Slug)
 		}
 		_, sig.Joined = v.roles[post.SpaceID]
-		sig.Affinity = affSpace[post.SpaceID]
+		sig.Affinity, sig.Reads = affSpace[post.SpaceID], readSpace[post.SpaceID]
 		for _, t := range post.Tags {
 			if interestTag[t] {
 				sig.Interests++
 				it.Interests = append(it.Interests, t)
 			}
 			sig.Affinity += affTag[t]
+			sig.Reads += readTag[t]
 		}
 		it.Score = w.Score(sig)
 		switch {
@@ -259,7 +287,7 @@ func (s *Service) Feed(ctx context.Context, p accounts.Principal, q FeedQuery) (
 			it.Reason = ReasonPinned
 		case sig.Interests > 0:
 			it.Reason = ReasonInterest
-		case sig.Affinity > 0:
+		case sig.Affinity > 0 || sig.Reads > 0:
 			it.Reason = ReasonAffinity
 		case sig.Joined:
 			it.Reason = ReasonJoined

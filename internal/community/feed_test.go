@@ -11,6 +11,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/event"
 )
 
 func TestFeedScore(t *testing.T) {
@@ -24,6 +25,8 @@ func TestFeedScore(t *testing.T) {
 		{"one interest", community.FeedSignals{Interests: 1}, 1 + 4},
 		{"interest and joined", community.FeedSignals{Interests: 1, Joined: true}, 1 + 4 + 1.5},
 		{"affinity is capped", community.FeedSignals{Affinity: 10}, 1 + 0.5*4},
+		{"reads are capped", community.FeedSignals{Reads: 3}, 1 + 0.25*3},
+		{"reads are capped", community.FeedSignals{Reads: 30}, 1 + 0.25*8},
 		{"popularity is logarithmic", community.FeedSignals{Reactions: 1, Comments: 1}, 1 + math.Log(4)},
 		{"halves at the half-life", community.FeedSignals{Interests: 1, Age: 72 * time.Hour}, 5.0 / 2},
 		{"quarter at two half-lives", community.FeedSignals{Age: 144 * time.Hour}, 1.0 / 4},
@@ -114,6 +117,43 @@ func TestFeed(t *testing.T) {
 			t.Fatal(err)
 		}
 		want(titles(reader, community.FeedQuery{}), "Popular:affinity", "Tagged:affinity", "Fresh:affinity")
+
+		// Viewing posts is affinity too, once the feed's consumer has seen the views.
+		other := f.member("other@example.com", accounts.RoleMember)
+		want(titles(other, community.FeedQuery{}), "Popular:popular", "Tagged:", "Fresh:", "Meetup:")
+		view := func(postID, space string) event.Event {
+			ev := event.New(event.Track, "Post Viewed", event.SourceCommunity, f.now)
+			ev.UserID, ev.Properties = other.MemberID, map[string]any{"post_id": postID, "space_id": space}
+			return ev
+		}
+		ev, err := f.c.Space(ctx, cm, "events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		consumer := f.c.FeedConsumer()
+		batch := []event.Event{view(meetup, ev.ID), view(meetup, ev.ID)}
+		for _, e := range batch {
+			if !consumer.Want(&e) {
+				t.Fatalf("the consumer does not want %+v", e)
+			}
+		}
+		for range 2 { // delivered twice, counted once
+			if err := consumer.Handle(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want(titles(other, community.FeedQuery{}), "Popular:popular", "Tagged:", "Meetup:affinity", "Fresh:")
+		for range 3 {
+			f.now = f.now.Add(time.Minute)
+			later := []event.Event{view(meetup, ev.ID)}
+			if err := consumer.Handle(ctx, later); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if err := f.db.R.QueryRow(`SELECT count(*) FROM feed_reads`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d reads kept, %v", n, err)
+		}
 
 		// Staff pin a post above everything; members may not.
 		f.events()
