@@ -133,6 +133,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify, Search: a.Search, Markdown: md, Log: log,
 		Events: a.Backbone,
 	})
+	a.Backbone.Register(a.Community.FeedConsumer()) // what members read ranks their home feed
 	a.DM = dm.New(dm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify})
 	a.Meetup = meetup.New(meetup.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community,
 		Notify: a.Notify, Search: a.Search, Markdown: md, Log: log})
