@@ -110,6 +110,9 @@ func TestOnboardingAndFeed(t *testing.T) {
 	b.post("/signup", url.Values{"email": {"new@example.com"}, "password": {"correct horse battery"}, "display_name": {"新井 春"}}).redirectsTo(t, "/welcome")
 	page := b.get("/welcome")
 	page.expect(t, http.StatusOK, "あなたのことを教えてください", "イベント・勉強会", "お仕事での役割は？", `id="onboarding-skip"`)
+	en := s.browser("en")
+	en.post("/signup", url.Values{"email": {"en@example.com"}, "password": {"correct horse battery"}, "display_name": {"Ann"}}).redirectsTo(t, "/welcome")
+	en.get("/welcome").expect(t, http.StatusOK, "Tell us about yourself", "Events &amp; meetups", "What is your role?", "Later")
 	before := feedOrder(b.get("/").Body)
 	if contains(before[:3], events[0]) || contains(before[:3], events[1]) {
 		t.Fatalf("before the survey the feed %v starts with event posts", before)
@@ -177,6 +180,7 @@ func TestBrowserOnboarding(t *testing.T) {
 	br := e2e.Need(t)
 	s := newSiteOpts(t, siteOptions{onboarding: true})
 	events := s.seedFeed()
+	s.admin("ja") // the staff page's screenshot
 	br.Run(t, 120*time.Second, filepath.Join("e2e", "onboarding.mjs"), s.URL, strings.Join(events, ","))
 	in, err := s.onb.Interests(context.Background(), s.memberID("haru@example.com"))
 	if err != nil || len(in.Spaces) != 1 || in.Spaces[0] != "events" {

@@ -90,6 +90,21 @@ try {
   await a.goto(base + "/settings/interests");
   check(await a.locator(".ob-choice input[value=events]").isChecked(), "events still checked in the settings");
 
+  step("staff see the questions and their automatic segments");
+  const staffCtx = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });
+  staffCtx.setDefaultTimeout(15000);
+  const st = await staffCtx.newPage();
+  watch(st);
+  await st.goto(base + "/login");
+  await st.fill("#email", "admin@example.com");
+  await st.fill("#password", "admin password 1");
+  await Promise.all([st.waitForURL((u) => !u.pathname.startsWith("/login")), st.click("form.form button[type=submit]")]);
+  await st.goto(base + "/admin");
+  await Promise.all([st.waitForURL(base + "/admin/onboarding"), st.click(".sidebar-link[href='/admin/onboarding']")]);
+  check((await st.locator("table.table").first().innerText()).includes("自動セグメント"), "the automatic segment is shown");
+  await shot(st, "admin-onboarding-ja.png", true);
+  await staffCtx.close();
+
   check(errors.length === 0, "browser errors: " + errors.join(" | "));
   console.log("ok");
 } finally {
