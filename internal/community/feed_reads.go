@@ -45,7 +45,9 @@ func (s *Service) recordReads(ctx context.Context, evs []event.Event) error {
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		for k, r := range latest {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO feed_reads (member_id, post_id, space_id, at) VALUES ($1, $2, $3, $4)
+			// A member erased before their views arrive leaves nothing behind.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO feed_reads (member_id, post_id, space_id, at)
+				SELECT id, $2, $3, $4 FROM members WHERE id = $1
 				ON CONFLICT (member_id, post_id) DO UPDATE SET at = excluded.at WHERE feed_reads.at < excluded.at`, k[0], r.post, r.space, r.at); err != nil {
 				return err
 			}

@@ -154,6 +154,11 @@ func TestFeed(t *testing.T) {
 		if err := f.db.R.QueryRow(`SELECT count(*) FROM feed_reads`).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("%d reads kept, %v", n, err)
 		}
+		gone := view(meetup, ev.ID)
+		gone.UserID = "01NOSUCHMEMBER"
+		if err := consumer.Handle(ctx, []event.Event{gone}); err != nil {
+			t.Fatalf("a view by a member who no longer exists: %v", err)
+		}
 
 		// Staff pin a post above everything; members may not.
 		f.events()
