@@ -157,13 +157,14 @@ func (s *Service) MemberByEmail(ctx context.Context, email string) (Member, erro
 }
 
 // ListMembers returns up to limit members after the member id after, in id (sign-up) order,
-// and the id to continue from, or "" at the end. Needs PermViewMembers.
+// and the id to continue from, or "" at the end; tombstones of erased members are left out.
+// Needs PermViewMembers.
 func (s *Service) ListMembers(ctx context.Context, p Principal, after string, limit int) ([]Member, string, error) {
 	if err := Authorize(p, PermViewMembers); err != nil {
 		return nil, "", err
 	}
 	rows, err := s.db.R.QueryContext(ctx,
-		`SELECT `+memberCols+` FROM members WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+		`SELECT `+memberCols+` FROM members WHERE id > $1 AND status <> 'erased' ORDER BY id LIMIT $2`, after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -183,13 +184,13 @@ func (s *Service) ListMembers(ctx context.Context, p Principal, after string, li
 	return out, next, nil
 }
 
-// CountMembers returns how many accounts there are. Needs PermViewMembers.
+// CountMembers returns how many accounts there are, tombstones left out. Needs PermViewMembers.
 func (s *Service) CountMembers(ctx context.Context, p Principal) (int, error) {
 	if err := Authorize(p, PermViewMembers); err != nil {
 		return 0, err
 	}
 	var n int
-	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM members`).Scan(&n)
+	err := s.db.R.QueryRowContext(ctx, `SELECT count(*) FROM members WHERE status <> 'erased'`).Scan(&n)
 	return n, err
 }
 

@@ -56,7 +56,8 @@ func (s *Service) LogIn(ctx context.Context, email, password string, c Client) (
 		return Session{}, Member{}, s.failed(ctx, email, c.IP)
 	case err != nil:
 		return Session{}, Member{}, err
-	case hash == "" || !verifyPassword(hash, password):
+	case hash == "" || !verifyPassword(hash, password) || m.Status == StatusErasing:
+		// An account being erased answers like one that does not exist.
 		return Session{}, Member{}, s.failed(ctx, email, c.IP)
 	case m.Status != "active":
 		return Session{}, Member{}, errs.Because(errs.Forbidden("this account is suspended"), "suspended")

@@ -15,6 +15,12 @@ import (
 const (
 	StatusActive    = "active"
 	StatusSuspended = "suspended"
+	// StatusErasing is an account whose owner asked to be forgotten: it can no longer log in,
+	// and the privacy part erases it shortly (see BeginErasure).
+	StatusErasing = "erasing"
+	// StatusErased is a tombstone: the opaque account that stands for an erased person in
+	// what stays of their activity (see AddTombstone). It has no personal data and cannot log in.
+	StatusErased = "erased"
 )
 
 // Suspend stops a member from logging in and taking part, ending their sessions, with a reason
@@ -50,6 +56,9 @@ func (s *Service) setStatus(ctx context.Context, p Principal, memberID, status, 
 		}
 		if err != nil || old == status {
 			return err
+		}
+		if old == StatusErasing || old == StatusErased {
+			return errs.NotFound("no member with id %s", memberID)
 		}
 		if role.Staff() && !Allowed(p, PermManageMembers) {
 			return errs.Forbidden("only administrators may suspend staff")

@@ -23,6 +23,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
@@ -50,6 +51,7 @@ type Deps struct {
 	Consent   *consent.Ledger    // consents, the suppression list, provision records
 	Segments  *segment.Service   // segments and their members
 	Imports   *imports.Importer  // file imports; needs CRM
+	Privacy   *privacy.Service   // data-subject requests: export, erasure, their deadlines
 	Log       *slog.Logger
 }
 
@@ -69,6 +71,7 @@ type API struct {
 	consent   *consent.Ledger
 	segments  *segment.Service
 	imports   *imports.Importer
+	privacy   *privacy.Service
 	log       *slog.Logger
 	mux       *http.ServeMux
 }
@@ -89,7 +92,8 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, consent: d.Consent, segments: d.Segments, imports: d.Imports, log: d.Log, mux: http.NewServeMux()}
+		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, consent: d.Consent, segments: d.Segments, imports: d.Imports,
+		privacy: d.Privacy, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
 	// the route without the ending, which hands the requests that have it on.
@@ -186,6 +190,9 @@ func (a *API) routes() []route {
 	}
 	if a.segments != nil {
 		rts = append(rts, a.segmentRoutes()...)
+	}
+	if a.privacy != nil {
+		rts = append(rts, a.privacyRoutes()...)
 	}
 	return rts
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/imports"
@@ -28,6 +30,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
@@ -50,13 +53,15 @@ type world struct {
 	consent  *consent.Ledger
 	identity *identity.Graph
 	segments *segment.Service
+	privacy  *privacy.Service
 }
 
 func newWorld(t *testing.T, e db.Engine) *world {
 	t.Helper()
-	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
+	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations())
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(),
+		privacy.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -78,15 +83,26 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	w.identity = g
 	w.consent = consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Now: clock})
 	w.segments = segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g, Log: log, Now: clock})
+	// A backbone without a stream: its outbox and event log; erasures are completed by the test.
+	bb := backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, e, backbone.LogMigrations()), Log: log})
+	src := ingest.NewSources(d, nil)
+	im := imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Consent: w.consent, Now: clock, TempDir: t.TempDir()})
+	w.privacy = privacy.New(privacy.Deps{DB: d, Backbone: bb, Accounts: w.acc, Identity: g, Consent: w.consent, Log: log, Now: clock,
+		Parts: []dsr.Part{c, w.dm(d, ob, nt, clock), m, sv, b, md, k, nt, search.New(d), src, im, w.crm, w.profiles, w.consent, g, bb, w.acc}})
 	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md,
-		Sources: ingest.NewSources(d, nil), Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent, Segments: w.segments,
-		Imports: imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Consent: w.consent, Now: clock, TempDir: t.TempDir()}), Log: log})
+		Sources: src, Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent, Segments: w.segments,
+		Imports: im, Privacy: w.privacy, Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)
 	srv := httptest.NewServer(httpx.Chain(mux, httpx.RequestID, httpx.Recover(log)))
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
 	return w
+}
+
+// dm is the direct messages part, which the API does not serve but an erasure covers.
+func (w *world) dm(d *db.DB, ob *backbone.Outbox, nt *notify.Service, clock func() time.Time) *dm.Service {
+	return dm.New(dm.Deps{DB: d, Outbox: ob, Accounts: w.acc, Notify: nt, Now: clock})
 }
 
 func (w *world) key(name string, scope accounts.Scope) client {

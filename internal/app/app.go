@@ -24,6 +24,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/imports"
 	"github.com/kizuna-community/kizuna/internal/ingest"
@@ -35,6 +36,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/onboarding"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
@@ -71,6 +73,7 @@ type App struct {
 	// rank the home feed.
 	Onboarding *onboarding.Service
 	Imports    *imports.Importer
+	Privacy    *privacy.Service
 	Mail       mail.Sender // SMTP when configured, else the log
 	Metrics    *prometheus.Registry
 }
@@ -146,7 +149,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		return nil, err
 	}
 	a.Media = media.New(media.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Store: store})
-	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, SeenDB: a.SeenDB, Appender: a.Backbone, Log: log})
+	a.Ingest = ingest.New(ingest.Deps{DB: a.DB, SeenDB: a.SeenDB, Appender: a.Backbone, Log: log, Forgotten: forgotten{a}})
 	a.Identity = identity.New(identity.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Log: log})
 	a.CRM = crm.New(crm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity})
 	a.Profiles = profile.New(profile.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Log: log})
@@ -157,6 +160,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Backbone.Register(a.Segments.Consumer())
 	a.Onboarding = onboarding.New(onboarding.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Segments: a.Segments})
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
+	a.Privacy = privacy.New(privacy.Deps{DB: a.DB, Backbone: a.Backbone, Accounts: a.Accounts, Identity: a.Identity, Consent: a.Consent,
+		Parts: a.personalData(), Log: log})
+	a.Backbone.Register(a.Privacy.Consumer())
 	// An import whose process died stays "running" until some process opens the database: a
 	// live import touches its record every few seconds, so a minute without is a dead one.
 	if n, err := a.Imports.MarkInterrupted(ctx, time.Now().Add(-time.Minute)); err != nil {
@@ -186,11 +192,28 @@ func loginProviders(l config.Login) []accounts.ProviderConfig {
 	return out
 }
 
+// personalData lists every part that keeps personal data, in the order an erasure runs them (and
+// an export lists their tables): the community's parts first, then the customer data hub, the
+// identity graph, the outbox, and the accounts last, once every other part has repointed its
+// rows to the tombstone account.
+func (a *App) personalData() []dsr.Part {
+	return []dsr.Part{a.Community, a.DM, a.Meetup, a.Survey, a.Badges, a.Media, a.KB, a.Notify, a.Search, a.Ingest.Sources(),
+		a.Imports, a.CRM, a.Profiles, a.Consent, a.Identity, a.Backbone, a.Accounts}
+}
+
+// forgotten lets the tracking API, built before the privacy part, ask it about erased people.
+type forgotten struct{ a *App }
+
+func (f forgotten) Forgotten(ctx context.Context, ids []dsr.Identifier) (map[dsr.Identifier]bool, error) {
+	return f.a.Privacy.Forgotten(ctx, ids)
+}
+
 // migrations lists every part's migrations in the order they apply.
 func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
-		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(), onboarding.Migrations()}
+		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(),
+		onboarding.Migrations(), privacy.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

@@ -23,6 +23,7 @@ type server struct {
 	url    string
 	env    map[string]string
 	stdout *syncBuffer
+	stderr *syncBuffer // the server's log
 	stop   func() int
 }
 
@@ -67,8 +68,9 @@ func startServer(t *testing.T, env map[string]string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{env: env, stdout: &syncBuffer{}}
 	ready := make(chan string, 1)
-	var stderr syncBuffer
-	c := &CLI{Stdout: s.stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] },
+	stderr := &syncBuffer{}
+	s.stderr = stderr
+	c := &CLI{Stdout: s.stdout, Stderr: stderr, Getenv: func(k string) string { return env[k] },
 		HashParams: cheapHash(), Ready: func(addr string) { ready <- addr }}
 	done := make(chan int, 1)
 	go func() { done <- c.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}) }()

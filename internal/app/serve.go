@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kizuna-community/kizuna/internal/accounts"
 	"io"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,14 +183,19 @@ func (a *App) Handler() (http.Handler, error) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(),
-			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Onboarding: a.Onboarding})
+			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Privacy: a.Privacy, Onboarding: a.Onboarding,
+			Unlink: func(ctx context.Context, p accounts.Principal, typ, _ string) error {
+				// A social identifier's type names the log-in provider ("social:line"), of which
+				// a member links one account.
+				return a.Accounts.UnlinkSocial(ctx, p.MemberID, strings.TrimPrefix(typ, "social:"))
+			}})
 		if err != nil {
 			return nil, err
 		}
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Identity: a.Identity,
-			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Segments: a.Segments, Imports: a.Imports, Log: a.Log}).Routes(mux)
+			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Segments: a.Segments, Imports: a.Imports, Privacy: a.Privacy, Log: a.Log}).Routes(mux)
 	}
 	if a.Config.Has(config.RoleIngest) {
 		a.Ingest.Routes(mux)

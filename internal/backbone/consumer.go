@@ -191,32 +191,41 @@ func (bt *batch) decode(data []byte, c Consumer) error {
 	if err != nil {
 		return err
 	}
-	bt.n += len(raws)
+	// Nothing of a message joins the batch unless all of it decodes: a malformed message is
+	// dropped whole.
+	var evs []event.Event
+	var leans []Lean
+	var last time.Time
 	for i, r := range raws {
 		if c.Want == nil && c.HandleLean == nil {
 			var ev event.Event
 			if err := gojson.Unmarshal(r, &ev); err != nil {
 				return fmt.Errorf("event %d: %w", i, err)
 			}
-			bt.evs = append(bt.evs, ev)
-			bt.last = ev.ReceivedAt
+			evs = append(evs, ev)
+			last = ev.ReceivedAt
 			continue
 		}
 		var l leanWire
 		if err := gojson.Unmarshal(r, &l); err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
-		bt.last = l.ReceivedAt
+		last = l.ReceivedAt
 		switch {
 		case c.HandleLean != nil:
-			bt.leans = append(bt.leans, l.lean(r))
+			leans = append(leans, l.lean(r))
 		case c.Want(&l.Event):
 			var ev event.Event
 			if err := gojson.Unmarshal(r, &ev); err != nil {
 				return fmt.Errorf("event %d: %w", i, err)
 			}
-			bt.evs = append(bt.evs, ev)
+			evs = append(evs, ev)
 		}
+	}
+	bt.evs, bt.leans = append(bt.evs, evs...), append(bt.leans, leans...)
+	bt.n += len(raws)
+	if len(raws) > 0 {
+		bt.last = last
 	}
 	return nil
 }

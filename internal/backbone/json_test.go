@@ -93,3 +93,23 @@ func TestGoJSONAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedMessageIsDroppedWhole checks that a stream message with one bad event adds none of
+// its events to the batch, in every form a consumer takes.
+func TestMalformedMessageIsDroppedWhole(t *testing.T) {
+	good, _ := gojson.Marshal(&jsonEvents()[0])
+	data := []byte("[" + string(good) + `,{"type":7}]`)
+	for name, c := range map[string]Consumer{
+		"full": {Handle: func(context.Context, []event.Event) error { return nil }},
+		"lean": {HandleLean: func(context.Context, []Lean) error { return nil }},
+		"want": {Want: func(*event.Event) bool { return true }},
+	} {
+		var bt batch
+		if err := bt.decode(data, c); err == nil {
+			t.Fatalf("%s: a message with a malformed event decoded", name)
+		}
+		if bt.n != 0 || len(bt.evs) != 0 || len(bt.leans) != 0 {
+			t.Errorf("%s: the batch kept %d events (%d, %d) of a dropped message", name, bt.n, len(bt.evs), len(bt.leans))
+		}
+	}
+}

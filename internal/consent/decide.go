@@ -180,7 +180,7 @@ func (l *Ledger) Matrix(ctx context.Context, p accounts.Principal, profileID str
 	if err != nil {
 		return Matrix{}, err
 	}
-	cur, err := l.current(ctx, family)
+	cur, err := l.current(ctx, l.db.R, family)
 	if err != nil {
 		return Matrix{}, err
 	}

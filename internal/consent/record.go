@@ -320,12 +320,19 @@ func (l *Ledger) Current(ctx context.Context, p accounts.Principal, profileID st
 	if err != nil {
 		return nil, err
 	}
-	return l.current(ctx, family)
+	return l.current(ctx, l.db.R, family)
 }
 
-func (l *Ledger) current(ctx context.Context, family []string) ([]Record, error) {
+// CurrentIn is Current of a merge family (identity.Graph.RootFamily), read through q without a
+// permission check, for parts that record consent in their own transaction and must compare
+// with what stands (the member's privacy centre).
+func (l *Ledger) CurrentIn(ctx context.Context, q db.Queryer, family []string) ([]Record, error) {
+	return l.current(ctx, q, family)
+}
+
+func (l *Ledger) current(ctx context.Context, q db.Queryer, family []string) ([]Record, error) {
 	in, args := familyIn(family, 1)
-	all, err := scanRecords(l.db.R.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY recorded_at DESC, id DESC`, args...))
+	all, err := scanRecords(q.QueryContext(ctx, recordSelect+` WHERE profile_id `+in+` ORDER BY recorded_at DESC, id DESC`, args...))
 	if err != nil {
 		return nil, err
 	}

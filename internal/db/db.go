@@ -281,3 +281,52 @@ func Limit(n, def, max int) int {
 	}
 	return min(n, max)
 }
+
+// Replace rewrites every occurrence of old in column of table to new, inside tx: erasure uses it
+// to put a tombstone id in place of an erased person's id inside JSON and text that other
+// records keep (an event's properties, an audit entry's details). table and column are names
+// from the calling part's code, never from input. It scans the table, so it is for rare
+// operations only.
+func Replace(ctx context.Context, tx *sql.Tx, table, column, old, new string) error {
+	if old == "" || old == new {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+column+` = REPLACE(`+column+`, $1, $2) WHERE `+column+` LIKE $3 ESCAPE '\'`,
+		old, new, "%"+likeEscaper.Replace(old)+"%")
+	if err != nil {
+		return fmt.Errorf("replacing in %s.%s: %w", table, column, err)
+	}
+	return nil
+}
+
+// ReplaceJSON is Replace for a column that PostgreSQL stores as JSONB (SQLite as text): the
+// value is rewritten as text and read back as JSON.
+func ReplaceJSON(ctx context.Context, tx *sql.Tx, e Engine, table, column, old, new string) error {
+	if e != Postgres {
+		return Replace(ctx, tx, table, column, old, new)
+	}
+	if old == "" || old == new {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+column+` = REPLACE(`+column+`::text, $1, $2)::jsonb WHERE `+column+`::text LIKE $3 ESCAPE '\'`,
+		old, new, "%"+likeEscaper.Replace(old)+"%")
+	if err != nil {
+		return fmt.Errorf("replacing in %s.%s: %w", table, column, err)
+	}
+	return nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// InList returns "IN ($first, …)" over values with its arguments, numbered placeholders that
+// both engines accept, so a query can number its own arguments after them. values must not be
+// empty.
+func InList(values []string, first int) (string, []any) {
+	args := make([]any, len(values))
+	ph := make([]string, len(values))
+	for i, v := range values {
+		args[i] = v
+		ph[i] = "$" + strconv.Itoa(first+i)
+	}
+	return "IN (" + strings.Join(ph, ", ") + ")", args
+}

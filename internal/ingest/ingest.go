@@ -8,6 +8,7 @@
 package ingest
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"embed"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/db"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/httpx"
@@ -63,6 +65,13 @@ type Appender interface {
 	Append(ctx context.Context, evs ...event.Event) error
 }
 
+// Forgetter says which user ids and anonymous ids belong to people who were erased (or are
+// being erased): their events are dropped, so a browser or a server that still sends them
+// cannot bring the person back. privacy.Service is one.
+type Forgetter interface {
+	Forgotten(ctx context.Context, ids []dsr.Identifier) (map[dsr.Identifier]bool, error)
+}
+
 // Deps are what the tracking API needs.
 type Deps struct {
 	DB *db.DB
@@ -70,14 +79,17 @@ type Deps struct {
 	// own, so that acknowledging a call never waits for the main database's one writer.
 	SeenDB   *db.DB
 	Appender Appender
-	Log      *slog.Logger
-	Now      func() time.Time // time.Now when nil
+	// Forgotten, when set, drops the events of erased people.
+	Forgotten Forgetter
+	Log       *slog.Logger
+	Now       func() time.Time // time.Now when nil
 }
 
 // Ingest serves the tracking API.
 type Ingest struct {
 	seen    *db.DB
 	app     Appender
+	forgot  Forgetter
 	log     *slog.Logger
 	now     func() time.Time
 	sources *Sources
@@ -86,7 +98,7 @@ type Ingest struct {
 
 // New returns the tracking API.
 func New(d Deps) *Ingest {
-	i := &Ingest{seen: d.SeenDB, app: d.Appender, log: d.Log, now: d.Now}
+	i := &Ingest{seen: d.SeenDB, app: d.Appender, forgot: d.Forgotten, log: d.Log, now: d.Now}
 	if i.seen == nil {
 		i.seen = d.DB
 	}
@@ -180,6 +192,9 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 	}
 
 	now := i.now().UTC()
+	// U+0000 is valid JSON but no database text type takes it (PostgreSQL refuses it in text and
+	// jsonb): it is replaced in every string, keys included. Bodies without one skip the walk.
+	nul := bytes.Contains(body, []byte(`\u0000`))
 	var evs []event.Event
 	if typ == "" {
 		if len(batch.Batch) > MaxBatchEvents {
@@ -195,6 +210,9 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 				return errs.Invalid(fmt.Sprintf("batch[%d]", n), "event %d is not a valid event: %s", n, jsonProblem(err))
 			}
 			ev := build(we, we.Type, batch.Context, batch.SentAt.time(), src.ID, now)
+			if nul {
+				scrubNUL(&ev)
+			}
 			if err := ev.Validate(); err != nil {
 				return eventProblem(err, fmt.Sprintf("batch[%d]", n), fmt.Sprintf("event %d", n))
 			}
@@ -205,12 +223,53 @@ func (i *Ingest) serve(r *http.Request, typ string) error {
 			return errs.Invalid("body", "the event is %s; the limit is %s", kb(len(body)), kb(MaxEventBytes))
 		}
 		ev := build(single, typ, nil, time.Time{}, src.ID, now)
+		if nul {
+			scrubNUL(&ev)
+		}
 		if err := ev.Validate(); err != nil {
 			return eventProblem(err, "", "the event")
 		}
 		evs = append(evs, ev)
 	}
+	evs, err = i.dropForgotten(r.Context(), evs)
+	if err != nil {
+		return err
+	}
 	return i.store(r.Context(), src.ID, evs, now)
+}
+
+// dropForgotten leaves out the events of erased people. They are acknowledged like the others,
+// as Segment does for suppressed users: the sender has nothing to fix.
+func (i *Ingest) dropForgotten(ctx context.Context, evs []event.Event) ([]event.Event, error) {
+	if i.forgot == nil || len(evs) == 0 {
+		return evs, nil
+	}
+	var ids []dsr.Identifier
+	seen := map[dsr.Identifier]bool{}
+	for _, ev := range evs {
+		for _, it := range []dsr.Identifier{{Type: "user_id", Value: ev.UserID}, {Type: "anonymous_id", Value: ev.AnonymousID}, {Type: "user_id", Value: ev.PreviousID}} {
+			if it.Value != "" && !seen[it] {
+				seen[it] = true
+				ids = append(ids, it)
+			}
+		}
+	}
+	gone, err := i.forgot.Forgotten(ctx, ids)
+	if err != nil || len(gone) == 0 {
+		return evs, err
+	}
+	kept := evs[:0]
+	for _, ev := range evs {
+		if gone[dsr.Identifier{Type: "user_id", Value: ev.UserID}] || gone[dsr.Identifier{Type: "anonymous_id", Value: ev.AnonymousID}] ||
+			gone[dsr.Identifier{Type: "user_id", Value: ev.PreviousID}] {
+			continue
+		}
+		kept = append(kept, ev)
+	}
+	if n := len(evs) - len(kept); n > 0 {
+		i.log.DebugContext(ctx, "dropped events of erased people", slog.Int("events", n))
+	}
+	return kept, nil
 }
 
 // readBody returns the decompressed body, refusing one over MaxBatchBytes.
@@ -305,6 +364,40 @@ func build(we wireEvent, typ string, batchCtx map[string]any, batchSentAt time.T
 	}
 	ev.Context[ContextSourceID] = sourceID
 	return ev
+}
+
+// scrubNUL replaces U+0000 with U+FFFD in every string of ev.
+func scrubNUL(ev *event.Event) {
+	for _, s := range []*string{&ev.MessageID, &ev.Event, &ev.Name, &ev.UserID, &ev.AnonymousID, &ev.GroupID, &ev.PreviousID} {
+		*s = strings.ReplaceAll(*s, "\x00", "\uFFFD")
+	}
+	for _, m := range []map[string]any{ev.Properties, ev.Traits, ev.Context} {
+		scrubMap(m)
+	}
+}
+
+func scrubMap(m map[string]any) {
+	for k, v := range m {
+		if strings.Contains(k, "\x00") {
+			delete(m, k)
+			k = strings.ReplaceAll(k, "\x00", "\uFFFD")
+		}
+		m[k] = scrubValue(v)
+	}
+}
+
+func scrubValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "\x00", "\uFFFD")
+	case map[string]any:
+		scrubMap(x)
+	case []any:
+		for i := range x {
+			x[i] = scrubValue(x[i])
+		}
+	}
+	return v
 }
 
 // eventProblem names the event (and the field) at fault in a validation error.

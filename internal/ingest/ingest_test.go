@@ -621,3 +621,30 @@ func TestPanicInAppendDoesNotStallLaterRequests(t *testing.T) {
 		t.Fatalf("appended %+v", app.got)
 	}
 }
+
+// TestNULIsReplaced sends U+0000, which JSON allows and no database text type takes, in an id, a
+// property key, property values nested in a list and the context: each becomes U+FFFD, and the
+// event is stored.
+func TestNULIsReplaced(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		v := setup(t, e)
+		body := `{"batch":[{"type":"track","messageId":"nul-1","userId":"u\u0000x","event":"Clicked",` +
+			`"properties":{"a\u0000b":"c\u0000","list":["\u0000",{"d":"e\u0000"}],"plain":"\\u0000 is six characters here"},` +
+			`"context":{"page":{"title":"t\u0000"}}}]}`
+		if st, resp := v.post(t, "/v1/batch", v.key, []byte(body), false); st != 200 {
+			t.Fatalf("%d %s", st, resp)
+		}
+		evs := v.events(t, "nul-1")
+		if len(evs) != 1 {
+			t.Fatalf("%d events", len(evs))
+		}
+		ev := evs[0]
+		raw, _ := json.Marshal(ev)
+		p := ev.Properties
+		if ev.UserID != "u\uFFFDx" || p["a\uFFFDb"] != "c\uFFFD" || p["list"].([]any)[0] != "\uFFFD" ||
+			p["list"].([]any)[1].(map[string]any)["d"] != "e\uFFFD" || p["plain"] != `\u0000 is six characters here` ||
+			ev.Context["page"].(map[string]any)["title"] != "t\uFFFD" {
+			t.Fatalf("stored %s", raw)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/dm"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/httpx"
 	"github.com/kizuna-community/kizuna/internal/identity"
@@ -36,6 +38,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/onboarding"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
@@ -64,6 +67,10 @@ type site struct {
 	prf   *profile.Service
 	cns   *consent.Ledger
 	onb   *onboarding.Service // with siteOptions.onboarding
+	priv  *privacy.Service
+	bb    *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
+	logDB *db.DB
+	db    *db.DB
 	mails *mail.Log
 	srv   *httptest.Server
 	URL   string
@@ -104,6 +111,11 @@ type siteOptions struct {
 	// onboarding adds the onboarding survey (and segments, for its automatic ones): new members
 	// are sent to it after sign-up.
 	onboarding bool
+	// unlink is the privacy centre's social unlink hook; nil leaves the buttons out.
+	unlink web.UnlinkFunc
+	// ledger has the consent ledger record the permission screen's choices, as the app does
+	// (consents is then ignored).
+	ledger bool
 }
 
 // newSiteOpts builds the site as opts say.
@@ -117,7 +129,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	sets := []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
-		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations()}
+		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations()}
 	if opts.onboarding {
 		sets = append(sets, segment.Migrations(), onboarding.Migrations())
 	}
@@ -128,22 +140,28 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	s := &site{t: t, mails: mail.NewLog(log), URL: base}
+	s := &site{t: t, mails: mail.NewLog(log), URL: base, db: d}
 	outbox := backbone.NewOutbox(d)
 	var bb *backbone.Backbone
+	s.logDB = dbtest.Open(t, engine, backbone.LogMigrations())
 	if opts.backbone {
 		st, err := stream.Open(context.Background(), stream.Options{DataDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		bb = backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, engine, backbone.LogMigrations()), Stream: st, Log: log})
+		bb = backbone.New(backbone.Deps{DB: d, LogDB: s.logDB, Stream: st, Log: log})
 		outbox = bb.Outbox()
 		t.Cleanup(st.Close)
+	}
+	recorder := opts.consents
+	ledger := &ledgerRecorder{}
+	if opts.ledger {
+		recorder = ledger
 	}
 	s.acc = accounts.New(accounts.Deps{
 		DB: d, Outbox: outbox, Log: log, HashParams: accounts.TestHashParams(),
 		Notifier:  &accountmail.Mailer{Sender: s.mails, BaseURL: base},
-		Providers: opts.providers, Consents: opts.consents,
+		Providers: opts.providers, Consents: recorder,
 	})
 	s.ntf = notify.New(notify.Deps{DB: d})
 	s.com = community.New(community.Deps{DB: d, Outbox: outbox, Accounts: s.acc, Notify: s.ntf, Search: search.New(d), Events: events, Log: log, Now: now})
@@ -161,9 +179,19 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 		sg := segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Log: log})
 		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: sg})
 	}
+	ledger.l = s.cns
+	s.bb = bb
+	if s.bb == nil {
+		s.bb = backbone.New(backbone.Deps{DB: d, LogDB: s.logDB, Log: log})
+	}
+	// in is made below; the privacy part asks it nothing, the tracking API asks privacy.
+	var in *ingest.Ingest
+	s.priv = privacy.New(privacy.Deps{DB: d, Backbone: s.bb, Accounts: s.acc, Identity: s.idg, Consent: s.cns, Log: log,
+		Parts: []dsr.Part{s.com, s.dms, s.mtp, s.svy, s.bdg, s.med, s.kbs, s.ntf, search.New(d), sourcesPart{&in}, s.crm, s.prf, s.cns, s.idg, s.bb, s.acc}})
 	var app ingest.Appender = new(eventSink)
 	if bb != nil {
 		bb.Register(s.prf.Consumer())
+		bb.Register(s.priv.Consumer())
 		app = bb
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -175,11 +203,11 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 			}
 		})
 	}
-	in := ingest.New(ingest.Deps{DB: d, Appender: app, Log: log})
+	in = ingest.New(ingest.Deps{DB: d, Appender: app, Log: log, Forgotten: s.priv})
 	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
 		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns,
-		Onboarding: s.onb})
+		Privacy: s.priv, Unlink: opts.unlink, Onboarding: s.onb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +220,25 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// ledgerRecorder hands the permission screen's choices to the consent ledger, which is built
+// after accounts (as internal/app does).
+type ledgerRecorder struct{ l *consent.Ledger }
+
+func (r *ledgerRecorder) RecordConsents(ctx context.Context, memberID string, choices []accounts.ConsentChoice, ev accounts.ConsentEvidence) error {
+	return r.l.RecordConsents(ctx, memberID, choices, ev)
+}
+
+// sourcesPart is the tracking sources' part of an erasure, made once the tracking API is.
+type sourcesPart struct{ in **ingest.Ingest }
+
+func (p sourcesPart) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Table, error) {
+	return (*p.in).Sources().ExportSubject(ctx, sub)
+}
+
+func (p sourcesPart) EraseSubject(ctx context.Context, tx *sql.Tx, e dsr.Erasure) error {
+	return (*p.in).Sources().EraseSubject(ctx, tx, e)
 }
 
 // eventSink keeps the events sent to the tracking API, for sites that do not run the backbone.

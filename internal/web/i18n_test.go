@@ -16,6 +16,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
@@ -172,6 +173,24 @@ func TestEveryUsedKeyExists(t *testing.T) {
 			used["permission.optin."+o.Channel+"."+o.Purpose+".desc"] = "social-permission.html"
 		}
 	}
+	for _, r := range privacy.Regimes {
+		used["privacy.regime."+string(r)] = "view.RegimeName"
+	}
+	for _, k := range []privacy.Kind{privacy.KindExport, privacy.KindErasure} {
+		used["privacy.kind."+string(k)] = "view.RequestKindName"
+	}
+	for _, st := range []privacy.Status{privacy.StatusOpen, privacy.StatusRunning, privacy.StatusCompleted, privacy.StatusDeclined} {
+		used["privacy.status."+string(st)] = "view.RequestStatusName"
+	}
+	for _, c := range []privacy.Channel{privacy.ChannelCentre, privacy.ChannelStaff, privacy.ChannelAPI} {
+		used["privacy_admin.channel."+string(c)] = "admin-privacy.html"
+	}
+	for _, pu := range centrePurposes {
+		used["privacy.consent."+string(pu)] = "settings-privacy.html"
+	}
+	for _, t := range []string{"pending", "overdue", "all"} {
+		used["privacy_admin.tab."+t] = "Web.adminPrivacy"
+	}
 	// Prefixes of keys built at run time, listed above.
 	for k := range used {
 		if strings.HasSuffix(k, ".") {
@@ -181,7 +200,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	// Every reason the parts behind the pages give their errors has a message (Web.message).
 	reason := regexp.MustCompile(`errs\.Because\(.*\), "([a-z_]+)"`)
 	var srcs []string
-	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup", "media", "kb", "badges", "survey"} {
+	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup", "media", "kb", "badges", "survey", "privacy"} {
 		ps, _ := filepath.Glob("../" + part + "/*.go")
 		srcs = append(srcs, ps...)
 	}

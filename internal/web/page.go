@@ -42,6 +42,7 @@ type view struct {
 	HasKB        bool // the help center
 	HasMedia     bool // image uploads in the composers
 	HasInterests bool // the onboarding survey, whose answers the member changes at /settings/interests
+	HasPrivacy   bool // the privacy centre
 	NotifUnread  int
 	DMUnread     int
 	Query        string // the search box's text
@@ -227,7 +228,7 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
 	v.HasCommunity, v.HasNotify, v.HasDM, v.HasEvents = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil, s.mtp != nil
 	v.HasInterests = s.onb != nil
-	v.HasKB, v.HasMedia = s.kbs != nil, s.med != nil
+	v.HasKB, v.HasMedia, v.HasPrivacy = s.kbs != nil, s.med != nil, s.priv != nil
 	if v.Member != nil && r.Method == http.MethodGet && !isHTMX(r) && lookupErr == nil {
 		s.countUnread(r, v)
 	}
@@ -318,6 +319,7 @@ func (s *Web) nav(v *view) []navItem {
 		{"overview", "/admin", accounts.PermViewAdmin},
 		{"members", "/admin/members", accounts.PermViewMembers},
 		{"customers", "/admin/customers", accounts.PermViewMembers},
+		{"privacy", "/admin/privacy", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"sources", "/admin/sources", accounts.PermManageSettings},
 		{"login_providers", "/admin/login-providers", accounts.PermManageSettings},
@@ -332,7 +334,7 @@ func (s *Web) nav(v *view) []navItem {
 	for _, it := range all {
 		switch {
 		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil, it.key == "onboarding" && s.onb == nil,
-			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil:
+			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil, it.key == "privacy" && s.priv == nil:
 			continue
 		}
 		allowed := accounts.Allowed(v.principal(), it.perm)

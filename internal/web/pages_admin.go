@@ -332,6 +332,9 @@ func (s *Web) auditRows(r *http.Request, v *view, entries []accounts.AuditEntry)
 		if _, known := errAs(err); err != nil && !known {
 			return "", err
 		}
+		if m.Status == accounts.StatusErased {
+			m.DisplayName = v.T("messages.former_member")
+		}
 		memberNames[id] = m.DisplayName
 		return m.DisplayName, nil
 	}

@@ -73,7 +73,8 @@ type customerData struct {
 	Paged      bool   // the timeline starts further back than the newest event
 	Records    crm.Records
 	Contracts  []contractRow
-	Consent    *consentData // nil when the web shell has no consent ledger
+	Consent    *consentData     // nil when the web shell has no consent ledger
+	Privacy    *customerPrivacy // nil when the web shell has no privacy part
 	CanUnmerge bool
 	Now        time.Time
 }
@@ -180,6 +181,12 @@ func (s *Web) adminCustomer(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if s.cns != nil {
 		if d.Consent, err = s.consentData(r, p, root); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
+	if s.priv != nil {
+		if d.Privacy, err = s.customerPrivacy(r, v, root); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}

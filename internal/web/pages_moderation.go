@@ -175,7 +175,7 @@ func (s *Web) moderation(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 		for _, rep := range reports {
-			d.Reports = append(d.Reports, reportRow{V: v, Report: rep, Reporter: s.memberNameByID(r, rep.ReporterID)})
+			d.Reports = append(d.Reports, reportRow{V: v, Report: rep, Reporter: s.memberNameByID(r, v, rep.ReporterID)})
 		}
 		next = n
 	}
@@ -217,11 +217,15 @@ func (s *Web) spaceNames(r *http.Request, v *view) map[string]string {
 	return out
 }
 
-// memberNameByID is a member's display name, or the id when the member is gone.
-func (s *Web) memberNameByID(r *http.Request, id string) string {
+// memberNameByID is a member's display name, the id when the member is gone, or "former member"
+// for the tombstone of an erased one.
+func (s *Web) memberNameByID(r *http.Request, v *view, id string) string {
 	m, err := s.acc.GetMember(r.Context(), id)
 	if err != nil {
 		return id
+	}
+	if m.Status == accounts.StatusErased {
+		return v.T("messages.former_member")
 	}
 	return m.DisplayName
 }

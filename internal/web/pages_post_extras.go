@@ -95,7 +95,7 @@ func (s *Web) postHistory(w http.ResponseWriter, r *http.Request, v *view) {
 	for _, rev := range revs {
 		name, ok := names[rev.EditorID]
 		if !ok {
-			name = s.memberNameByID(r, rev.EditorID)
+			name = s.memberNameByID(r, v, rev.EditorID)
 			names[rev.EditorID] = name
 		}
 		d.Revisions = append(d.Revisions, revisionRow{Revision: rev, BodyHTML: safeHTML(md.HTML(rev.Body)), Editor: name})

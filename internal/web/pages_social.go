@@ -277,8 +277,19 @@ func (s *Web) pendingFor(w http.ResponseWriter, r *http.Request, v *view) (accou
 	return pend, mode, true
 }
 
+// offered are the opt-ins the permission screen offers in mode. Linking offers only the
+// provider's own channel (LINE messages): the member has answered about email already, and an
+// unticked box there would undo an earlier opt-in; they change it in the privacy centre.
+func offered(pend accounts.PendingSocial, mode string) []consentOption {
+	opts := consentOptions(pend.Provider)
+	if mode == accounts.PendingLink {
+		opts = slices.DeleteFunc(opts, func(o consentOption) bool { return o.Channel == accounts.ChannelEmail })
+	}
+	return opts
+}
+
 func (s *Web) permissionView(v *view, pend accounts.PendingSocial, mode string) {
-	d := permissionData{Mode: mode, Provider: pend.Provider, Identity: pend.Identity, Options: consentOptions(pend.Provider),
+	d := permissionData{Mode: mode, Provider: pend.Provider, Identity: pend.Identity, Options: offered(pend, mode),
 		TextVersion: s.permVersions[v.Lang], AskEmail: !pend.Identity.EmailVerified}
 	switch mode {
 	case accounts.PendingSignUp:
@@ -316,7 +327,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	v.Form = newForm(r)
 	sc := accounts.SocialConsents{TextVersion: s.permVersions[v.Lang], Locale: v.Lang}
-	for _, o := range consentOptions(pend.Provider) {
+	for _, o := range offered(pend, mode) {
 		sc.Choices = append(sc.Choices, accounts.ConsentChoice{Channel: o.Channel, Purpose: o.Purpose, OptedIn: v.Form.Has("consent", o.Value())})
 	}
 	browser := socialBrowser(r)

@@ -12,7 +12,8 @@
 //
 // With Deps.Profiles, Deps.Identity and Deps.CRM it serves the staff's customer 360 (and with
 // Deps.Consent its consents and records of third-party provision); with Deps.Sources, the
-// tracking sources admin and the community's own page tracking.
+// tracking sources admin and the community's own page tracking; with Deps.Privacy, the member's
+// privacy centre and the staff's data-subject requests.
 //
 // With Deps.Community and Deps.Notify it also serves the community (spaces, posts, Q&A, the idea
 // board, profiles, search) and the notification inbox; with Deps.DM, direct messages; with
@@ -53,6 +54,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/onboarding"
+	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
@@ -99,6 +101,13 @@ type Deps struct {
 	// Consent adds the consents and the records of third-party provision to the customer 360;
 	// nil leaves those sections out.
 	Consent *consent.Ledger
+	// Privacy serves the member's privacy centre (/settings/privacy: consents, linked
+	// identities, data download, account deletion) and the staff's data-subject requests
+	// (/admin/privacy, and export and erasure on the customer 360); nil leaves them out.
+	Privacy *privacy.Service
+	// Unlink, with Privacy, adds an unlink button to the social accounts the privacy centre
+	// lists; nil lists them without one.
+	Unlink UnlinkFunc
 }
 
 // Web renders the pages. Build it with New and register it with Routes.
@@ -117,8 +126,10 @@ type Web struct {
 	prf          *profile.Service    // nil: no customer 360
 	idg          *identity.Graph
 	crm          *crm.Service
-	cns          *consent.Ledger // nil: no consent sections on the 360
-	baseURL      string          // the public origin, without a trailing slash; "" when not configured
+	cns          *consent.Ledger  // nil: no consent sections on the 360
+	priv         *privacy.Service // nil: no privacy centre, no data-subject requests
+	unlink       UnlinkFunc       // nil: no unlink buttons
+	baseURL      string           // the public origin, without a trailing slash; "" when not configured
 	log          *slog.Logger
 	secure       bool                          // cookies only over HTTPS
 	pages        map[string]*template.Template // page name → layout, partials and that page
@@ -156,6 +167,7 @@ func New(d Deps) (*Web, error) {
 		s.mtp, s.kbs, s.bdg, s.srv, s.onb = d.Meetup, d.KB, d.Badges, d.Survey, d.Onboarding
 	}
 	s.med = d.Media
+	s.priv, s.unlink = d.Privacy, d.Unlink
 	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
 	if d.Profiles != nil && d.Identity != nil && d.CRM != nil {
 		s.prf, s.idg, s.crm, s.cns = d.Profiles, d.Identity, d.CRM, d.Consent
@@ -293,6 +305,10 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	if s.onb != nil {
 		s.onboardingRoutes(handle)
 	}
+	if s.priv != nil {
+		s.privacyRoutes(handle)
+		s.adminPrivacyRoutes(handle)
+	}
 	if s.ntf != nil {
 		handle("GET /notifications", s.signedIn(s.notifications))
 		handle("POST /notifications/read-all", s.signedIn(s.readAllNotifications))
@@ -412,6 +428,7 @@ func templateFuncs() template.FuncMap {
 			return *t
 		},
 		"seatsLeft": func(capacity, going int) int { return max(capacity-going, 0) },
+		"hasPrefix": strings.HasPrefix,
 		"inc":       func(n int) int { return n + 1 },
 		// kbList pairs a list with the view for a partial that needs both.
 		"kbList":  func(v *view, items any) listOf { return listOf{V: v, Items: items} },

@@ -138,6 +138,9 @@ try {
   check((await staff.textContent("#provisions")).includes("Salesforce"), "the provision records are listed");
   await part(staff, "#consents", "admin-customer-consents-ja.png");
   await part(staff, "#provisions", "admin-customer-provisions-ja.png");
+  check(await staff.locator("#dsr form#dsr-export").count() === 1 && await staff.locator("#dsr form#dsr-erasure").count() === 1,
+    "the data-subject request forms are on the 360");
+  await part(staff, "#dsr", "admin-customer-dsr-ja.png");
   await staff.locator("#merges details.confirm summary").click();
   await staff.locator("#merges .confirm-form").waitFor();
   await shot(staff, "admin-customer-unmerge-ja.png");

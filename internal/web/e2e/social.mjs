@@ -75,8 +75,8 @@ try {
   check((await page.textContent("h1")).includes("LINE アカウントを連携"), "LINE link screen");
   const lineBoxes = await page.locator("input[name=consent]").evaluateAll((xs) => xs.map((x) => x.value));
   check(lineBoxes[0] === "line:marketing", "LINE messages offered first: " + lineBoxes);
+  check(lineBoxes.join(",") === "line:marketing", "only LINE messages are offered when linking: " + lineBoxes);
   await page.check("input[value='line:marketing']");
-  await page.check("input[value='email:marketing']");
   await shot(page, "social-permission-line-ja.png", true);
   await Promise.all([page.waitForURL(/\/settings\/connections\?notice=linked/), page.click(".permission-form button[type=submit]")]);
   check(await page.locator(".connection.is-linked").count() === 2, "Google and LINE are linked");
