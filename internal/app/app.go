@@ -197,7 +197,7 @@ func loginProviders(l config.Login) []accounts.ProviderConfig {
 // identity graph, the outbox, and the accounts last, once every other part has repointed its
 // rows to the tombstone account.
 func (a *App) personalData() []dsr.Part {
-	return []dsr.Part{a.Community, a.DM, a.Meetup, a.Survey, a.Badges, a.Media, a.KB, a.Notify, a.Search, a.Ingest.Sources(),
+	return []dsr.Part{a.Community, a.DM, a.Meetup, a.Survey, a.Onboarding, a.Badges, a.Media, a.KB, a.Notify, a.Search, a.Ingest.Sources(),
 		a.Imports, a.CRM, a.Profiles, a.Consent, a.Identity, a.Backbone, a.Accounts}
 }
 

@@ -2,6 +2,7 @@ package onboarding_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/onboarding"
@@ -207,6 +209,20 @@ func TestOnboarding(t *testing.T) {
 		}
 		if ev := f.lastEvents(2)[0]; len(ev.Traits["interests"].([]any)) != 0 {
 			t.Errorf("interests after the change: %v", ev.Traits)
+		}
+
+		// The member's answers are theirs to download and to have erased.
+		tables, err := f.s.ExportSubject(ctx, dsr.Subject{MemberIDs: []string{member.MemberID}})
+		if err != nil || len(tables) != 1 || tables[0].Name != "onboarding_answers" {
+			t.Fatalf("export: %+v, %v", tables, err)
+		}
+		if err := f.db.Tx(ctx, func(tx *sql.Tx) error {
+			return f.s.EraseSubject(ctx, tx, dsr.Erasure{Subject: dsr.Subject{MemberIDs: []string{member.MemberID}}, Tombstone: "t"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if ans, err := f.s.Answers(ctx, member.MemberID); err != nil || len(ans) != 0 {
+			t.Fatalf("answers after the erasure: %+v, %v", ans, err)
 		}
 
 		if err := f.s.DeleteQuestion(ctx, admin, note.ID); err != nil {
