@@ -35,6 +35,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media/s3store"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
@@ -68,10 +69,13 @@ type App struct {
 	Profiles  *profile.Service
 	Consent   *consent.Ledger
 	Segments  *segment.Service
-	Imports   *imports.Importer
-	Privacy   *privacy.Service
-	Mail      mail.Sender // SMTP when configured, else the log
-	Metrics   *prometheus.Registry
+	// Onboarding is the survey new members answer after sign-up; its answers become traits and
+	// rank the home feed.
+	Onboarding *onboarding.Service
+	Imports    *imports.Importer
+	Privacy    *privacy.Service
+	Mail       mail.Sender // SMTP when configured, else the log
+	Metrics    *prometheus.Registry
 }
 
 // Options choose what Open starts.
@@ -135,6 +139,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify, Search: a.Search, Markdown: md, Log: log,
 		Events: a.Backbone,
 	})
+	a.Backbone.Register(a.Community.FeedConsumer()) // what members read ranks their home feed
 	a.DM = dm.New(dm.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Notify: a.Notify})
 	a.Meetup = meetup.New(meetup.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Accounts: a.Accounts, Community: a.Community,
 		Notify: a.Notify, Search: a.Search, Markdown: md, Log: log})
@@ -156,6 +161,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	consents.to = a.Consent
 	a.Segments = segment.New(segment.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Log: log})
 	a.Backbone.Register(a.Segments.Consumer())
+	a.Onboarding = onboarding.New(onboarding.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Segments: a.Segments})
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
 	a.Privacy = privacy.New(privacy.Deps{DB: a.DB, Backbone: a.Backbone, Accounts: a.Accounts, Identity: a.Identity, Consent: a.Consent,
 		Parts: a.personalData(), Log: log})
@@ -194,7 +200,7 @@ func loginProviders(l config.Login) []accounts.ProviderConfig {
 // identity graph, the outbox, and the accounts last, once every other part has repointed its
 // rows to the tombstone account.
 func (a *App) personalData() []dsr.Part {
-	return []dsr.Part{a.Community, a.DM, a.Meetup, a.Survey, a.Badges, a.Media, a.KB, a.Notify, a.Search, a.Ingest.Sources(),
+	return []dsr.Part{a.Community, a.DM, a.Meetup, a.Survey, a.Onboarding, a.Badges, a.Media, a.KB, a.Notify, a.Search, a.Ingest.Sources(),
 		a.Imports, a.CRM, a.Profiles, a.Consent, a.Identity, a.Backbone, a.Accounts}
 }
 
@@ -210,7 +216,7 @@ func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
 		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(),
-		privacy.Migrations()}
+		onboarding.Migrations(), privacy.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

@@ -22,7 +22,7 @@ import (
 var ctx = context.Background()
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	db     *db.DB
 	acc    *accounts.Service
 	notify *notify.Service
@@ -31,7 +31,7 @@ type fixture struct {
 	seen   int // outbox rows already looked at by events()
 }
 
-func newFixture(t *testing.T, e db.Engine) *fixture {
+func newFixture(t testing.TB, e db.Engine) *fixture {
 	t.Helper()
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -256,6 +256,7 @@ func (s *Service) EraseSubject(ctx context.Context, tx *sql.Tx, e dsr.Erasure) e
 			`UPDATE reports SET reporter_id = $2 WHERE reporter_id = $1`,
 			`UPDATE reports SET target_id = $2 WHERE target_kind = 'member' AND target_id = $1`,
 			`UPDATE reports SET resolved_by = $2 WHERE resolved_by = $1`,
+			`UPDATE feed_pins SET pinned_by = $2 WHERE pinned_by = $1`,
 			// Reactions and votes stay, anonymous; one the tombstone holds already (a second
 			// account of the same person) is dropped rather than counted twice.
 			`UPDATE reactions SET member_id = $2 WHERE member_id = $1 AND NOT EXISTS (SELECT 1 FROM reactions t
@@ -272,6 +273,7 @@ func (s *Service) EraseSubject(ctx context.Context, tx *sql.Tx, e dsr.Erasure) e
 		`DELETE FROM reactions WHERE member_id ` + in,
 		`DELETE FROM idea_votes WHERE member_id ` + in,
 		`DELETE FROM space_members WHERE member_id ` + in,
+		`DELETE FROM feed_reads WHERE member_id ` + in,
 		`DELETE FROM profiles WHERE member_id ` + in,
 	} {
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {

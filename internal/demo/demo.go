@@ -16,6 +16,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -66,6 +67,8 @@ type Parts struct {
 	Survey    *survey.Service
 	CRM       *crm.Service
 	Consent   *consent.Ledger // the customers' consents and provision records; left out when nil
+	// Onboarding gets the demo's onboarding survey (with automatic segments); left out when nil.
+	Onboarding *onboarding.Service
 }
 
 // Seed creates the demo accounts that do not exist yet, with their roles, and, the first time,
@@ -94,6 +97,11 @@ func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 	}
 	if parts.Consent != nil {
 		if err := seedConsents(ctx, parts.Consent, profiles); err != nil {
+			return res, err
+		}
+	}
+	if parts.Onboarding != nil {
+		if err := seedOnboarding(ctx, parts.Onboarding); err != nil {
 			return res, err
 		}
 	}

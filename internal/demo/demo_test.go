@@ -19,14 +19,18 @@ import (
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/onboarding"
+	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
 func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
-		kb.Migrations(), badges.Migrations(), survey.Migrations(), identity.Migrations(), crm.Migrations(), consent.Migrations())
+		kb.Migrations(), badges.Migrations(), survey.Migrations(), identity.Migrations(), crm.Migrations(), consent.Migrations(),
+		profile.Migrations(), segment.Migrations(), onboarding.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ob := backbone.NewOutbox(d)
 	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
@@ -39,7 +43,8 @@ func TestSeedIsRepeatable(t *testing.T) {
 	g := identity.New(identity.Deps{DB: d, Outbox: ob})
 	cr := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
 	cl := consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g})
-	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr, Consent: cl}
+	onb := onboarding.New(onboarding.Deps{DB: d, Outbox: ob, Segments: segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g})})
+	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr, Consent: cl, Onboarding: onb}
 	res, err := demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
@@ -47,6 +52,9 @@ func TestSeedIsRepeatable(t *testing.T) {
 	res, err = demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != 0 || res.Existing != len(demo.People) || res.Community {
 		t.Fatalf("second seed: %+v %v", res, err)
+	}
+	if qs, err := onb.Questions(ctx); err != nil || len(qs) != 4 || qs[0].Choices[0].SegmentID == "" || qs[0].Choices[0].InterestRef != "product-qa" {
+		t.Fatalf("the demo's onboarding survey after two seeds: %+v, %v", qs, err)
 	}
 	for _, p := range demo.People {
 		m, err := acc.MemberByEmail(ctx, p.Email)

@@ -37,9 +37,11 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/search"
+	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/stream"
 	"github.com/kizuna-community/kizuna/internal/survey"
 	"github.com/kizuna-community/kizuna/internal/web"
@@ -64,6 +66,7 @@ type site struct {
 	crm   *crm.Service
 	prf   *profile.Service
 	cns   *consent.Ledger
+	onb   *onboarding.Service // with siteOptions.onboarding
 	priv  *privacy.Service
 	bb    *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
 	logDB *db.DB
@@ -105,6 +108,9 @@ type siteOptions struct {
 	// permission screen's choices (none when nil, as in the app until the consent ledger lands).
 	providers []accounts.ProviderConfig
 	consents  accounts.ConsentRecorder
+	// onboarding adds the onboarding survey (and segments, for its automatic ones): new members
+	// are sent to it after sign-up.
+	onboarding bool
 	// unlink is the privacy centre's social unlink hook; nil leaves the buttons out.
 	unlink web.UnlinkFunc
 	// ledger has the consent ledger record the permission screen's choices, as the app does
@@ -120,10 +126,14 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	if engine == "" {
 		engine = db.SQLite
 	}
-	d := dbtest.Open(t, engine, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
+	sets := []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
-		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations())
+		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations()}
+	if opts.onboarding {
+		sets = append(sets, segment.Migrations(), onboarding.Migrations())
+	}
+	d := dbtest.Open(t, engine, sets...)
 	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -165,6 +175,10 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
 	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
+	if opts.onboarding {
+		sg := segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Log: log})
+		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: sg})
+	}
 	ledger.l = s.cns
 	s.bb = bb
 	if s.bb == nil {
@@ -193,7 +207,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
 		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns,
-		Privacy: s.priv, Unlink: opts.unlink})
+		Privacy: s.priv, Unlink: opts.unlink, Onboarding: s.onb})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ type view struct {
 	HasEvents    bool
 	HasKB        bool // the help center
 	HasMedia     bool // image uploads in the composers
+	HasInterests bool // the onboarding survey, whose answers the member changes at /settings/interests
 	HasPrivacy   bool // the privacy centre
 	NotifUnread  int
 	DMUnread     int
@@ -226,6 +227,7 @@ func (s *Web) newView(w http.ResponseWriter, r *http.Request) (*view, error) {
 	s.setLang(v, negotiateLang(r, v.Member))
 	v.CanAdmin = accounts.Allowed(v.principal(), accounts.PermViewAdmin)
 	v.HasCommunity, v.HasNotify, v.HasDM, v.HasEvents = s.com != nil, s.ntf != nil, s.dms != nil && s.com != nil, s.mtp != nil
+	v.HasInterests = s.onb != nil
 	v.HasKB, v.HasMedia, v.HasPrivacy = s.kbs != nil, s.med != nil, s.priv != nil
 	if v.Member != nil && r.Method == http.MethodGet && !isHTMX(r) && lookupErr == nil {
 		s.countUnread(r, v)
@@ -326,11 +328,12 @@ func (s *Web) nav(v *view) []navItem {
 		{"spaces", "/admin/spaces", accounts.PermManageCommunity},
 		{"badges", "/admin/badges", accounts.PermManageCommunity},
 		{"surveys", "/admin/surveys", accounts.PermManageCommunity},
+		{"onboarding", "/admin/onboarding", accounts.PermManageCommunity},
 	}
 	var out []navItem
 	for _, it := range all {
 		switch {
-		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil,
+		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil, it.key == "onboarding" && s.onb == nil,
 			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil, it.key == "privacy" && s.priv == nil:
 			continue
 		}

@@ -44,6 +44,7 @@ func (s *Web) communityRoutes(handle func(string, pageHandler)) {
 	handle("POST /posts/{id}/comments", s.signedIn(s.addComment))
 	handle("POST /posts/{id}/accept", s.signedIn(s.acceptAnswer))
 	handle("POST /posts/{id}/moderate", s.signedIn(s.moderate))
+	handle("POST /posts/{id}/feed-pin", s.staff(accounts.PermManageCommunity, s.pinToFeed))
 	handle("POST /posts/{id}/vote", s.signedIn(s.vote))
 	handle("POST /posts/{id}/status", s.signedIn(s.ideaStatus))
 	handle("POST /posts/{id}/merge", s.signedIn(s.mergeIdea))
@@ -634,6 +635,9 @@ type postData struct {
 	Merged     *mergedLink
 	CanMerge   bool
 	HistoryURL string
+	// CanFeedPin offers staff to pin the post to everyone's home feed; FeedPinned says it is.
+	CanFeedPin bool
+	FeedPinned bool
 }
 
 // postData reads everything the post page shows.
@@ -665,6 +669,11 @@ func (s *Web) postData(r *http.Request, v *view, post community.Post, sp communi
 		return d, err
 	}
 	d.CanKB = s.kbs != nil && post.AcceptedCommentID != "" && accounts.Allowed(v.principal(), accounts.PermManageCommunity)
+	if d.CanFeedPin = accounts.Allowed(v.principal(), accounts.PermManageCommunity); d.CanFeedPin {
+		if d.FeedPinned, err = s.com.FeedPinned(r.Context(), post.ID); err != nil {
+			return d, err
+		}
+	}
 	d.Vote = voteBox{V: v, PostID: post.ID, Count: post.VoteCount, Voted: post.Voted, Enabled: v.Member != nil && post.MergedInto == "", Back: back}
 	comments, _, err := s.com.Comments(r.Context(), v.principal(), post.ID, "", 500)
 	if err != nil {

@@ -14,21 +14,39 @@ const langCookieAge = 365 * 24 * 60 * 60
 // homeData is what the signed-in home page shows.
 type homeData struct {
 	Resent bool // a fresh verification email just went out
+	// Feed is the home feed: personalised for a member, the popular posts for a visitor; nil
+	// without the community.
+	Feed []feedRow
+	// HasFeed says the community is there to have a feed; Interests offers to choose interests.
+	HasFeed   bool
+	Interests bool
 }
 
 func (s *Web) home(w http.ResponseWriter, r *http.Request, v *view) {
+	var d homeData
+	if s.com != nil {
+		feed, err := s.feedFor(r, v)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		d.Feed, d.HasFeed, d.Interests = feed, true, s.onb != nil
+	}
 	if v.Member == nil {
-		v.Title = v.T("landing.title")
+		v.Title, v.Data = v.T("landing.title"), d
 		s.render(w, r, 0, "landing", v)
 		return
 	}
 	v.Title = v.T("home.title")
-	v.Data = homeData{Resent: r.URL.Query().Get("resent") == "1"}
+	d.Resent = r.URL.Query().Get("resent") == "1"
+	v.Data = d
 	switch r.URL.Query().Get("notice") {
 	case "verified":
 		v.Notice = v.T("verify.done")
 	case "welcome":
 		v.Notice = v.T("signup.welcome", v.Member.Email)
+	case "interests":
+		v.Notice = v.T("onboarding.saved")
 	}
 	s.render(w, r, 0, "home", v)
 }
@@ -106,7 +124,7 @@ func (s *Web) signup(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	s.setSession(w, sess)
-	s.redirect(w, r, "/?notice=welcome")
+	s.redirect(w, r, s.afterSignUp())
 }
 
 // loginData carries where to go after logging in, and the providers one can log in with.

@@ -373,7 +373,7 @@ func (s *Web) socialConfirm(w http.ResponseWriter, r *http.Request, v *view) {
 	s.clearSocialCookie(w)
 	next := pend.Next
 	if next == "" {
-		next = "/?notice=welcome"
+		next = s.afterSignUp()
 	}
 	s.redirect(w, r, next)
 }

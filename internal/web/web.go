@@ -53,6 +53,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/media"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/notify"
+	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/survey"
@@ -81,6 +82,10 @@ type Deps struct {
 	Badges *badges.Service
 	// Survey serves polls on posts and standalone surveys (with Community); nil leaves them out.
 	Survey *survey.Service
+	// Onboarding serves the onboarding survey new members are sent to, their interests in their
+	// settings and its staff page (with Community, which ranks the home feed by those interests);
+	// nil leaves them out.
+	Onboarding *onboarding.Service
 	// Media serves uploaded images and the composer's image upload; nil leaves them out.
 	Media *media.Service
 	// Sources are the tracking API's sources, managed at /admin/sources; nil leaves that page out.
@@ -108,16 +113,17 @@ type Deps struct {
 // Web renders the pages. Build it with New and register it with Routes.
 type Web struct {
 	acc          *accounts.Service
-	com          *community.Service // nil: no community pages
-	ntf          *notify.Service    // nil: no inbox
-	dms          *dm.Service        // nil: no direct messages
-	mtp          *meetup.Service    // nil: no events
-	kbs          *kb.Service        // nil: no help center
-	bdg          *badges.Service    // nil: no badges
-	srv          *survey.Service    // nil: no polls or surveys
-	med          *media.Service     // nil: no image uploads
-	sources      *ingest.Sources    // nil: no tracking sources page and no tracker
-	prf          *profile.Service   // nil: no customer 360
+	com          *community.Service  // nil: no community pages
+	ntf          *notify.Service     // nil: no inbox
+	dms          *dm.Service         // nil: no direct messages
+	mtp          *meetup.Service     // nil: no events
+	kbs          *kb.Service         // nil: no help center
+	bdg          *badges.Service     // nil: no badges
+	srv          *survey.Service     // nil: no polls or surveys
+	onb          *onboarding.Service // nil: no onboarding survey
+	med          *media.Service      // nil: no image uploads
+	sources      *ingest.Sources     // nil: no tracking sources page and no tracker
+	prf          *profile.Service    // nil: no customer 360
 	idg          *identity.Graph
 	crm          *crm.Service
 	cns          *consent.Ledger  // nil: no consent sections on the 360
@@ -158,7 +164,7 @@ func New(d Deps) (*Web, error) {
 	}
 	s := &Web{acc: d.Accounts, com: d.Community, ntf: d.Notify, dms: d.DM, log: d.Log, secure: strings.HasPrefix(d.BaseURL, "https://")}
 	if d.Community != nil { // events live in spaces
-		s.mtp, s.kbs, s.bdg, s.srv = d.Meetup, d.KB, d.Badges, d.Survey
+		s.mtp, s.kbs, s.bdg, s.srv, s.onb = d.Meetup, d.KB, d.Badges, d.Survey, d.Onboarding
 	}
 	s.med = d.Media
 	s.priv, s.unlink = d.Privacy, d.Unlink
@@ -295,6 +301,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	}
 	if s.srv != nil {
 		s.surveyRoutes(handle)
+	}
+	if s.onb != nil {
+		s.onboardingRoutes(handle)
 	}
 	if s.priv != nil {
 		s.privacyRoutes(handle)

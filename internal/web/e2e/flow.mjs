@@ -133,7 +133,7 @@ try {
   const banner = page.locator("#verify-banner");
   await banner.waitFor();
   check((await banner.textContent()).includes("メールアドレスを確認してください"), "verification banner");
-  check((await page.textContent("h1")).includes("山田 花子"), "welcome names the member");
+  check((await page.textContent(".feed-head")).includes("山田 花子"), "welcome names the member");
   await banner.locator("button").click();
   await page.locator("#verify-banner .banner-note").waitFor();
   await shot(page, "home-member-ja.png");
