@@ -413,6 +413,8 @@ func TestExportHoldsEverything(t *testing.T) {
 		"community_profile":      {"札幌でカフェを経営しています。"},
 		"idea_votes":             {},
 		"reports_filed":          {"重複しています"},
+		"posts_viewed":           {},
+		"linked_accounts":        {},
 		"notifications":          {},
 		"sessions":               {},
 		"privacy_requests":       {},

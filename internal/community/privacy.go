@@ -59,6 +59,11 @@ type (
 		PostID string    `json:"post_id"`
 		At     time.Time `json:"at"`
 	}
+	viewExport struct {
+		PostID  string    `json:"post_id"`
+		SpaceID string    `json:"space_id"`
+		At      time.Time `json:"at"`
+	}
 	membershipExport struct {
 		SpaceID  string    `json:"space_id"`
 		Role     string    `json:"role"`
@@ -187,10 +192,23 @@ func (s *Service) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Tab
 	if err != nil {
 		return nil, err
 	}
+	// What the feed keeps of what they read: the latest view of each post.
+	viewed := []viewExport{}
+	err = each(ctx, q, `SELECT post_id, space_id, at FROM feed_reads WHERE member_id `+in+` ORDER BY at`, args, func(rows *sql.Rows) error {
+		var v viewExport
+		var at int64
+		err := rows.Scan(&v.PostID, &v.SpaceID, &at)
+		v.At = db.Time(at)
+		viewed = append(viewed, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return []dsr.Table{
 		{Name: "community_profile", Rows: profiles}, {Name: "posts", Rows: posts}, {Name: "replies", Rows: replies},
 		{Name: "edits", Rows: revisions}, {Name: "reactions", Rows: reactions}, {Name: "idea_votes", Rows: votes},
-		{Name: "space_memberships", Rows: spaces}, {Name: "reports_filed", Rows: reports},
+		{Name: "space_memberships", Rows: spaces}, {Name: "reports_filed", Rows: reports}, {Name: "posts_viewed", Rows: viewed},
 	}, nil
 }
 
