@@ -1,34 +1,11 @@
 // Community browser flow, driven by e2e_test.go: node community.mjs BASE_URL IDEA_ID EVENT_ID
 // Two members in two browser contexts: a question answered and accepted, an idea voted through
 // htmx, a direct message, and markup typed into every form never running (no dialog ever opens).
-import { createRequire } from "node:module";
 import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, launch, watch, errors, shots } from "./lib.mjs";
 
 const [base, ideaID, eventID] = process.argv.slice(2);
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
 const payload = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))";
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) { console.log("step: " + name); }
-
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
-
-const errors = [];
-function watch(page) {
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("dialog", (d) => { errors.push("a dialog opened: " + d.message()); d.dismiss(); });
-}
 
 async function signUp(page, name, email) {
   await page.goto(base + "/signup");
@@ -38,11 +15,7 @@ async function signUp(page, name, email) {
   await Promise.all([page.waitForURL(base + "/?notice=welcome"), page.click("form.form button[type=submit]")]);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const ctxA = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });
   const ctxB = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });

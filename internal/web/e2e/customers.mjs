@@ -3,40 +3,9 @@
 // An anonymous visitor views two community pages (kizuna.js sends the page views to the tracking
 // API on the same origin), signs up, and a staff member then finds the new member by email and
 // sees those page views on the 360 timeline. Env as flow.mjs.
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, part, launch } from "./lib.mjs";
 
 const [base, setupPath, seeded] = process.argv.slice(2);
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) {
-  console.log("step: " + name);
-}
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
-
-// part writes a screenshot of one element of the page.
-async function part(page, selector, name) {
-  if (!shots) return;
-  // A clip of the whole page rather than an element screenshot: scrolling to the element
-  // would put the sticky top bar over it.
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-  const box = await page.locator(selector).boundingBox();
-  const pad = 12;
-  await page.screenshot({ path: path.join(shots, name), fullPage: true,
-    clip: { x: Math.max(0, box.x - pad), y: Math.max(0, box.y - pad), width: box.width + 2 * pad, height: box.height + 2 * pad } });
-  console.log("screenshot: " + name);
-}
 
 // visit opens a community page and waits until its tracker has delivered what it queued.
 async function visit(page, url, sent) {
@@ -48,11 +17,7 @@ async function visit(page, url, sent) {
   for (const ev of body.batch) sent.push(ev);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
 try {
   const visitorCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "ja-JP" });

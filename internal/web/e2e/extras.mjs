@@ -1,34 +1,10 @@
 // Help center, badges, polls, surveys and image uploads in Chromium, driven by e2e_extras_test.go:
 // node extras.mjs BASE_URL POLL_POST_ID SURVEY_ID ARTICLE_SLUG
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, launch, watch, errors } from "./lib.mjs";
 
 const [base, pollPost, surveyID, article] = process.argv.slice(2);
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
 // A 1×1 PNG.
 const pixel = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=", "base64");
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) { console.log("step: " + name); }
-
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
-
-const errors = [];
-function watch(page) {
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("dialog", (d) => { errors.push("a dialog opened: " + d.message()); d.dismiss(); });
-}
 
 async function logIn(page, email, password) {
   await page.goto(base + "/login");
@@ -37,11 +13,7 @@ async function logIn(page, email, password) {
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click("form.form button[type=submit]")]);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });
   ctx.setDefaultTimeout(15000);

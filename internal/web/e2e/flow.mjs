@@ -1,39 +1,16 @@
 // Browser flow of the web shell, driven by e2e_test.go: node flow.mjs BASE_URL SETUP_PATH
 // Env: KIZUNA_E2E_MODULES (node_modules holding playwright-core), CHROMIUM (browser binary),
 // KIZUNA_SCREENSHOTS (optional directory for PNGs).
-import { createRequire } from "node:module";
 import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, launch, shots } from "./lib.mjs";
 
 const [base, setupPath] = process.argv.slice(2);
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-
-function step(name) {
-  console.log("step: " + name);
-}
-
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
 
 async function htmlLang(page) {
   return page.evaluate(() => document.documentElement.lang);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "ja-JP" });

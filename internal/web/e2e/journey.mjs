@@ -4,25 +4,12 @@
 // and opts in to email offers, links LINE and opts in to LINE messages; in the privacy centre the
 // member finds both opt-ins, opts out of email marketing, downloads their data and deletes the
 // account. Env as flow.mjs.
-import { createRequire } from "node:module";
 import fs from "node:fs";
-import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, launch } from "./lib.mjs";
 
 const [base, email] = process.argv.slice(2);
 
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) { console.log("step: " + name); }
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP", acceptDownloads: true });

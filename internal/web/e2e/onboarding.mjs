@@ -1,44 +1,16 @@
 // The onboarding survey and the personalised feed in Chromium, driven by onboarding_test.go:
 // node onboarding.mjs BASE_URL EVENT_POST_IDS (comma-separated)
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, launch, watch, errors } from "./lib.mjs";
 
 const [base, eventList] = process.argv.slice(2);
 const events = eventList.split(",");
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) { console.log("step: " + name); }
-
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
-
-const errors = [];
-function watch(page) {
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("dialog", (d) => { errors.push("a dialog opened: " + d.message()); d.dismiss(); });
-}
 
 // feedOrder is the post ids of the home feed, top first.
 async function feedOrder(page) {
   return page.locator("#feed .feed-card").evaluateAll((cards) => cards.map((c) => c.dataset.post));
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "ja-JP" });
   ctx.setDefaultTimeout(15000);

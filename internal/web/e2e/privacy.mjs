@@ -4,53 +4,12 @@
 // centre from the account menu, opts out of email marketing, downloads their data, and deletes
 // their account; the farewell page clears the site's data from the browser. Staff then see the
 // erasure completed. KIZUNA_SCREENSHOTS=DIR writes the privacy centre's screenshots.
-import { createRequire } from "node:module";
 import fs from "node:fs";
-import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, part, launch, watch, errors } from "./lib.mjs";
 
 const [base, email, password, aid] = process.argv.slice(2);
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
 
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) { console.log("step: " + name); }
-
-async function settle(page) {
-  await page.evaluate(async () => { await document.fonts.ready; window.scrollTo(0, 0); document.activeElement?.blur(); });
-}
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await settle(page);
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
-// part writes a screenshot of one element (a clip of the whole page, so the sticky header
-// never covers it).
-async function part(page, selector, name) {
-  if (!shots) return;
-  await settle(page);
-  const box = await page.locator(selector).boundingBox();
-  const pad = 12;
-  await page.screenshot({ path: path.join(shots, name), fullPage: true,
-    clip: { x: Math.max(0, box.x - pad), y: Math.max(0, box.y - pad), width: box.width + 2 * pad, height: box.height + 2 * pad } });
-  console.log("screenshot: " + name);
-}
-
-const errors = [];
-function watch(page) {
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "ja-JP", acceptDownloads: true });
   ctx.setDefaultTimeout(15000);

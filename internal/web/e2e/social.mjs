@@ -3,39 +3,11 @@
 // screen and opts in to email offers, then links LINE from the linked-accounts page and opts in
 // to LINE messages; an administrator then sets up Facebook on the log-in providers page. Env as
 // flow.mjs.
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const require = createRequire(path.join(process.env.KIZUNA_E2E_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
+import { check, step, shot, launch } from "./lib.mjs";
 
 const [base, setupPath] = process.argv.slice(2);
-const shots = process.env.KIZUNA_SCREENSHOTS || "";
 
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-function step(name) {
-  console.log("step: " + name);
-}
-async function shot(page, name, fullPage = false) {
-  if (!shots) return;
-  await page.evaluate(async () => {
-    await document.fonts.ready;
-    await Promise.all([...document.images].map((i) => i.complete ? null : new Promise((r) => { i.onload = i.onerror = r; })));
-    window.scrollTo(0, 0);
-    document.activeElement?.blur();
-  });
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-  console.log("screenshot: " + name);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  // The providers' pictures come from a loopback https server with a test certificate.
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync", "--ignore-certificate-errors"],
-});
+const browser = await launch(["--ignore-certificate-errors"]);
 const errors = [];
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "ja-JP", ignoreHTTPSErrors: true });
