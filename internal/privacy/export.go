@@ -249,7 +249,12 @@ func cell(raw json.RawMessage) string {
 func (s *Service) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Table, error) {
 	var out []Request
 	seen := map[string]bool{}
-	for _, f := range []Filter{{MemberID: firstOr(sub.MemberIDs)}, {ProfileID: sub.Root}} {
+	var filters []Filter
+	for _, m := range sub.MemberIDs { // every account of the person, not only the first
+		filters = append(filters, Filter{MemberID: m})
+	}
+	filters = append(filters, Filter{ProfileID: sub.Root})
+	for _, f := range filters {
 		if f.MemberID == "" && f.ProfileID == "" {
 			continue
 		}
@@ -273,12 +278,5 @@ func (s *Service) ExportSubject(ctx context.Context, sub dsr.Subject) ([]dsr.Tab
 // EraseSubject does nothing: CompleteErasure blanks the subject out of the requests itself, after
 // every part ran.
 func (s *Service) EraseSubject(context.Context, *sql.Tx, dsr.Erasure) error { return nil }
-
-func firstOr(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
-}
 
 var _ dsr.Part = (*Service)(nil)

@@ -216,9 +216,7 @@ func onboardingQuestionInput(r *http.Request) onboarding.Question {
 			continue
 		}
 		switch kind, ref, _ := strings.Cut(f.Get(key("interest")), ":"); kind {
-		case onboarding.InterestSpace:
-			c.InterestKind, c.InterestRef = kind, ref
-		case onboarding.InterestTag:
+		case onboarding.InterestSpace, onboarding.InterestTag:
 			c.InterestKind, c.InterestRef = kind, ref
 		}
 		if t := strings.TrimSpace(f.Get(key("tag"))); t != "" && c.InterestKind == "" {
