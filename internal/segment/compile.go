@@ -119,6 +119,40 @@ func (c *compiler) node(n Node) (string, error) {
 		return c.count(name, *n.Tickets), nil
 	case n.Consent != nil:
 		return c.consent(*n.Consent), nil
+	case n.SpaceMember != "":
+		ref := c.arg(n.SpaceMember)
+		return in(c.cte(`SELECT DISTINCT `+memberRoot+` AS root FROM space_members sm JOIN spaces s ON s.id = sm.space_id
+  `+memberJoin("sm.member_id")+`
+  WHERE s.id = `+ref+` OR s.slug = `+ref), "", false), nil
+	case n.Attended != nil:
+		where := []string{"v.checked_in_at IS NOT NULL"}
+		if n.Attended.Event != "" {
+			where = append(where, "v.event_id = "+c.arg(n.Attended.Event))
+		}
+		if n.Attended.Within != nil {
+			where = append(where, "v.checked_in_at >= "+c.arg(db.Now(n.Attended.Within.Before(c.now))))
+		}
+		return in(c.cte(`SELECT DISTINCT `+memberRoot+` AS root FROM meetup_rsvps v
+  `+memberJoin("v.member_id")+`
+  WHERE `+strings.Join(where, " AND ")), "", false), nil
+	case n.AcceptedAnswers != nil:
+		// As the badges count them: the reply and the question visible, and not the asker's own.
+		name := c.cte(`SELECT ` + memberRoot + ` AS root, COUNT(*) AS n FROM posts p JOIN comments a ON a.id = p.accepted_comment_id
+  ` + memberJoin("a.author_id") + `
+  WHERE p.accepted_comment_id IS NOT NULL AND p.author_id <> a.author_id AND p.hidden = 0 AND a.hidden = 0
+  GROUP BY ` + memberRoot)
+		return c.count(name, *n.AcceptedAnswers), nil
+	case n.Unanswered != nil:
+		where := []string{"p.kind = 'question'", "p.hidden = 0", "p.accepted_comment_id IS NULL",
+			"NOT EXISTS (SELECT 1 FROM comments a WHERE a.post_id = p.id AND a.hidden = 0 AND a.author_id <> p.author_id)"}
+		if n.Unanswered.OlderThan != nil {
+			where = append(where, "p.created_at < "+c.arg(db.Now(n.Unanswered.OlderThan.Before(c.now))))
+		}
+		name := c.cte(`SELECT ` + memberRoot + ` AS root, COUNT(*) AS n FROM posts p
+  ` + memberJoin("p.author_id") + `
+  WHERE ` + strings.Join(where, "\n    AND ") + `
+  GROUP BY ` + memberRoot)
+		return c.count(name, n.Unanswered.Count), nil
 	case n.Segment != "":
 		if n.ref == nil {
 			return "", fmt.Errorf("segment %s: compiling a definition that was not expanded", n.Segment)
@@ -127,6 +161,14 @@ func (c *compiler) node(n Node) (string, error) {
 	}
 	return "", errors.New("compiling an empty segment node")
 }
+
+// memberJoin joins a member id column to the profile it is the user_id of (community events carry
+// the member id as userId), and that profile to its root; memberRoot is then the root.
+func memberJoin(col string) string {
+	return "JOIN identity_identifiers i ON i.type = 'user_id' AND i.value = " + col + " LEFT JOIN merged m ON m.id = i.profile_id"
+}
+
+const memberRoot = "COALESCE(m.root, i.profile_id)"
 
 // in is "root is one of the roots name gives where cond", or "is not one of those where not
 // cond" when negate.
@@ -195,6 +237,8 @@ func counterKeys(name string) []string {
 		return []string{"source:community"}
 	case ComputedPageViews:
 		return []string{"type:page"}
+	case ComputedLastLogin:
+		return []string{"event:" + EventLoggedIn}
 	}
 	return []string{"source:community", "source:tracking"}
 }
@@ -258,6 +302,11 @@ func (c *compiler) contract(cc ContractCond) string {
 		from, until := renewalWindow(*cc.RenewsWithin, c.now)
 		where = append(where, "k.renews_on IS NOT NULL",
 			c.sortText("k.renews_on")+" >= "+c.arg(from), c.sortText("k.renews_on")+" <= "+c.arg(until))
+	}
+	if cc.StartedWithin != nil {
+		// starts_on is "" when the CRM gave no start: it sorts before every date.
+		where = append(where, c.sortText("k.starts_on")+" >= "+c.arg(startWindow(*cc.StartedWithin, c.now)),
+			c.sortText("k.starts_on")+" <= "+c.arg(c.now.UTC().Format(time.DateOnly)))
 	}
 	q := `SELECT DISTINCT COALESCE(m.root, pa.profile_id) AS root FROM crm_contracts k
   JOIN profile_accounts pa ON pa.account_id = k.account_id LEFT JOIN merged m ON m.id = pa.profile_id`
@@ -438,6 +487,11 @@ func timeBound(vc ValueCond, now time.Time) time.Time {
 // renewalWindow is the first and last renewal date (YYYY-MM-DD) within d of now.
 func renewalWindow(d Duration, now time.Time) (string, string) {
 	return now.UTC().Format(time.DateOnly), d.After(now).UTC().Format(time.DateOnly)
+}
+
+// startWindow is the first start date (YYYY-MM-DD) within the last d of now.
+func startWindow(d Duration, now time.Time) string {
+	return d.Before(now).UTC().Format(time.DateOnly)
 }
 
 // compareInt reports whether a op b.

@@ -33,17 +33,17 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 		}
 		byID := map[string]stored{}
 		names := map[string]bool{}
+		var w wants
 		for _, sg := range segs {
 			byID[sg.id] = sg
 			if sg.err == nil {
-				eventNames(sg.def, names)
+				wantsOf(sg.def, names, &w.community)
 			}
 		}
-		evNames := make([]string, 0, len(names))
 		for n := range names {
-			evNames = append(evNames, n)
+			w.events = append(w.events, n)
 		}
-		slices.Sort(evNames)
+		slices.Sort(w.events)
 		var evs []event.Event
 		families := map[string][]string{}
 		var roots []string
@@ -70,7 +70,7 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 		}
 		slices.Sort(roots)
 		for _, root := range roots {
-			f, err := loadFacts(ctx, tx, families[root], evNames)
+			f, err := loadFacts(ctx, tx, families[root], w)
 			if err != nil {
 				return err
 			}
