@@ -48,6 +48,9 @@ func TestSegmentAPI(t *testing.T) {
 			{`{"name":"x","definition":{"segment":"nope"}}`, "definition.segment"},
 			{`{"name":"","definition":` + def + `}`, "name"},
 			{`{"name":"x"}`, "definition"},
+			// A space or community event that does not exist would match nobody, or under not everybody.
+			{`{"name":"x","definition":{"all":[{"trait":"plan","op":"exists"},{"not":{"space_member":"nowhere"}}]}}`, "definition.all[1].not.space_member"},
+			{`{"name":"x","definition":{"attended":{"event":"01JNOSUCHEVENT"}}}`, "definition.attended.event"},
 		} {
 			ae = apiError{}
 			if code, _ := writer.do("POST", "/segments", c.body, &ae); code != 400 || ae.Error.Field != c.field {

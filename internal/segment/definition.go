@@ -684,6 +684,21 @@ func (n *Node) walk(fn func(*Node)) {
 	}
 }
 
+// walkPaths calls fn on n and every node under it with its JSON path (not into expanded
+// references).
+func (n *Node) walkPaths(path string, fn func(*Node, string)) {
+	fn(n, path)
+	for i := range n.All {
+		n.All[i].walkPaths(fmt.Sprintf("%s.all[%d]", path, i), fn)
+	}
+	for i := range n.Any {
+		n.Any[i].walkPaths(fmt.Sprintf("%s.any[%d]", path, i), fn)
+	}
+	if n.Not != nil {
+		n.Not.walkPaths(path+".not", fn)
+	}
+}
+
 // Expand returns n with every segment it refers to replaced by that segment's definition, as
 // lookup gives it, recursively. A reference to a segment that refers back (a cycle) or that
 // lookup does not know is an errs.Invalid error naming the path of the reference.

@@ -136,6 +136,9 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	now := s.now()
 	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now))}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkCommunityRefs(ctx, tx, def); err != nil {
+			return err
+		}
 		if refs := def.Refs(); len(refs) > 0 {
 			if s.db.Engine == db.Postgres {
 				// Keep the segments referred to until this one is stored: Delete takes their row
@@ -169,6 +172,34 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	}
 	seg.Count, err = s.count(ctx, seg.ID)
 	return seg, err
+}
+
+// checkCommunityRefs refuses a space or community event that does not exist, naming the path of
+// its field: a typo would match nobody, or under not everybody. (A space or event deleted later
+// simply matches nobody, as a trait nobody has.)
+func checkCommunityRefs(ctx context.Context, q db.Queryer, n Node) error {
+	var err error
+	n.walkPaths("definition", func(x *Node, path string) {
+		if err != nil {
+			return
+		}
+		var what, query, ref string
+		switch {
+		case x.SpaceMember != "":
+			what, query, ref, path = "space", `SELECT COUNT(*) FROM spaces WHERE id = $1 OR slug = $1`, x.SpaceMember, path+".space_member"
+		case x.Attended != nil && x.Attended.Event != "":
+			what, query, ref, path = "community event", `SELECT COUNT(*) FROM meetup_events WHERE id = $1`, x.Attended.Event, path+".attended.event"
+		default:
+			return
+		}
+		var k int
+		if e := q.QueryRowContext(ctx, query, ref).Scan(&k); e != nil {
+			err = fmt.Errorf("looking up %s %s: %w", what, ref, e)
+		} else if k == 0 {
+			err = errs.Invalid(path, "no %s %q", what, ref)
+		}
+	})
+	return err
 }
 
 // definitions reads every segment's definition, as stored (not expanded). A definition that no
