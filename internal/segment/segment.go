@@ -6,8 +6,11 @@
 //
 // A definition is one JSON tree (docs/segments.md): all, any and not over conditions on traits,
 // computed attributes, counted events with property filters and windows, CRM contracts and open
-// tickets, consent status, and membership of other segments (evaluated inline, so a segment is
-// never stale because another one is). Conditions read a profile's whole merge family: data
+// tickets, consent status, community facts (a space followed, an event attended, accepted answers,
+// unanswered questions: current state read from the community's tables through the member's
+// user_id identifier), and membership of other segments (evaluated inline, so a segment is
+// never stale because another one is). Templates are the community playbook's ready-made
+// definitions with parameters. Conditions read a profile's whole merge family: data
 // recorded under profiles merged into a root counts for the root.
 //
 // The backbone consumer (Consumer) drives the incremental evaluator; Run recomputes every segment
