@@ -158,6 +158,21 @@ func TestStoredMembershipAgrees(t *testing.T) {
 					t.Fatalf("world %d segment %s: incremental %v, full %v", w, sid, got, before[sid])
 				}
 			}
+			// So does the scheduled recomputation, which re-checks one by one the profiles its
+			// snapshot says changed.
+			f.exec(t, `DELETE FROM segment_members`)
+			f.exec(t, `UPDATE segments SET recomputed_at = 0`)
+			if err := f.s.RecomputeDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if evs := f.events(t); len(evs) != entered {
+				t.Fatalf("world %d: %d entry events recomputing on schedule, want %d", w, len(evs), entered)
+			}
+			for _, sid := range ids {
+				if got := f.members(t, sid); fmt.Sprint(got) != fmt.Sprint(before[sid]) {
+					t.Fatalf("world %d segment %s: scheduled %v, full %v", w, sid, got, before[sid])
+				}
+			}
 			// And the full recomputation, run again, finds nothing to change.
 			for _, sid := range ids {
 				if in, out, err := f.s.Recompute(ctx, sid); err != nil || in+out != 0 {

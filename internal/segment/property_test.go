@@ -436,6 +436,15 @@ func ids(list []string) [][]any {
 
 // genDefinition returns a random definition in JSON form; it may refer to the segments refs.
 func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
+	if depth == 0 && r.IntN(3) == 0 {
+		// A top-level "all" is what the compiler drives by its most selective condition: make
+		// it common.
+		list := make([]any, 2+r.IntN(3))
+		for i := range list {
+			list[i] = genDefinition(r, depth+1, refs)
+		}
+		return map[string]any{"all": list}
+	}
 	if depth < 3 && r.IntN(3) == 0 {
 		switch r.IntN(3) {
 		case 0:

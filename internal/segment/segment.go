@@ -16,9 +16,11 @@
 // The backbone consumer (Consumer) drives the incremental evaluator; Run recomputes every segment
 // in full on a schedule, which catches time windows that expire without any new event ("no
 // activity in 30 days"). Each full recomputation claims its segment in the database first, so
-// several nodes share the work instead of repeating it; every membership change is made under
-// the segment's row lock (PostgreSQL) or the one writer (SQLite), and only a change actually
-// made emits an event, so no entry or exit is ever announced twice.
+// several nodes share the work instead of repeating it, and runs its statement on a snapshot,
+// holding no lock, then re-checks under the lock only the profiles whose membership changed.
+// Every membership change is made under the segment's row lock (PostgreSQL) or the one writer
+// (SQLite), and only a change actually made emits an event, so no entry or exit is ever
+// announced twice.
 package segment
 
 import (
