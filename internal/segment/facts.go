@@ -77,7 +77,9 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, w wants) (*Fa
 	if len(events) > 0 {
 		names, nargs := db.InList(events, len(args)+1)
 		eargs := append(append([]any(nil), args...), nargs...)
-		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name ` + names
+		// "name || ''" keeps SQLite, which has no statistics to tell, from choosing the index of
+		// all track events by name over the family's own events.
+		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name || '' ` + names
 		if err := each("events", q, eargs, func(rows *sql.Rows) error {
 			var e FactEvent
 			var props string
