@@ -231,6 +231,9 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 			}
 		}
 		entered, exited = len(in), len(out)
+		if err := s.recordSize(ctx, tx, segmentID, int64(len(want)), now); err != nil {
+			return err
+		}
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
 	return entered, exited, err
