@@ -169,6 +169,6 @@ func TestSegmentPages(t *testing.T) {
 
 		admin.post("/admin/segments/"+id+"/delete", url.Values{}).redirectsTo(t, "/admin/segments?notice=deleted")
 		admin.get("/admin/segments?notice=deleted").expect(t, http.StatusOK, "セグメントを削除しました", "まだセグメントはありません")
-		admin.get("/admin/segments/" + id).expect(t, http.StatusNotFound)
+		admin.get("/admin/segments/"+id).expect(t, http.StatusNotFound)
 	})
 }
