@@ -23,13 +23,18 @@
   var opts = Object.assign(size(), {
     legend: { show: true },
     cursor: { points: { size: 8 } },
-    scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max * 1.15, 1)]; } } },
+    // The last 90 days whatever the data, so that a young segment's first points sit at the right.
+    scales: { x: { time: true, range: function () { var now = Date.now() / 1000; return [Math.min(xs[0], now - 90 * 86400), Math.max(xs[xs.length - 1], now)]; } }, y: { range: function (u, min, max) { return [0, Math.max(max * 1.15, 1)]; } } },
     axes: [
-      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: function (u, vals) { return vals.map(function (v) { return day.format(new Date(v * 1000)); }); } },
-      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, values: function (u, vals) { return vals.map(function (v) { return num.format(v); }); } }
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 72,
+        values: function (u, vals) { return vals.map(function (v) { return day.format(new Date(v * 1000)); }); } },
+      // Members are whole people: integer steps only.
+      { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 56, space: 36,
+        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7],
+        values: function (u, vals) { return vals.map(function (v) { return num.format(v); }); } }
     ],
     series: [
-      { value: function (u, v) { return v == null ? "—" : full.format(new Date(v * 1000)); } },
+      { label: el.getAttribute("data-time") || "", value: function (u, v) { return v == null ? "—" : full.format(new Date(v * 1000)); } },
       { label: el.getAttribute("data-label") || "", stroke: primary, width: 2, fill: primary + "1f",
         points: { show: xs.length < 60, size: 6, fill: primary },
         value: function (u, v) { return v == null ? "—" : num.format(v); } }
