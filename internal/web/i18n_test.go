@@ -196,17 +196,17 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		used["segments.kind."+k.Key] = "Web.builderTree"
 		for _, f := range k.Fields {
 			if f.Type != fieldFilters {
-				used["segments.field."+k.Key+"."+f.Key] = "Web.builderField"
+				used["segments.field."+k.Key+"."+f.Key] = "builderInput"
 			}
 			if f.Labels != "" {
 				for _, o := range f.Options {
-					used[f.Labels+o] = "Web.builderField"
+					used[f.Labels+o] = "builderInput"
 				}
 			}
 		}
 	}
 	for _, op := range valueOps {
-		used["segments.op."+op] = "Web.builderField"
+		used["segments.op."+op] = "builderInput"
 		used["segments.say.op."+op] = "sayValue"
 	}
 	for _, g := range []string{rowAll, rowAny} {

@@ -330,7 +330,13 @@ func (s *Web) renderBuilder(w http.ResponseWriter, r *http.Request, v *view, d *
 			}
 		}
 	}
-	d.Root = s.builderTree(v, b, b.rows[0], rowErr, 0)
+	// The segments a condition may refer to, listed once for every segment row.
+	others, err := s.seg.List(r.Context(), v.principal())
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d.Root = s.builderTree(v, b, b.rows[0], rowErr, others, 0)
 	v.Data = d
 	if isHTMX(r) {
 		s.fragment(w, r, status, "admin-segment-edit", "segment-builder", d)
@@ -367,7 +373,7 @@ func kindOptions(v *view, selected string) []option {
 }
 
 // builderTree turns the rows under r into the template's tree.
-func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMessage, depth int) *builderNode {
+func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMessage, others []segment.Segment, depth int) *builderNode {
 	n := &builderNode{V: v, N: r.N, Parent: r.Parent, Kind: r.Kind, Not: r.Not, Group: r.group(), JSONRow: r.Kind == rowJSON, JSON: r.JSON, Depth: depth}
 	if m, ok := rowErr[r.N]; ok {
 		n.Err, n.ErrPath = m.Msg, m.Pth
@@ -376,7 +382,7 @@ func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMes
 	case n.Group:
 		n.Kinds = kindOptions(v, "trait")
 		for _, c := range b.children(r.N) {
-			n.Children = append(n.Children, s.builderTree(v, b, c, rowErr, depth+1))
+			n.Children = append(n.Children, s.builderTree(v, b, c, rowErr, others, depth+1))
 		}
 	case n.JSONRow:
 		n.KindLabel = v.T("segments.kind.json")
@@ -395,7 +401,7 @@ func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMes
 				n.Filters = append(append([]filterRow(nil), r.Filters...), filterRow{Op: "eq"})
 				continue
 			}
-			n.Fields = append(n.Fields, s.builderField(v, r, k, f, op))
+			n.Fields = append(n.Fields, builderInput(v, r, k, f, op, others))
 		}
 	}
 	return n
@@ -403,8 +409,9 @@ func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMes
 
 var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 
-// builderField is the input of field f of condition row r.
-func (s *Web) builderField(v *view, r *condRow, k condKind, f condField, op string) builderField {
+// builderInput is the input of field f of condition row r; others are the segments a segment
+// condition may pick.
+func builderInput(v *view, r *condRow, k condKind, f condField, op string, others []segment.Segment) builderField {
 	name := fmt.Sprintf("c%d.f.%s", r.N, f.Key)
 	bf := builderField{Name: name, ID: idUnsafe.ReplaceAllString(name, "-"), Label: v.T("segments.field." + k.Key + "." + f.Key), Value: r.Values[f.Key], Type: "text"}
 	choices := func(selected string) []option {
@@ -441,7 +448,7 @@ func (s *Web) builderField(v *view, r *condRow, k condKind, f condField, op stri
 		bf.Hint = valueHint(v, op)
 	case fieldSegment:
 		bf.Type = "select"
-		bf.Options = s.segmentChoices(v, r.Values[f.Key])
+		bf.Options = segmentChoices(v, others, r.Values[f.Key])
 	}
 	return bf
 }
@@ -459,15 +466,12 @@ func valueHint(v *view, op string) string {
 	return ""
 }
 
-// segmentChoices lists the segments a condition may refer to, by name.
-func (s *Web) segmentChoices(v *view, selected string) []option {
+// segmentChoices lists the segments a condition may refer to, by name; a selected id not among
+// them (a segment since deleted) stays, so the error names it.
+func segmentChoices(v *view, others []segment.Segment, selected string) []option {
 	out := []option{{Value: "", Label: v.T("segments.pick_segment"), Selected: selected == ""}}
-	list, err := s.seg.List(context.Background(), accounts.System())
-	if err != nil {
-		s.log.Warn("listing segments for the builder", "err", err)
-	}
 	found := selected == ""
-	for _, sg := range list {
+	for _, sg := range others {
 		found = found || sg.ID == selected
 		out = append(out, option{Value: sg.ID, Label: sg.Name, Selected: sg.ID == selected})
 	}
