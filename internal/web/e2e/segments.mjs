@@ -124,6 +124,13 @@ try {
   check((await page.textContent("#segments")).includes("エンタープライズ顧客"), "the 360 lists the customer's segment");
   await part(page, "#segments", "admin-customer-segments-ja.png");
 
+  step("on a phone");
+  await page.setViewportSize({ width: 420, height: 900 });
+  await page.goto(base + "/admin/segments/" + historyID + "/edit");
+  await page.waitForFunction(() => document.querySelector("#preview-count")?.textContent.trim() === "9");
+  check(await page.locator(".segment-preview-btn").isHidden(), "with JavaScript the preview button is hidden: the count follows the form");
+  await shot(page, "admin-segment-edit-narrow-ja.png", true);
+
   check(errors.length === 0, "no console errors: " + errors.join("\n"));
   console.log("ok");
 } finally {
