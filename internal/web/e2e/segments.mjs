@@ -52,6 +52,15 @@ try {
   await page.selectOption("#c1-f-op", "gt");
   await page.waitForFunction(() => document.querySelector(".segment-preview-error") !== null);
   check((await page.textContent(".segment-preview-error")).includes("definition.all[0].value"), "the preview names the path");
+  const before = errors.length;
+  await page.click("#segment-save");
+  await page.locator("#row-1.has-error .seg-error").waitFor();
+  // The browser logs the 422 answer that carries the form back; that one is expected.
+  check(errors.length === before + 1 && errors[before].includes("422"), "only the 422 is logged: " + errors.slice(before).join("\n"));
+  errors.splice(before, 1);
+  check((await page.textContent("#row-1 .seg-error")).includes("definition.all[0].value"), "saving shows the error beside its row");
+  check(await page.inputValue("#c3-f-value") === "株式会社サンプル1", "the form keeps what was typed");
+  await part(page, ".segment-rules", "admin-segment-error-ja.png");
   await page.selectOption("#c1-f-op", "in");
   await page.waitForFunction(() => document.querySelector("#preview-count")?.textContent.trim() === "14");
 
