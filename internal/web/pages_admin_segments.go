@@ -93,12 +93,19 @@ type builderData struct {
 	Name      string
 	NameErr   string
 	Root      *builderNode
-	JSON      string // the definition as pretty JSON, for the advanced textarea
-	JSONErr   string
+	JSONBox   *jsonBox
 	Alert     string
 	Preview   *previewData
 	Kinds     []option   // the kinds of condition the add menus offer
 	Lists     []datalist // suggestions for text fields
+}
+
+// jsonBox is the advanced JSON textarea.
+type jsonBox struct {
+	V    *view
+	JSON string // the definition as indented JSON, or the text that could not be read
+	Err  string
+	OOB  bool // sent beside the preview, to replace the one on the page
 }
 
 // datalist is a list of suggestions for a text input.
@@ -167,7 +174,7 @@ func (s *Web) segmentBuilder(w http.ResponseWriter, r *http.Request, v *view) {
 	v.Section = "segments"
 	ctx, p := r.Context(), v.principal()
 	id := r.PathValue("id")
-	d := &builderData{V: v, Action: "/admin/segments/new", SegmentID: id}
+	d := &builderData{V: v, Action: "/admin/segments/new", SegmentID: id, JSONBox: &jsonBox{V: v}}
 	v.Title = v.T("segments.new")
 	var b *builder
 	if id != "" {
@@ -198,9 +205,9 @@ func (s *Web) segmentBuilder(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	d.Name = strings.TrimSpace(r.PostForm.Get("name"))
 	do := r.PostForm.Get("do")
-	b, jsonErr := builderFromPost(r.PostForm, do == "json")
-	if jsonErr != "" {
-		d.JSONErr, d.JSON = v.T("segments.json_invalid"), r.PostForm.Get("definition")
+	b, _, jsonErr := builderFromPost(r.PostForm, do == "json")
+	if jsonErr {
+		d.JSONBox.Err, d.JSONBox.JSON = v.T("segments.json_invalid"), r.PostForm.Get("definition")
 	}
 	action, arg, _ := strings.Cut(do, ":")
 	n, _ := strconv.Atoi(arg)
@@ -221,7 +228,7 @@ func (s *Web) segmentBuilder(w http.ResponseWriter, r *http.Request, v *view) {
 		s.renderBuilder(w, r, v, d, b, paths, 0)
 		return
 	case "save":
-		if jsonErr == "" {
+		if !jsonErr {
 			s.saveSegment(w, r, v, d, b)
 			return
 		}
@@ -230,18 +237,17 @@ func (s *Web) segmentBuilder(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 // builderFromPost reads the builder's rows from a post: from the advanced JSON when asked to
-// (force) or when its text was edited since it was shown, else from the form's rows. It
-// returns a non-empty reason when the JSON cannot be read; the rows are then the form's.
-func builderFromPost(f url.Values, force bool) (*builder, string) {
+// (force) or when its text was edited since it was shown (fromJSON), else from the form's rows.
+// bad reports JSON that cannot be read; the rows are then the form's.
+func builderFromPost(f url.Values, force bool) (b *builder, fromJSON, bad bool) {
 	text, base := f.Get("definition"), f.Get("definition_base")
 	if force || (strings.TrimSpace(text) != "" && normalizeJSON(text) != normalizeJSON(base)) {
-		b, err := builderFromJSON([]byte(text))
-		if err == nil {
-			return b, ""
+		if b, err := builderFromJSON([]byte(text)); err == nil {
+			return b, true, false
 		}
-		return builderFromForm(f), "json"
+		return builderFromForm(f), false, true
 	}
-	return builderFromForm(f), ""
+	return builderFromForm(f), false, false
 }
 
 // normalizeJSON compacts JSON text so that whitespace changes (a browser's line endings) do not
@@ -300,8 +306,8 @@ func (s *Web) saveSegment(w http.ResponseWriter, r *http.Request, v *view, d *bu
 
 // rowMessage is an error to show beside row N (-1: above the form).
 type rowMessage struct {
-	N        int
-	Msg, Pth string
+	N         int
+	Msg, Path string
 }
 
 // renderBuilder shows the builder page, or for htmx the builder alone.
@@ -310,8 +316,8 @@ func (s *Web) renderBuilder(w http.ResponseWriter, r *http.Request, v *view, d *
 	if paths == nil {
 		paths = p2
 	}
-	if d.JSON == "" {
-		d.JSON = prettyDefinition(raw, err)
+	if d.JSONBox.JSON == "" {
+		d.JSONBox.JSON = prettyDefinition(raw, err)
 	}
 	rowErr := map[int]rowMessage{}
 	for _, m := range errsAt {
@@ -376,7 +382,7 @@ func kindOptions(v *view, selected string) []option {
 func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMessage, others []segment.Segment, depth int) *builderNode {
 	n := &builderNode{V: v, N: r.N, Parent: r.Parent, Kind: r.Kind, Not: r.Not, Group: r.group(), JSONRow: r.Kind == rowJSON, JSON: r.JSON, Depth: depth}
 	if m, ok := rowErr[r.N]; ok {
-		n.Err, n.ErrPath = m.Msg, m.Pth
+		n.Err, n.ErrPath = m.Msg, m.Path
 	}
 	switch {
 	case n.Group:
@@ -488,6 +494,8 @@ type previewData struct {
 	Sample []sampleMember
 	Err    string // the draft's error, with its path
 	Path   string
+	// JSONBox, when set, replaces the advanced JSON on the page (out of band).
+	JSONBox *jsonBox
 }
 
 // sampleMember is one member of a preview's sample.
@@ -500,15 +508,20 @@ func (s *Web) segmentPreview(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, errs.Invalid("form", "the form could not be read"))
 		return
 	}
-	b, jsonErr := builderFromPost(r.PostForm, false)
+	b, fromJSON, bad := builderFromPost(r.PostForm, false)
 	var d *previewData
-	if jsonErr != "" {
+	if bad {
 		d = &previewData{V: v, Err: v.T("segments.json_invalid")}
 	} else {
 		raw, _, err := b.toJSON()
 		d = s.preview(r.Context(), v, r.PostForm.Get("segment_id"), raw, err)
+		if !fromJSON && err == nil {
+			// The rows changed: the advanced JSON follows, so that editing it never starts from
+			// a stale definition (which, once changed, would win over the rows).
+			d.JSONBox = &jsonBox{V: v, JSON: prettyDefinition(raw, nil), OOB: true}
+		}
 	}
-	s.fragment(w, r, http.StatusOK, "admin-segment-edit", "segment-preview", d)
+	s.fragment(w, r, http.StatusOK, "admin-segment-edit", "segment-preview-answer", d)
 }
 
 // preview runs a draft for the builder; its errors become the preview's message.
@@ -784,7 +797,7 @@ func purposeText(v *view, p string) string {
 	return v.catOr("consent.purpose."+p, p)
 }
 
-// Segments lists the segments a customer is in, for the 360.
+// customerSegments lists the segments a customer is in, for the 360; none without segments.
 func (s *Web) customerSegments(ctx context.Context, p accounts.Principal, root string) ([]segment.Membership, error) {
 	if s.seg == nil {
 		return nil, nil

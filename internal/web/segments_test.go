@@ -56,6 +56,14 @@ func TestSegmentPages(t *testing.T) {
 		if strings.Contains(p.Body, "<html") {
 			t.Fatal("the preview answers a whole page to htmx")
 		}
+		// The advanced JSON follows the rows (out of band), but never overwrites JSON being edited.
+		p.expect(t, http.StatusOK, `id="segment-json-box" hx-swap-oob="true"`, "&#34;pro&#34;")
+		typed := url.Values{"definition": {`{"trait":"plan","op":"eq","value":"pro"}`}, "definition_base": {`{}`}}
+		p = admin.htmx("/admin/segments/preview", typed)
+		p.expect(t, http.StatusOK, `id="preview-count">1<`)
+		if strings.Contains(p.Body, "hx-swap-oob") {
+			t.Fatal("a preview of edited JSON replaces the JSON")
+		}
 		admin.htmx("/admin/segments/preview", builderForm("", "c1.kind=trait", "c1.parent=0", "c1.f.trait=plan", "c1.f.op=gt", "c1.f.value=abc")).
 			expect(t, http.StatusOK, "定義を確認してください", "definition.value")
 

@@ -76,7 +76,11 @@ try {
   await page.locator("#c2-f-computed").waitFor();
   await page.locator("details.segment-json summary").click();
   await page.waitForFunction(() => document.querySelector("#preview-count")?.textContent.trim() === "9");
-  check((await page.inputValue("#segment-json")).includes('"trait": "plan"'), "the advanced JSON shows the form's definition");
+  check((await page.inputValue("#segment-json")).includes('"computed": "last_seen"'), "the advanced JSON follows the form's rows: " + await page.inputValue("#segment-json"));
+  await page.fill("#c1-f-value", "enterprise");
+  await page.waitForFunction(() => document.querySelector("#segment-json").value.includes('"value": "enterprise"'));
+  await page.fill("#c1-f-value", "pro");
+  await page.waitForFunction(() => document.querySelector("#segment-json").value.includes('"value": "pro"'));
   await shot(page, "admin-segment-builder-en.png", true);
 
   step("a condition the form cannot show stays as JSON");
