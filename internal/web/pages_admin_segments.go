@@ -90,6 +90,7 @@ type builderData struct {
 	V         *view
 	Action    string // where the form posts
 	SegmentID string // the segment edited; "" for a new one
+	Bare      bool   // see builder.bare
 	Name      string
 	NameErr   string
 	Root      *builderNode
@@ -342,6 +343,7 @@ func (s *Web) renderBuilder(w http.ResponseWriter, r *http.Request, v *view, d *
 		s.fail(w, r, v, err)
 		return
 	}
+	d.Bare = b.bare
 	d.Root = s.builderTree(v, b, b.rows[0], rowErr, others, 0)
 	v.Data = d
 	if isHTMX(r) {

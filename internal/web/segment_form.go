@@ -150,11 +150,15 @@ func (r *condRow) group() bool { return r.Kind == rowAll || r.Kind == rowAny }
 // builder is the rows of one definition, in form order; rows[0] is the root group.
 type builder struct {
 	rows []*condRow
+	// bare: while the root group holds one condition, the definition is that condition, not a
+	// group of one. True for a new definition and one read from a single condition, false for
+	// one read from a group, so that a definition round-trips as it was written.
+	bare bool
 }
 
 // newBuilder is an empty definition: a root "all" group with one trait condition.
 func newBuilder() *builder {
-	b := &builder{rows: []*condRow{{N: 0, Parent: -1, Kind: rowAll}}}
+	b := &builder{rows: []*condRow{{N: 0, Parent: -1, Kind: rowAll}}, bare: true}
 	b.add(0, "trait")
 	return b
 }
@@ -243,7 +247,7 @@ func builderFromForm(f url.Values) *builder {
 		}
 	}
 	slices.Sort(ns)
-	b := &builder{}
+	b := &builder{bare: f.Get("bare") == "1"}
 	for _, n := range ns {
 		p := fmt.Sprintf("c%d.", n)
 		r := &condRow{N: n, Parent: -1, Kind: f.Get(p + "kind"), Not: f.Get(p+"not") == "1", Values: map[string]string{}}
@@ -306,15 +310,15 @@ func builderFromForm(f url.Values) *builder {
 }
 
 // toJSON turns the rows into the definition's JSON, and returns the JSON path of every row
-// (definition, definition.all[0], …) for placing errors. A root group of one condition that is
-// not negated is written as that condition, so a definition of one condition round-trips.
+// (definition, definition.all[0], …) for placing errors. A bare root group of one condition
+// that is not negated is written as that condition.
 func (b *builder) toJSON() (json.RawMessage, map[int]string, error) {
 	paths := map[int]string{}
 	root := b.rows[0]
 	kids := b.children(root.N)
 	var node any
 	var err error
-	if len(kids) == 1 && !root.Not {
+	if b.bare && len(kids) == 1 && !root.Not {
 		paths[root.N] = "definition"
 		node, err = b.node(kids[0], "definition", paths)
 	} else {
@@ -455,7 +459,23 @@ func typedValue(op, text string) (any, bool) {
 		}
 		return text, true
 	}
-	return text, true
+	return quotedText(text), true
+}
+
+// quotedText reads a JSON string in quotes as that string (which keeps spaces at its ends), and
+// anything else as the text itself.
+func quotedText(text string) string {
+	var s string
+	if strings.HasPrefix(text, `"`) && json.Unmarshal([]byte(text), &s) == nil {
+		return s
+	}
+	return text
+}
+
+// needsQuotes reports whether s, typed into the form as it is, would not read back as s: spaces
+// at its ends are trimmed, and a leading quote starts a JSON string.
+func needsQuotes(s string) bool {
+	return strings.TrimSpace(s) != s || strings.HasPrefix(s, `"`)
 }
 
 // scalarText reads a number, true, false or a quoted string as JSON, anything else as a string.
@@ -496,7 +516,7 @@ func builderFromJSON(raw []byte) (*builder, error) {
 	if d.More() {
 		return nil, &rowError{N: -1, Msg: "json"}
 	}
-	b := &builder{}
+	b := &builder{bare: true}
 	root := &condRow{N: 0, Parent: -1, Kind: rowAll}
 	b.rows = append(b.rows, root)
 	if m, ok := x.(map[string]any); ok && len(m) == 1 && (m["all"] != nil || m["any"] != nil) {
@@ -505,7 +525,7 @@ func builderFromJSON(raw []byte) (*builder, error) {
 			kind = rowAny
 		}
 		if list, ok := m[kind].([]any); ok && len(list) > 0 {
-			root.Kind = kind
+			root.Kind, b.bare = kind, false
 			for _, c := range list {
 				b.place(c, 0)
 			}
@@ -650,14 +670,17 @@ func valueText(op string, v any) (string, bool) {
 	case bool:
 		return strconv.FormatBool(x), true
 	case string:
+		quote := needsQuotes(x)
 		if op == "eq" || op == "neq" || op == "in" {
-			if _, isStr := scalarText(x).(string); !isStr || strings.HasPrefix(x, `"`) || (op == "in" && strings.ContainsAny(x, ",[")) {
-				b, _ := json.Marshal(x)
-				if op == "in" {
-					return "[" + string(b) + "]", true
-				}
-				return string(b), true
+			_, isStr := scalarText(x).(string)
+			quote = quote || !isStr || (op == "in" && strings.ContainsAny(x, ",["))
+		}
+		if quote {
+			b, _ := json.Marshal(x)
+			if op == "in" {
+				return "[" + string(b) + "]", true
 			}
+			return string(b), true
 		}
 		return x, true
 	case []any:

@@ -34,7 +34,7 @@ func canonical(t *testing.T, raw []byte) string {
 }
 
 func TestSegmentFormToJSON(t *testing.T) {
-	root := []string{"c0.kind=all", "c0.parent=-1"}
+	root := []string{"c0.kind=all", "c0.parent=-1", "bare=1"}
 	for _, c := range []struct {
 		name string
 		form url.Values
@@ -180,4 +180,37 @@ func TestSegmentErrorRow(t *testing.T) {
 	if len(b.rows) != 2 {
 		t.Fatalf("removing a group leaves %d rows, want the root and one condition", len(b.rows))
 	}
+}
+
+// FuzzSegmentJSONRoundTrip: every definition the language accepts comes back from the form as
+// the same definition, and text that is not a definition never panics the builder.
+func FuzzSegmentJSONRoundTrip(f *testing.F) {
+	for _, seed := range []string{
+		`{"trait":"plan","op":"eq","value":"enterprise"}`,
+		`{"all":[{"trait":"plan","op":"in","value":["a,b","[x",1,true,"\"q\""]},{"not":{"segment":"01ABC"}}]}`,
+		`{"any":[{"event":"Post Created","where":[{"property":"space","op":"contains","value":"sup"}],"count":{"op":"gte","value":3},"within_last":"P30D"}]}`,
+		`{"not":{"all":[{"contract":{"renews_within":"P1M"}},{"open_tickets":{"op":"eq","value":0}},{"consent":{"channel":"sms","purpose":"research"}}]}}`,
+		`{"all":[{"computed":"events","op":"lt","value":10},{"trait":"signed_up","op":"after","value":"2026-04-01T09:00:00+09:00"}]}`,
+		`{"all":[{"trait":"x","op":"eq","value":" padded "},{"trait":"y","op":"eq","value":""}]}`,
+		`[1,2]`, `"x"`, `{"all":[]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		want := canonical(t, raw)
+		b, err := builderFromJSON(raw)
+		if err != nil {
+			return
+		}
+		out, _, err := b.toJSON()
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if want == "" {
+			return
+		}
+		if got := canonical(t, out); got != want {
+			t.Fatalf("round trip of %s:\n got %s (%s)\nwant %s", raw, got, out, want)
+		}
+	})
 }

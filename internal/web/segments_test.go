@@ -26,9 +26,10 @@ func (s *site) seedProCustomer() {
 	}
 }
 
-// builderForm is a builder post: the root group and the rows given as field=value pairs.
+// builderForm is a builder post as the new segment page sends it: the root group (bare: one
+// condition is written as itself) and the rows given as field=value pairs.
 func builderForm(name string, pairs ...string) url.Values {
-	f := url.Values{"name": {name}, "c0.kind": {"all"}, "c0.parent": {"-1"}}
+	f := url.Values{"name": {name}, "c0.kind": {"all"}, "c0.parent": {"-1"}, "bare": {"1"}}
 	for _, p := range pairs {
 		k, v, _ := strings.Cut(p, "=")
 		f.Add(k, v)
