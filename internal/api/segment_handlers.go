@@ -18,6 +18,7 @@ func (a *API) segmentRoutes() []route {
 	const read, write = accounts.PermViewMembers, accounts.PermManageMarketing
 	return []route{
 		{method: "GET", path: "/segments", perm: read, handle: a.listSegments},
+		{method: "GET", path: "/segments/templates", perm: read, handle: a.listSegmentTemplates},
 		{method: "POST", path: "/segments", perm: write, handle: a.createSegment},
 		{method: "GET", path: "/segments/{id}", perm: read, handle: a.getSegment},
 		{method: "DELETE", path: "/segments/{id}", perm: write, handle: a.deleteSegment},
@@ -36,15 +37,47 @@ func (a *API) listSegments(w http.ResponseWriter, r *http.Request, p accounts.Pr
 	return nil
 }
 
+// segmentTemplateView is a playbook template with its definition as JSON (placeholders {{name}}
+// in string values), not as a string.
+type segmentTemplateView struct {
+	segment.Template
+	Definition json.RawMessage `json:"definition"`
+}
+
+func (a *API) listSegmentTemplates(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	var out []segmentTemplateView
+	for _, t := range segment.Templates() {
+		if t.Params == nil {
+			t.Params = []segment.TemplateParam{}
+		}
+		out = append(out, segmentTemplateView{Template: t, Definition: json.RawMessage(t.Definition)})
+	}
+	writeList(w, out, "")
+	return nil
+}
+
 func (a *API) createSegment(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
 	var body struct {
-		Name       string          `json:"name"`
-		Definition json.RawMessage `json:"definition"`
+		Name       string            `json:"name"`
+		Definition json.RawMessage   `json:"definition"`
+		Template   string            `json:"template"`
+		Params     map[string]string `json:"params"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body, maxBody); err != nil {
 		return err
 	}
-	seg, err := a.segments.Create(r.Context(), p, body.Name, body.Definition)
+	var seg segment.Segment
+	var err error
+	switch {
+	case body.Template != "" && len(body.Definition) > 0:
+		return errs.Invalid("template", "give a definition or a template, not both")
+	case body.Template != "":
+		seg, err = a.segments.CreateFromTemplate(r.Context(), p, body.Name, body.Template, body.Params)
+	case len(body.Params) > 0:
+		return errs.Invalid("template", "params fill a template; give the template's id")
+	default:
+		seg, err = a.segments.Create(r.Context(), p, body.Name, body.Definition)
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -52,6 +53,9 @@ func TestSegmentAPI(t *testing.T) {
 			{`{"name":"x","definition":{"segment":"nope"}}`, "definition.segment"},
 			{`{"name":"","definition":` + def + `}`, "name"},
 			{`{"name":"x"}`, "definition"},
+			// A space or community event that does not exist would match nobody, or under not everybody.
+			{`{"name":"x","definition":{"all":[{"trait":"plan","op":"exists"},{"not":{"space_member":"nowhere"}}]}}`, "definition.all[1].not.space_member"},
+			{`{"name":"x","definition":{"attended":{"event":"01JNOSUCHEVENT"}}}`, "definition.attended.event"},
 		} {
 			ae = apiError{}
 			if code, _ := writer.do("POST", "/segments", c.body, &ae); code != 400 || ae.Error.Field != c.field {
@@ -134,6 +138,89 @@ func TestSegmentAPI(t *testing.T) {
 			if code, _ := reader.do("GET", path, "", &ae); code != 404 {
 				t.Fatalf("%s after delete: %d", path, code)
 			}
+		}
+	})
+}
+
+func TestSegmentTemplatesAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		w := newWorld(t, e)
+		ctx := context.Background()
+		reader, writer := w.key("reader", accounts.ScopeRead), w.key("writer", accounts.ScopeWrite)
+		var list struct {
+			Data []struct {
+				ID          string            `json:"id"`
+				Name        map[string]string `json:"name"`
+				Description map[string]string `json:"description"`
+				Params      []struct {
+					Name    string `json:"name"`
+					Example string `json:"example"`
+				} `json:"params"`
+				Definition json.RawMessage `json:"definition"`
+			} `json:"data"`
+		}
+		if code, _ := reader.do("GET", "/segments/templates", "", &list); code != 200 || len(list.Data) != len(segment.Templates()) {
+			t.Fatalf("templates: %d %+v", code, list)
+		}
+		var params []string
+		for _, tp := range list.Data {
+			var def map[string]any
+			if err := json.Unmarshal(tp.Definition, &def); err != nil || tp.Name["ja"] == "" || tp.Description["en"] == "" || tp.Params == nil {
+				t.Errorf("template %s as served: %+v (%v)", tp.ID, tp, err)
+			}
+			if tp.ID == segment.TemplateInterestedNoContract {
+				for _, p := range tp.Params {
+					params = append(params, p.Name)
+				}
+			}
+		}
+		if !slices.Equal(params, []string{"interest", "product"}) {
+			t.Fatalf("the interested template's params: %v", params)
+		}
+
+		// Someone interested in Pro with no contract.
+		var pid string
+		if err := w.db.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			pid, err = w.identity.Resolve(ctx, tx, []identity.ID{{Type: "email", Value: "aoi@kizuna-shop.jp"}}, "test")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.db.W.Exec(`INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, 'interests', '["tag:pro"]', 'test', 1)`, pid); err != nil {
+			t.Fatal(err)
+		}
+		w.events()
+		for _, c := range []struct{ body, field string }{
+			{`{"name":"Upsell","template":"interested_without_contract","params":{"interest":"tag:pro"}}`, "params.product"},
+			{`{"name":"Upsell","template":"interested_without_contract","params":{"interest":"tag:pro","product":"Pro","plan":"x"}}`, "params.plan"},
+			{`{"name":"Upsell","template":"interested_without_contract","params":{"interest":"tag:pro","product":"Pro\""}}`, "params.product"},
+			{`{"name":"Upsell","template":"upsell","params":{}}`, "template"},
+			{`{"name":"Upsell","template":"experts","definition":{"trait":"plan","op":"exists"}}`, "template"},
+			{`{"name":"Upsell","params":{"product":"Pro"}}`, "template"},
+			{`{"name":"","template":"experts"}`, "name"},
+		} {
+			var ae apiError
+			if code, _ := writer.do("POST", "/segments", c.body, &ae); code != 400 || ae.Error.Field != c.field {
+				t.Errorf("%s: %d %+v, want 400 on %s", c.body, code, ae, c.field)
+			}
+		}
+		if code, _ := reader.do("POST", "/segments", `{"name":"Experts","template":"experts"}`, nil); code != 403 {
+			t.Fatalf("a read key created a segment from a template: %d", code)
+		}
+		w.wantEvents("refused requests")
+		var seg segment.Segment
+		if code, _ := writer.do("POST", "/segments", `{"name":"Pro の見込み客","template":"interested_without_contract",
+			"params":{"interest":"tag:pro","product":"Pro"}}`, &seg); code != 201 || seg.Count != 1 {
+			t.Fatalf("create from a template: %d %+v", code, seg)
+		}
+		if got, _ := json.Marshal(seg.Definition); string(got) != `{"all":[{"op":"contains","trait":"interests","value":"tag:pro"},`+
+			`{"not":{"contract":{"product":"Pro","status":"active"}}}]}` {
+			t.Errorf("stored definition %s", got)
+		}
+		w.wantEvents("created from a template", "Segment Entered")
+		if code, _ := writer.do("POST", "/segments", `{"name":"Experts","template":"experts"}`, &seg); code != 201 || seg.Count != 0 {
+			t.Fatalf("create the experts: %d %+v", code, seg)
 		}
 	})
 }

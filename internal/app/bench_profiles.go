@@ -123,6 +123,22 @@ func consumed(ctx context.Context, u *url.URL, consumer string) (float64, error)
 
 // freshness runs the background load and the probes.
 func freshness(ctx context.Context, out io.Writer, u *url.URL, key, apiKey string, rate, probes, people int) error {
+	run := id.New(time.Now())
+	lat, err := probeUnderLoad(ctx, out, u, key, rate, probes, people, func(i int) (time.Duration, error) {
+		return probe(ctx, u, key, apiKey, fmt.Sprintf("probe-%s-%d", run, i))
+	})
+	if err != nil {
+		return err
+	}
+	pct := func(p float64) time.Duration { return percentile(lat, p).Round(time.Millisecond) }
+	fmt.Fprintf(out, "event to profile, %d probes at %d background events/s: p50 %s, p95 %s, max %s\n",
+		probes, rate, pct(0.50), pct(0.95), lat[len(lat)-1].Round(time.Millisecond))
+	return nil
+}
+
+// probeUnderLoad sends rate background events a second (from people people) while it runs probe
+// probes times, one every 100 ms, each in its own goroutine, and returns their latencies sorted.
+func probeUnderLoad(ctx context.Context, out io.Writer, u *url.URL, key string, rate, probes, people int, probe func(i int) (time.Duration, error)) ([]time.Duration, error) {
 	dur := time.Duration(probes)*100*time.Millisecond + 2*time.Second
 	bg := newIngestBencher(u, key, 64)
 	bg.people = people
@@ -136,7 +152,6 @@ func freshness(ctx context.Context, out io.Writer, u *url.URL, key, apiKey strin
 		}()
 		time.Sleep(time.Second) // let the background load settle
 	}
-	run := id.New(time.Now())
 	lat := make([]time.Duration, probes)
 	var pwg sync.WaitGroup
 	var mu sync.Mutex
@@ -148,7 +163,7 @@ func freshness(ctx context.Context, out io.Writer, u *url.URL, key, apiKey strin
 		pwg.Add(1)
 		go func() {
 			defer pwg.Done()
-			d, err := probe(ctx, u, key, apiKey, fmt.Sprintf("probe-%s-%d", run, i))
+			d, err := probe(i)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -161,16 +176,13 @@ func freshness(ctx context.Context, out io.Writer, u *url.URL, key, apiKey strin
 	pwg.Wait()
 	wg.Wait()
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d probes failed, the first: %w", len(failed), probes, failed[0])
+		return nil, fmt.Errorf("%d of %d probes failed, the first: %w", len(failed), probes, failed[0])
 	}
 	if bgErr != nil {
-		return bgErr
+		return nil, bgErr
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return percentile(lat, p).Round(time.Millisecond) }
-	fmt.Fprintf(out, "event to profile, %d probes at %d background events/s: p50 %s, p95 %s, max %s\n",
-		probes, rate, pct(0.50), pct(0.95), lat[len(lat)-1].Round(time.Millisecond))
-	return nil
+	return lat, nil
 }
 
 // probe sends one track call from a new person and polls the API every 10 ms until the person's

@@ -45,6 +45,10 @@ Usage:
   kizuna bench profiles --write-key K --api-key A  time events to their profiles on a running server:
                                               events processed per second, and event-to-profile
                                               latency under a steady --rate (loopback only)
+  kizuna bench segments [--profiles N --events M]  time full and incremental segment evaluation over a
+                                              data set it builds (or reuses) in the configured database
+  kizuna bench entered --write-key K --api-key A  time an event to its Segment Entered on a running
+                                              server under a steady --rate (loopback only)
   kizuna version                              print the version
 
 Every command takes the settings flags below (or their KIZUNA_* variables), e.g. --data DIR or
@@ -75,7 +79,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		err = c.importCommand(ctx, args)
 	case "bench":
 		err = c.sub(ctx, "bench", args, map[string]func(context.Context, []string) error{"seed": c.benchSeed, "ingest": c.benchIngest,
-			"profiles": c.benchProfiles})
+			"profiles": c.benchProfiles, "segments": c.benchSegments, "entered": c.benchEntered})
 	case "version":
 		v, r, g := BuildInfo()
 		fmt.Fprintf(c.Stdout, "kizuna %s (revision %s, %s)\n", v, r, g)

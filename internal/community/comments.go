@@ -252,10 +252,14 @@ func (s *Service) AcceptAnswer(ctx context.Context, p accounts.Principal, postID
 		if _, err := tx.ExecContext(ctx, q+` WHERE id = $3`, commentID, db.Now(now), postID); err != nil {
 			return err
 		}
+		prevAnswerer := ""
 		if post.AcceptedCommentID != "" {
-			if prev, err := s.comment(ctx, post.AcceptedCommentID); err == nil && prev.Author.ID != post.Author.ID {
-				if err := s.addPoints(ctx, tx, prev.Author.ID, -pointsAcceptedAnswer); err != nil {
-					return err
+			if prev, err := s.comment(ctx, post.AcceptedCommentID); err == nil {
+				prevAnswerer = prev.Author.ID
+				if prev.Author.ID != post.Author.ID {
+					if err := s.addPoints(ctx, tx, prev.Author.ID, -pointsAcceptedAnswer); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -272,6 +276,10 @@ func (s *Service) AcceptAnswer(ctx context.Context, p accounts.Principal, postID
 			"accepted_by": p.Actor(), "changed": post.AcceptedCommentID != ""}
 		if post.SolvedAt == nil {
 			props["time_to_solution_ms"] = now.Sub(post.CreatedAt).Milliseconds()
+		}
+		if prevAnswerer != "" {
+			// Whose answer lost the mark: segments on accepted answers re-evaluate them too.
+			props["previous_answerer_id"] = prevAnswerer
 		}
 		return s.outbox.Emit(ctx, tx, event.Community("Answer Accepted", p.Actor(), now, props))
 	})

@@ -27,9 +27,15 @@ type Query struct {
 // their merges), and the condition becomes "root id IN (…)" —
 // or "NOT IN" where a root with no rows passes (a count that may be zero, not_exists, an unknown
 // consent). The statement so stays one scan per condition, however many profiles there are.
+//
+// When the definition is an "all" with a condition that every member must meet and that few
+// profiles are likely to (see selectivity), that condition drives: it is computed first, as the
+// candidates, and every other condition reads only the rows of the candidates' families, through
+// the indexes that lead with profile_id, instead of its whole table. A five-condition segment over
+// a million profiles so reads little more than its most selective condition's rows.
 func Compile(e db.Engine, n Node, now time.Time) (Query, error) {
 	c := &compiler{e: e, now: now, ctes: map[string]string{}}
-	expr, err := c.node(n)
+	expr, err := c.top(n)
 	if err != nil {
 		return Query{}, err
 	}
@@ -55,6 +61,80 @@ type compiler struct {
 	args  []any
 	order []string          // the common table expressions, in order
 	ctes  map[string]string // a CTE's body → its name, so a repeated condition reads once
+	only  bool              // CTEs read only the rows of the candidates' families (see top)
+}
+
+// top compiles the definition's root node, driven by its most selective required condition when
+// it has one (see Compile).
+func (c *compiler) top(n Node) (string, error) {
+	driver, best := -1, 0
+	for i, child := range n.All {
+		rank := selectivity(child)
+		if rank == 0 || (driver >= 0 && rank >= best) {
+			continue
+		}
+		// Only a condition that compiles to "root IN (…)" can drive: one that a profile without
+		// any row may pass (a count that may be zero, a negation) selects nearly everyone.
+		scratch := &compiler{e: c.e, now: c.now, ctes: map[string]string{}}
+		if p, err := scratch.node(child); err == nil && strings.HasPrefix(p, "r.id IN (") {
+			driver, best = i, rank
+		}
+	}
+	if driver < 0 {
+		return c.node(n)
+	}
+	first, err := c.node(n.All[driver])
+	if err != nil {
+		return "", err
+	}
+	c.order = append(c.order, "cand AS (\n  "+strings.TrimSuffix(strings.TrimPrefix(first, "r.id IN ("), ")")+"\n)",
+		"candfam (id) AS (\n  SELECT root FROM cand UNION ALL SELECT m.id FROM merged m WHERE m.root IN (SELECT root FROM cand)\n)")
+	c.only = true
+	parts := []string{"r.id IN (SELECT root FROM cand)"}
+	for i, child := range n.All {
+		if i == driver {
+			continue
+		}
+		p, err := c.node(child)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, p)
+	}
+	return "(" + strings.Join(parts, " AND ") + ")", nil
+}
+
+// selectivity ranks how few profiles a condition is likely to select, from 1 (fewest) up; 0 when
+// it cannot drive (a combination of conditions). Only the order matters, and only for speed.
+func selectivity(n Node) int {
+	switch {
+	case n.ref != nil:
+		return selectivity(*n.ref)
+	case n.Event != nil && n.Event.Within != nil, n.Contract != nil && (n.Contract.RenewsWithin != nil || n.Contract.StartedWithin != nil),
+		n.Attended != nil && n.Attended.Within != nil:
+		return 1
+	case n.Event != nil, n.Contract != nil, n.Tickets != nil, n.Attended != nil, n.SpaceMember != "", n.AcceptedAnswers != nil, n.Unanswered != nil:
+		return 2
+	case n.Consent != nil:
+		return 3
+	case n.Trait != nil && n.Trait.Op != OpExists, n.Computed != nil && n.Computed.Op != OpExists:
+		return 4
+	case n.All != nil, n.Any != nil, n.Not != nil:
+		return 0
+	}
+	return 5
+}
+
+// where joins conditions into a WHERE clause over the rows of alias, adding, when the statement
+// is driven by candidates, that the row is one of theirs.
+func (c *compiler) where(alias string, conds ...string) string {
+	if c.only {
+		conds = append(conds, alias+".profile_id IN (SELECT id FROM candfam)")
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return "\n  WHERE " + strings.Join(conds, "\n    AND ")
 }
 
 // arg adds an argument and returns its placeholder.
@@ -68,7 +148,7 @@ func (c *compiler) cte(body string) string {
 	if name, ok := c.ctes[body]; ok {
 		return name
 	}
-	name := "c" + strconv.Itoa(len(c.order)+1)
+	name := "c" + strconv.Itoa(len(c.ctes)+1)
 	c.ctes[body] = name
 	c.order = append(c.order, name+" AS (\n  "+body+"\n)")
 	return name
@@ -114,11 +194,42 @@ func (c *compiler) node(n Node) (string, error) {
 	case n.Contract != nil:
 		return c.contract(*n.Contract), nil
 	case n.Tickets != nil:
-		name := c.cte(`SELECT COALESCE(m.root, t.profile_id) AS root, COUNT(*) AS n FROM crm_tickets t LEFT JOIN merged m ON m.id = t.profile_id
-  WHERE t.status IN ('open', 'pending') GROUP BY COALESCE(m.root, t.profile_id)`)
+		name := c.cte(`SELECT COALESCE(m.root, t.profile_id) AS root, COUNT(*) AS n FROM crm_tickets t LEFT JOIN merged m ON m.id = t.profile_id` +
+			c.where("t", "t.status IN ('open', 'pending')") + `
+  GROUP BY COALESCE(m.root, t.profile_id)`)
 		return c.count(name, *n.Tickets), nil
 	case n.Consent != nil:
 		return c.consent(*n.Consent), nil
+	case n.SpaceMember != "":
+		ref := c.arg(n.SpaceMember)
+		return in(c.cte(`SELECT DISTINCT `+memberRoot+` AS root FROM space_members sm JOIN spaces s ON s.id = sm.space_id
+  `+memberJoin("sm.member_id")+c.where("i", "(s.id = "+ref+" OR s.slug = "+ref+")")), "", false), nil
+	case n.Attended != nil:
+		where := []string{"v.checked_in_at IS NOT NULL"}
+		if n.Attended.Event != "" {
+			where = append(where, "v.event_id = "+c.arg(n.Attended.Event))
+		}
+		if n.Attended.Within != nil {
+			where = append(where, "v.checked_in_at >= "+c.arg(db.Now(n.Attended.Within.Before(c.now))))
+		}
+		return in(c.cte(`SELECT DISTINCT `+memberRoot+` AS root FROM meetup_rsvps v
+  `+memberJoin("v.member_id")+c.where("i", where...)), "", false), nil
+	case n.AcceptedAnswers != nil:
+		// As the badges count them: the reply and the question visible, and not the asker's own.
+		name := c.cte(`SELECT ` + memberRoot + ` AS root, COUNT(*) AS n FROM posts p JOIN comments a ON a.id = p.accepted_comment_id
+  ` + memberJoin("a.author_id") + c.where("i", "p.accepted_comment_id IS NOT NULL", "p.author_id <> a.author_id", "p.hidden = 0", "a.hidden = 0") + `
+  GROUP BY ` + memberRoot)
+		return c.count(name, *n.AcceptedAnswers), nil
+	case n.Unanswered != nil:
+		where := []string{"p.kind = 'question'", "p.hidden = 0", "p.accepted_comment_id IS NULL",
+			"NOT EXISTS (SELECT 1 FROM comments a WHERE a.post_id = p.id AND a.hidden = 0 AND a.author_id <> p.author_id)"}
+		if n.Unanswered.OlderThan != nil {
+			where = append(where, "p.created_at < "+c.arg(db.Now(n.Unanswered.OlderThan.Before(c.now))))
+		}
+		name := c.cte(`SELECT ` + memberRoot + ` AS root, COUNT(*) AS n FROM posts p
+  ` + memberJoin("p.author_id") + c.where("i", where...) + `
+  GROUP BY ` + memberRoot)
+		return c.count(name, n.Unanswered.Count), nil
 	case n.Segment != "":
 		if n.ref == nil {
 			return "", fmt.Errorf("segment %s: compiling a definition that was not expanded", n.Segment)
@@ -127,6 +238,14 @@ func (c *compiler) node(n Node) (string, error) {
 	}
 	return "", errors.New("compiling an empty segment node")
 }
+
+// memberJoin joins a member id column to the profile it is the user_id of (community events carry
+// the member id as userId), and that profile to its root; memberRoot is then the root.
+func memberJoin(col string) string {
+	return "JOIN identity_identifiers i ON i.type = 'user_id' AND i.value = " + col + " LEFT JOIN merged m ON m.id = i.profile_id"
+}
+
+const memberRoot = "COALESCE(m.root, i.profile_id)"
 
 // in is "root is one of the roots name gives where cond", or "is not one of those where not
 // cond" when negate.
@@ -175,7 +294,7 @@ func (c *compiler) trait(vc ValueCond) string {
 	cte := c.cte(`SELECT root, ` + c.withoutNUL("value") + ` AS value FROM (
     SELECT COALESCE(m.root, t.profile_id) AS root, t.value,
       ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, t.profile_id) ORDER BY ` + order + `) AS rn
-    FROM profile_traits t LEFT JOIN merged m ON m.id = t.profile_id WHERE t.name = ` + name + `
+    FROM profile_traits t LEFT JOIN merged m ON m.id = t.profile_id` + c.where("t", "t.name = "+name) + `
   ) x WHERE rn = 1`)
 	ref := c.jsonRef(cte+".value", "") // without NUL already
 	if vc.Op == OpNotExists {
@@ -195,13 +314,16 @@ func counterKeys(name string) []string {
 		return []string{"source:community"}
 	case ComputedPageViews:
 		return []string{"type:page"}
+	case ComputedLastLogin:
+		return []string{"event:" + EventLoggedIn}
 	}
 	return []string{"source:community", "source:tracking"}
 }
 
 func (c *compiler) computed(vc ValueCond) string {
 	if vc.Name == ComputedPurchases {
-		name := c.cte(`SELECT COALESCE(m.root, p.profile_id) AS root, COUNT(*) AS n FROM crm_purchases p LEFT JOIN merged m ON m.id = p.profile_id
+		name := c.cte(`SELECT COALESCE(m.root, p.profile_id) AS root, COUNT(*) AS n FROM crm_purchases p LEFT JOIN merged m ON m.id = p.profile_id` +
+			c.where("p") + `
   GROUP BY COALESCE(m.root, p.profile_id)`)
 		return c.count(name, CountCond{Op: vc.Op, Value: int64(vc.Value.(float64))})
 	}
@@ -210,7 +332,7 @@ func (c *compiler) computed(vc ValueCond) string {
 		keys = append(keys, c.arg(k))
 	}
 	name := c.cte(`SELECT COALESCE(m.root, k.profile_id) AS root, SUM(k.count) AS n, MIN(k.first_at) AS first_at, MAX(k.last_at) AS last_at
-  FROM profile_counts k LEFT JOIN merged m ON m.id = k.profile_id WHERE k.key IN (` + strings.Join(keys, ", ") + `)
+  FROM profile_counts k LEFT JOIN merged m ON m.id = k.profile_id` + c.where("k", "k.key IN ("+strings.Join(keys, ", ")+")") + `
   GROUP BY COALESCE(m.root, k.profile_id)`)
 	if !computedIsTime(vc.Name) {
 		return c.count(name, CountCond{Op: vc.Op, Value: int64(vc.Value.(float64))})
@@ -240,8 +362,8 @@ func (c *compiler) event(ec EventCond) string {
 		}
 		where = append(where, c.jsonPred(c.jsonRef(c.withoutNUL("e.properties"), c.arg(path)), f))
 	}
-	name := c.cte(`SELECT COALESCE(m.root, e.profile_id) AS root, COUNT(*) AS n FROM profile_events e LEFT JOIN merged m ON m.id = e.profile_id
-  WHERE ` + strings.Join(where, "\n    AND ") + `
+	name := c.cte(`SELECT COALESCE(m.root, e.profile_id) AS root, COUNT(*) AS n FROM profile_events e LEFT JOIN merged m ON m.id = e.profile_id` +
+		c.where("e", where...) + `
   GROUP BY COALESCE(m.root, e.profile_id)`)
 	return c.count(name, ec.Count)
 }
@@ -259,11 +381,13 @@ func (c *compiler) contract(cc ContractCond) string {
 		where = append(where, "k.renews_on IS NOT NULL",
 			c.sortText("k.renews_on")+" >= "+c.arg(from), c.sortText("k.renews_on")+" <= "+c.arg(until))
 	}
-	q := `SELECT DISTINCT COALESCE(m.root, pa.profile_id) AS root FROM crm_contracts k
-  JOIN profile_accounts pa ON pa.account_id = k.account_id LEFT JOIN merged m ON m.id = pa.profile_id`
-	if len(where) > 0 {
-		q += "\n  WHERE " + strings.Join(where, " AND ")
+	if cc.StartedWithin != nil {
+		// starts_on is "" when the CRM gave no start: it sorts before every date.
+		where = append(where, c.sortText("k.starts_on")+" >= "+c.arg(startWindow(*cc.StartedWithin, c.now)),
+			c.sortText("k.starts_on")+" <= "+c.arg(c.now.UTC().Format(time.DateOnly)))
 	}
+	q := `SELECT DISTINCT COALESCE(m.root, pa.profile_id) AS root FROM crm_contracts k
+  JOIN profile_accounts pa ON pa.account_id = k.account_id LEFT JOIN merged m ON m.id = pa.profile_id` + c.where("pa", where...)
 	return in(c.cte(q), "", false)
 }
 
@@ -273,8 +397,8 @@ func (c *compiler) consent(cc ConsentCond) string {
 	name := c.cte(`SELECT root, status FROM (
     SELECT COALESCE(m.root, k.profile_id) AS root, k.status,
       ROW_NUMBER() OVER (PARTITION BY COALESCE(m.root, k.profile_id) ORDER BY ` + order + `) AS rn
-    FROM consent_records k LEFT JOIN merged m ON m.id = k.profile_id
-    WHERE k.channel = ` + c.arg(cc.Channel) + ` AND k.purpose = ` + c.arg(cc.Purpose) + `
+    FROM consent_records k LEFT JOIN merged m ON m.id = k.profile_id` +
+		c.where("k", "k.channel = "+c.arg(cc.Channel), "k.purpose = "+c.arg(cc.Purpose)) + `
   ) x WHERE rn = 1`)
 	if cc.Status == "unknown" {
 		return in(name, "status <> 'unknown'", true)
@@ -438,6 +562,11 @@ func timeBound(vc ValueCond, now time.Time) time.Time {
 // renewalWindow is the first and last renewal date (YYYY-MM-DD) within d of now.
 func renewalWindow(d Duration, now time.Time) (string, string) {
 	return now.UTC().Format(time.DateOnly), d.After(now).UTC().Format(time.DateOnly)
+}
+
+// startWindow is the first start date (YYYY-MM-DD) within the last d of now.
+func startWindow(d Duration, now time.Time) string {
+	return d.Before(now).UTC().Format(time.DateOnly)
 }
 
 // compareInt reports whether a op b.

@@ -34,6 +34,9 @@ var goldenDefinitions = []struct{ name, def string }{
 	{"no_events", `{"event":"Page Viewed","where":[{"property":"when","op":"before","value":"2026-12-01"},
 		{"property":"amount","op":"lte","value":9.5}],"count":{"op":"eq","value":0},"within_last":"PT12H"}`},
 	{"consent_unknown", `{"consent":{"channel":"line","purpose":"research","status":"unknown"}}`},
+	{"community", `{"all":[{"space_member":"support"},{"attended":{"event":"01JMEETUP","within_last":"P90D"}},{"attended":{}},
+		{"accepted_answers":{"op":"gte","value":5}},{"not":{"unanswered_questions":{"op":"eq","value":0,"older_than":"P1D"}}},
+		{"computed":"last_login","op":"more_than_ago","value":"P60D"},{"contract":{"status":"any","started_within":"P90D"}}]}`},
 }
 
 func TestCompileGolden(t *testing.T) {

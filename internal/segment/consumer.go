@@ -42,7 +42,8 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 		return nil
 	}
 	var ids []string
-	pending := map[string]time.Time{} // message id → received at, for events that land on a profile
+	var posts, comments, members []string // community facts whose people are looked up below
+	pending := map[string]time.Time{}     // message id → received at, for events that land on a profile
 	for i := range leans {
 		l := &leans[i]
 		ev := &l.Event
@@ -66,11 +67,33 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 				}
 				ids = append(ids, more...)
 			}
+		case "Comment Created", "Answer Accepted", "Comment Moderated", "Post Moderated", "Post Approved", "Post Rejected":
+			// The actor's own profile is found below; these also change the facts of the asker
+			// (unanswered questions) and of the answerers (accepted answers), whose member ids the
+			// post, the reply or the event names.
+			var p struct {
+				PostID             string `json:"post_id"`
+				CommentID          string `json:"comment_id"`
+				AnswererID         string `json:"answerer_id"`
+				PreviousAnswererID string `json:"previous_answerer_id"`
+			}
+			if err := gojson.Unmarshal(l.Properties, &p); err == nil {
+				posts = append(posts, p.PostID)
+				members = append(members, p.AnswererID, p.PreviousAnswererID)
+				if ev.Event == "Comment Moderated" {
+					comments = append(comments, p.CommentID)
+				}
+			}
 		}
 		if ev.ProfileID != "" || ev.UserID != "" || (ev.AnonymousID != "" && !strings.HasPrefix(ev.AnonymousID, "kizuna:")) {
 			pending[ev.MessageID] = ev.ReceivedAt
 		}
 	}
+	more, err := s.communityProfiles(ctx, posts, comments, members)
+	if err != nil {
+		return err
+	}
+	ids = append(ids, more...)
 	landed, err := s.awaitLanding(ctx, pending)
 	if err != nil {
 		return err
@@ -150,6 +173,60 @@ func (s *Service) contractProfiles(ctx context.Context, externalID string) ([]st
 	out := make([]string, 0, len(ids))
 	for pid := range ids {
 		out = append(out, pid)
+	}
+	return out, nil
+}
+
+// communityProfiles returns the profiles whose community facts the posts, replies and members
+// given touch: each post's asker and the author of its accepted answer, each reply's author, and
+// the members themselves, through their user_id identifiers.
+func (s *Service) communityProfiles(ctx context.Context, posts, comments, members []string) ([]string, error) {
+	clean := func(xs []string) []string {
+		xs = slices.DeleteFunc(xs, func(x string) bool { return x == "" })
+		slices.Sort(xs)
+		return slices.Compact(xs)
+	}
+	posts, comments = clean(posts), clean(comments)
+	for chunk := range slices.Chunk(posts, 500) {
+		rows, err := s.db.R.QueryContext(ctx, `SELECT p.author_id, COALESCE(a.author_id, '') FROM posts p
+			LEFT JOIN comments a ON a.id = p.accepted_comment_id WHERE p.id `+s.db.Engine.In(len(chunk), 1), s.db.Engine.InArgs(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("finding the people of posts: %w", err)
+		}
+		for rows.Next() {
+			var asker, answerer string
+			if err := rows.Scan(&asker, &answerer); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("finding the people of posts: %w", err)
+			}
+			members = append(members, asker, answerer)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("finding the people of posts: %w", err)
+		}
+	}
+	for chunk := range slices.Chunk(comments, 500) {
+		rows, err := s.db.R.QueryContext(ctx, `SELECT author_id FROM comments WHERE id `+s.db.Engine.In(len(chunk), 1), s.db.Engine.InArgs(chunk)...)
+		found, err := scanIDs(rows, err)
+		if err != nil {
+			return nil, fmt.Errorf("finding the authors of replies: %w", err)
+		}
+		for m := range found {
+			members = append(members, m)
+		}
+	}
+	var out []string
+	for chunk := range slices.Chunk(clean(members), 500) {
+		rows, err := s.db.R.QueryContext(ctx, `SELECT profile_id FROM identity_identifiers WHERE type = 'user_id' AND value `+
+			s.db.Engine.In(len(chunk), 1), s.db.Engine.InArgs(chunk)...)
+		found, err := scanIDs(rows, err)
+		if err != nil {
+			return nil, fmt.Errorf("finding the profiles of members: %w", err)
+		}
+		for pid := range found {
+			out = append(out, pid)
+		}
 	}
 	return out, nil
 }

@@ -18,9 +18,10 @@ import (
 // Node is one node of a segment definition: exactly one of its fields is set. All, Any and Not
 // combine nodes; the others are conditions on a root profile (its whole merge family).
 //
-// Scores and community facts (member of a space, attended an event, accepted answers) are the
-// next kinds of condition: each is one more field here, a case in parseNode, compileNode and
-// Eval, and the facts it reads in loadFacts.
+// A new kind of condition (scores are the next) is one more field here, a case in parser.node,
+// canonical, compiler.node and Eval, the facts it reads in loadFacts (and the wants that say
+// when to read them), a case in the property test's generator, and the events that change it
+// in the consumer.
 type Node struct {
 	All      []Node
 	Any      []Node
@@ -32,6 +33,13 @@ type Node struct {
 	Tickets  *CountCond    // open CRM tickets (status open or pending)
 	Consent  *ConsentCond  // the current consent status of a channel and purpose
 	Segment  string        // membership of another segment (its definition, evaluated inline)
+
+	// Community facts, read from the community's own tables through the member's user_id
+	// identifier (see docs/segments.md for why state, not events).
+	SpaceMember     string          // follows the space with this id or slug
+	Attended        *AttendedCond   // checked in at a community event
+	AcceptedAnswers *CountCond      // replies accepted as the answer to someone else's question
+	Unanswered      *UnansweredCond // own questions with no accepted answer and no reply from anyone else
 
 	ref *Node // the definition of Segment, set by Expand
 }
@@ -89,11 +97,28 @@ type CountCond struct {
 }
 
 // ContractCond matches profiles whose accounts hold a contract for Product (its plan; any when
-// ""), in Status ("active" by default, "" for any), renewing within RenewsWithin when set.
+// ""), in Status ("active" by default, "" for any), renewing within RenewsWithin when set, and
+// started within the last StartedWithin when set (dates in UTC).
 type ContractCond struct {
-	Product      string
-	Status       string
-	RenewsWithin *Duration
+	Product       string
+	Status        string
+	RenewsWithin  *Duration
+	StartedWithin *Duration
+}
+
+// AttendedCond matches profiles that checked in at the community event Event (a meetup id; any
+// event when ""), within the last Within when set (by the time of the check-in).
+type AttendedCond struct {
+	Event  string
+	Within *Duration
+}
+
+// UnansweredCond compares the number of the person's questions that are unanswered — visible,
+// with no accepted answer and no visible reply from anyone but the asker — and, when OlderThan
+// is set, were asked before now minus OlderThan.
+type UnansweredCond struct {
+	Count     CountCond
+	OlderThan *Duration
 }
 
 // ConsentCond matches profiles whose current consent status for Channel and Purpose is Status
@@ -110,13 +135,18 @@ const (
 	ComputedEvents                = "events"
 	ComputedPageViews             = "page_views"
 	ComputedPurchases             = "purchases"
+	ComputedLastLogin             = "last_login" // the latest EventLoggedIn
 )
 
+// EventLoggedIn is the event a log-in emits (internal/accounts), which last_login reads.
+const EventLoggedIn = "Member Logged In"
+
 func computedIsTime(name string) bool {
-	return name == ComputedFirstSeen || name == ComputedLastSeen || name == ComputedLastCommunityActivity
+	return name == ComputedFirstSeen || name == ComputedLastSeen || name == ComputedLastCommunityActivity || name == ComputedLastLogin
 }
 
-var computedNames = []string{ComputedFirstSeen, ComputedLastSeen, ComputedLastCommunityActivity, ComputedEvents, ComputedPageViews, ComputedPurchases}
+var computedNames = []string{ComputedFirstSeen, ComputedLastSeen, ComputedLastCommunityActivity, ComputedLastLogin, ComputedEvents,
+	ComputedPageViews, ComputedPurchases}
 
 // Limits on a definition, so that one cannot make a statement no engine can run.
 const (
@@ -191,7 +221,8 @@ func str(m map[string]json.RawMessage, key, path string, required bool) (string,
 	return s, nil
 }
 
-var nodeKinds = []string{"all", "any", "not", "trait", "computed", "event", "contract", "open_tickets", "consent", "segment"}
+var nodeKinds = []string{"all", "any", "not", "trait", "computed", "event", "contract", "open_tickets", "consent", "segment",
+	"space_member", "attended", "accepted_answers", "unanswered_questions"}
 
 func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error) {
 	if depth > maxDepth {
@@ -291,7 +322,7 @@ func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error)
 			return Node{}, err
 		}
 		cp := path + ".contract"
-		cm, err := object(m["contract"], cp, "product", "status", "renews_within")
+		cm, err := object(m["contract"], cp, "product", "status", "renews_within", "started_within")
 		if err != nil {
 			return Node{}, err
 		}
@@ -318,6 +349,13 @@ func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error)
 				return Node{}, err
 			}
 			c.RenewsWithin = &d
+		}
+		if _, ok := cm["started_within"]; ok {
+			d, err := duration(cm["started_within"], cp+".started_within")
+			if err != nil {
+				return Node{}, err
+			}
+			c.StartedWithin = &d
 		}
 		return Node{Contract: c}, nil
 	case "open_tickets":
@@ -364,6 +402,62 @@ func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error)
 			c.Status = string(st)
 		}
 		return Node{Consent: c}, nil
+	case "space_member":
+		if _, err := object(raw, path, "space_member"); err != nil {
+			return Node{}, err
+		}
+		ref, err := str(m, "space_member", path, true)
+		return Node{SpaceMember: ref}, err
+	case "attended":
+		if _, err := object(raw, path, "attended"); err != nil {
+			return Node{}, err
+		}
+		ap := path + ".attended"
+		am, err := object(m["attended"], ap, "event", "within_last")
+		if err != nil {
+			return Node{}, err
+		}
+		c := &AttendedCond{}
+		if c.Event, err = str(am, "event", ap, false); err != nil {
+			return Node{}, err
+		}
+		if _, ok := am["within_last"]; ok {
+			d, err := duration(am["within_last"], ap+".within_last")
+			if err != nil {
+				return Node{}, err
+			}
+			c.Within = &d
+		}
+		return Node{Attended: c}, nil
+	case "accepted_answers":
+		if _, err := object(raw, path, "accepted_answers"); err != nil {
+			return Node{}, err
+		}
+		c, err := countCond(m["accepted_answers"], path+".accepted_answers")
+		return Node{AcceptedAnswers: &c}, err
+	case "unanswered_questions":
+		if _, err := object(raw, path, "unanswered_questions"); err != nil {
+			return Node{}, err
+		}
+		up := path + ".unanswered_questions"
+		um, err := object(m["unanswered_questions"], up, "op", "value", "older_than")
+		if err != nil {
+			return Node{}, err
+		}
+		c := &UnansweredCond{}
+		if r, ok := um["older_than"]; ok {
+			d, err := duration(r, up+".older_than")
+			if err != nil {
+				return Node{}, err
+			}
+			c.OlderThan = &d
+			delete(um, "older_than")
+		}
+		rest, _ := json.Marshal(um)
+		if c.Count, err = countCond(rest, up); err != nil {
+			return Node{}, err
+		}
+		return Node{Unanswered: c}, nil
 	default: // segment
 		if _, err := object(raw, path, "segment"); err != nil {
 			return Node{}, err
@@ -590,6 +684,21 @@ func (n *Node) walk(fn func(*Node)) {
 	}
 }
 
+// walkPaths calls fn on n and every node under it with its JSON path (not into expanded
+// references).
+func (n *Node) walkPaths(path string, fn func(*Node, string)) {
+	fn(n, path)
+	for i := range n.All {
+		n.All[i].walkPaths(fmt.Sprintf("%s.all[%d]", path, i), fn)
+	}
+	for i := range n.Any {
+		n.Any[i].walkPaths(fmt.Sprintf("%s.any[%d]", path, i), fn)
+	}
+	if n.Not != nil {
+		n.Not.walkPaths(path+".not", fn)
+	}
+}
+
 // Expand returns n with every segment it refers to replaced by that segment's definition, as
 // lookup gives it, recursively. A reference to a segment that refers back (a cycle) or that
 // lookup does not know is an errs.Invalid error naming the path of the reference.
@@ -693,11 +802,33 @@ func (n Node) canonical() map[string]any {
 		if n.Contract.RenewsWithin != nil {
 			c["renews_within"] = n.Contract.RenewsWithin.String()
 		}
+		if n.Contract.StartedWithin != nil {
+			c["started_within"] = n.Contract.StartedWithin.String()
+		}
 		return map[string]any{"contract": c}
 	case n.Tickets != nil:
 		return map[string]any{"open_tickets": map[string]any{"op": n.Tickets.Op, "value": n.Tickets.Value}}
 	case n.Consent != nil:
 		return map[string]any{"consent": map[string]any{"channel": n.Consent.Channel, "purpose": n.Consent.Purpose, "status": n.Consent.Status}}
+	case n.SpaceMember != "":
+		return map[string]any{"space_member": n.SpaceMember}
+	case n.Attended != nil:
+		a := map[string]any{}
+		if n.Attended.Event != "" {
+			a["event"] = n.Attended.Event
+		}
+		if n.Attended.Within != nil {
+			a["within_last"] = n.Attended.Within.String()
+		}
+		return map[string]any{"attended": a}
+	case n.AcceptedAnswers != nil:
+		return map[string]any{"accepted_answers": map[string]any{"op": n.AcceptedAnswers.Op, "value": n.AcceptedAnswers.Value}}
+	case n.Unanswered != nil:
+		u := map[string]any{"op": n.Unanswered.Count.Op, "value": n.Unanswered.Count.Value}
+		if n.Unanswered.OlderThan != nil {
+			u["older_than"] = n.Unanswered.OlderThan.String()
+		}
+		return map[string]any{"unanswered_questions": u}
 	}
 	return map[string]any{"segment": n.Segment}
 }

@@ -43,6 +43,18 @@ func TestParseNamesThePathOfTheBadNode(t *testing.T) {
 		{`{"trait":"plan","op":"eq","value":"pro\u0000"}`, "definition.value"},
 		{`{"trait":"plan","op":"in","value":["pro","\u0000"]}`, "definition.value[1]"},
 		{`{"trait":"plan","op":"contains","value":"\u0000"}`, "definition.value"},
+		{`{"space_member":""}`, "definition.space_member"},
+		{`{"space_member":{"slug":"support"}}`, "definition.space_member"},
+		{`{"all":[{"attended":{"event":"x","within":"P1D"}}]}`, "definition.all[0].attended.within"},
+		{`{"attended":{"within_last":"90 days"}}`, "definition.attended.within_last"},
+		{`{"attended":[]}`, "definition.attended"},
+		{`{"accepted_answers":{"op":"gte","value":2.5}}`, "definition.accepted_answers.value"},
+		{`{"accepted_answers":{"op":"contains","value":2}}`, "definition.accepted_answers.op"},
+		{`{"not":{"unanswered_questions":{"op":"gte"}}}`, "definition.not.unanswered_questions.value"},
+		{`{"unanswered_questions":{"op":"gte","value":1,"older_than":"1d"}}`, "definition.unanswered_questions.older_than"},
+		{`{"unanswered_questions":{"op":"gte","value":1,"open_for":"P1D"}}`, "definition.unanswered_questions.open_for"},
+		{`{"computed":"last_login","op":"gte","value":1}`, "definition.op"},
+		{`{"contract":{"started_within":"soon"}}`, "definition.contract.started_within"},
 	} {
 		_, err := Parse([]byte(tc.def))
 		e, ok := errs.As(err)
@@ -60,7 +72,10 @@ func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
 		{"contract":{"product":"Pro","renews_within":"P30D"}},
 		{"open_tickets":{"op":"gte","value":2}},
 		{"computed":"last_seen","op":"more_than_ago","value":"P1M2DT3H"},
-		{"trait":"signup","op":"after","value":"2026-04-01T10:30:00+09:00"}]}`
+		{"trait":"signup","op":"after","value":"2026-04-01T10:30:00+09:00"},
+		{"space_member":" support "},{"attended":{"event":"01JM","within_last":"P90D"}},{"attended":{}},
+		{"accepted_answers":{"op":"gte","value":5}},{"unanswered_questions":{"older_than":"P1D","op":"gte","value":1}},
+		{"computed":"last_login","op":"within_last","value":"P60D"},{"contract":{"started_within":"P3M","status":"any"}}]}`
 	n, err := Parse([]byte(def))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +90,10 @@ func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
 		`{"contract":{"product":"Pro","renews_within":"P30D","status":"active"}},` +
 		`{"open_tickets":{"op":"gte","value":2}},` +
 		`{"computed":"last_seen","op":"more_than_ago","value":"P1M2DT3H"},` +
-		`{"op":"after","trait":"signup","value":"2026-04-01T01:30:00Z"}]}`
+		`{"op":"after","trait":"signup","value":"2026-04-01T01:30:00Z"},` +
+		`{"space_member":"support"},{"attended":{"event":"01JM","within_last":"P90D"}},{"attended":{}},` +
+		`{"accepted_answers":{"op":"gte","value":5}},{"unanswered_questions":{"older_than":"P1D","op":"gte","value":1}},` +
+		`{"computed":"last_login","op":"within_last","value":"P60D"},{"contract":{"started_within":"P3M","status":"any"}}]}`
 	if string(got) != want {
 		t.Errorf("canonical form\n got %s\nwant %s", got, want)
 	}

@@ -17,6 +17,36 @@ type Facts struct {
 	Contracts   []FactContract       // contracts of the accounts the family's profiles belong to
 	OpenTickets int64                // CRM tickets open or pending
 	Consents    map[[2]string]string // channel, purpose → current status
+
+	// Community facts of the members whose user_id is on the family's profiles; read only when a
+	// segment has a community condition.
+	Spaces     []FactSpace      // spaces followed
+	Attendance []FactAttendance // check-ins at community events
+	Answers    []FactAnswer     // replies accepted as the answer to a question
+	Questions  []FactQuestion   // questions asked
+}
+
+// FactSpace is a space a member follows.
+type FactSpace struct{ ID, Slug string }
+
+// FactAttendance is one check-in at a community event.
+type FactAttendance struct {
+	Event string
+	At    int64 // Unix ms
+}
+
+// FactAnswer is a reply accepted as the answer to a question.
+type FactAnswer struct {
+	Asker, Answerer string // member ids
+	Hidden          bool   // the reply or the question is hidden
+}
+
+// FactQuestion is a question a member asked.
+type FactQuestion struct {
+	At       int64 // asked, Unix ms
+	Hidden   bool
+	Accepted bool // it has an accepted answer
+	Replied  bool // someone other than the asker replied, visibly
 }
 
 // Counter is one profile_counts key summed over a family.
@@ -32,6 +62,7 @@ type FactEvent struct {
 // FactContract is one CRM contract.
 type FactContract struct {
 	Plan, Status, RenewsOn string // RenewsOn YYYY-MM-DD or ""
+	StartsOn               string // YYYY-MM-DD, or "" when the CRM gave none
 }
 
 // Eval reports whether a root profile with facts f is in the expanded definition n as of now.
@@ -63,13 +94,17 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 		return evalEvent(*n.Event, f, now)
 	case n.Contract != nil:
 		c := n.Contract
-		var from, until string
+		var from, until, started, today string
 		if c.RenewsWithin != nil {
 			from, until = renewalWindow(*c.RenewsWithin, now)
 		}
+		if c.StartedWithin != nil {
+			started, today = startWindow(*c.StartedWithin, now), now.UTC().Format(time.DateOnly)
+		}
 		for _, k := range f.Contracts {
 			if (c.Product == "" || k.Plan == c.Product) && (c.Status == "" || k.Status == c.Status) &&
-				(c.RenewsWithin == nil || (k.RenewsOn != "" && k.RenewsOn >= from && k.RenewsOn <= until)) {
+				(c.RenewsWithin == nil || (k.RenewsOn != "" && k.RenewsOn >= from && k.RenewsOn <= until)) &&
+				(c.StartedWithin == nil || (k.StartsOn >= started && k.StartsOn <= today)) {
 				return true
 			}
 		}
@@ -82,6 +117,46 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 			st = "unknown"
 		}
 		return st == n.Consent.Status
+	case n.SpaceMember != "":
+		for _, sp := range f.Spaces {
+			if sp.ID == n.SpaceMember || sp.Slug == n.SpaceMember {
+				return true
+			}
+		}
+		return false
+	case n.Attended != nil:
+		a := n.Attended
+		var since int64
+		if a.Within != nil {
+			since = db.Now(a.Within.Before(now))
+		}
+		for _, x := range f.Attendance {
+			if (a.Event == "" || x.Event == a.Event) && (a.Within == nil || x.At >= since) {
+				return true
+			}
+		}
+		return false
+	case n.AcceptedAnswers != nil:
+		var k int64
+		for _, a := range f.Answers {
+			if !a.Hidden && a.Asker != a.Answerer {
+				k++
+			}
+		}
+		return compareInt(k, n.AcceptedAnswers.Op, n.AcceptedAnswers.Value)
+	case n.Unanswered != nil:
+		u := n.Unanswered
+		var before int64
+		if u.OlderThan != nil {
+			before = db.Now(u.OlderThan.Before(now))
+		}
+		var k int64
+		for _, q := range f.Questions {
+			if !q.Hidden && !q.Accepted && !q.Replied && (u.OlderThan == nil || q.At < before) {
+				k++
+			}
+		}
+		return compareInt(k, u.Count.Op, u.Count.Value)
 	case n.ref != nil:
 		return Eval(*n.ref, f, now)
 	}

@@ -11,9 +11,17 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 )
 
-// loadFacts reads the facts of the root profile whose family is family, through q: its track
-// events only those named in events.
-func loadFacts(ctx context.Context, q db.Queryer, family []string, events []string) (*Facts, error) {
+// wants says which facts the segments being evaluated read beyond those always read: the track
+// events they name, and whether any has a community condition.
+type wants struct {
+	events    []string
+	community bool
+}
+
+// loadFacts reads the facts of the root profile whose family is family, through q: of its track
+// events only those w names, and its community facts only when w asks for them.
+func loadFacts(ctx context.Context, q db.Queryer, family []string, w wants) (*Facts, error) {
+	events := w.events
 	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
 	in, args := db.InList(family, 1)
 	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
@@ -55,7 +63,7 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		return nil, err
 	}
 	if err := each("counters", `SELECT key, SUM(count), MIN(first_at), MAX(last_at) FROM profile_counts WHERE profile_id `+in+
-		` AND key IN ('source:community', 'source:tracking', 'type:page') GROUP BY key`, args, func(rows *sql.Rows) error {
+		` AND key IN ('source:community', 'source:tracking', 'type:page', 'event:`+EventLoggedIn+`') GROUP BY key`, args, func(rows *sql.Rows) error {
 		var key string
 		var c Counter
 		if err := rows.Scan(&key, &c.N, &c.FirstAt, &c.LastAt); err != nil {
@@ -94,11 +102,11 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 		args...).Scan(&f.OpenTickets); err != nil {
 		return nil, fmt.Errorf("reading tickets for segments: %w", err)
 	}
-	if err := each("contracts", `SELECT DISTINCT k.id, k.plan, k.status, COALESCE(k.renews_on, '') FROM crm_contracts k
+	if err := each("contracts", `SELECT DISTINCT k.id, k.plan, k.status, COALESCE(k.renews_on, ''), k.starts_on FROM crm_contracts k
 		JOIN profile_accounts pa ON pa.account_id = k.account_id WHERE pa.profile_id `+in, args, func(rows *sql.Rows) error {
 		var id string
 		var k FactContract
-		if err := rows.Scan(&id, &k.Plan, &k.Status, &k.RenewsOn); err != nil {
+		if err := rows.Scan(&id, &k.Plan, &k.Status, &k.RenewsOn, &k.StartsOn); err != nil {
 			return err
 		}
 		f.Contracts = append(f.Contracts, k)
@@ -131,7 +139,93 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 	}); err != nil {
 		return nil, err
 	}
+	if w.community {
+		if err := loadCommunityFacts(ctx, q, f, in, args, each); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
+}
+
+// loadCommunityFacts reads the community facts of the members whose user_id identifier is on a
+// profile of the family (in and args list the family), from the community's and meetups' tables.
+// It reads rows as they are and decides in Go what the compiled SQL decides in its WHERE clauses.
+func loadCommunityFacts(ctx context.Context, q db.Queryer, f *Facts, in string, args []any,
+	each func(what, query string, args []any, scan func(rows *sql.Rows) error) error) error {
+	var members []string
+	if err := each("members", `SELECT value FROM identity_identifiers WHERE type = 'user_id' AND profile_id `+in, args, func(rows *sql.Rows) error {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return err
+		}
+		members = append(members, m)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	mIn, margs := db.InList(members, 1)
+	if err := each("spaces", `SELECT s.id, s.slug FROM space_members sm JOIN spaces s ON s.id = sm.space_id WHERE sm.member_id `+mIn, margs,
+		func(rows *sql.Rows) error {
+			var sp FactSpace
+			if err := rows.Scan(&sp.ID, &sp.Slug); err != nil {
+				return err
+			}
+			f.Spaces = append(f.Spaces, sp)
+			return nil
+		}); err != nil {
+		return err
+	}
+	if err := each("attendance", `SELECT event_id, checked_in_at FROM meetup_rsvps WHERE checked_in_at IS NOT NULL AND member_id `+mIn, margs,
+		func(rows *sql.Rows) error {
+			var a FactAttendance
+			if err := rows.Scan(&a.Event, &a.At); err != nil {
+				return err
+			}
+			f.Attendance = append(f.Attendance, a)
+			return nil
+		}); err != nil {
+		return err
+	}
+	if err := each("accepted answers", `SELECT p.author_id, a.author_id, p.hidden, a.hidden FROM comments a
+		JOIN posts p ON p.accepted_comment_id = a.id WHERE a.author_id `+mIn, margs, func(rows *sql.Rows) error {
+		var x FactAnswer
+		var ph, ah int64
+		if err := rows.Scan(&x.Asker, &x.Answerer, &ph, &ah); err != nil {
+			return err
+		}
+		x.Hidden = ph != 0 || ah != 0
+		f.Answers = append(f.Answers, x)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Each question with its replies' authors and whether each is hidden (a question without
+	// replies comes once, with a NULL reply).
+	questions := map[string]int{}
+	return each("questions", `SELECT p.id, p.author_id, p.created_at, p.hidden, p.accepted_comment_id IS NOT NULL, a.author_id, a.hidden
+		FROM posts p LEFT JOIN comments a ON a.post_id = p.id WHERE p.kind = 'question' AND p.author_id `+mIn, margs, func(rows *sql.Rows) error {
+		var pid, asker string
+		var at, hidden int64
+		var accepted bool
+		var replier sql.NullString
+		var replyHidden sql.NullInt64
+		if err := rows.Scan(&pid, &asker, &at, &hidden, &accepted, &replier, &replyHidden); err != nil {
+			return err
+		}
+		i, ok := questions[pid]
+		if !ok {
+			i = len(f.Questions)
+			questions[pid] = i
+			f.Questions = append(f.Questions, FactQuestion{At: at, Hidden: hidden != 0, Accepted: accepted})
+		}
+		if replier.Valid && replier.String != asker && replyHidden.Int64 == 0 {
+			f.Questions[i].Replied = true
+		}
+		return nil
+	})
 }
 
 // compareBool orders false before true.
@@ -173,21 +267,24 @@ func scanIDs(rows *sql.Rows, err error) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// eventNames returns the track event names the expanded definition n counts.
-func eventNames(n Node, into map[string]bool) {
+// wantsOf adds to into the track event names the expanded definition n counts, and reports in
+// *community whether it has a community condition.
+func wantsOf(n Node, into map[string]bool, community *bool) {
 	switch {
 	case n.Event != nil:
 		into[n.Event.Name] = true
+	case n.SpaceMember != "" || n.Attended != nil || n.AcceptedAnswers != nil || n.Unanswered != nil:
+		*community = true
 	case n.ref != nil:
-		eventNames(*n.ref, into)
+		wantsOf(*n.ref, into, community)
 	}
 	for _, x := range n.All {
-		eventNames(x, into)
+		wantsOf(x, into, community)
 	}
 	for _, x := range n.Any {
-		eventNames(x, into)
+		wantsOf(x, into, community)
 	}
 	if n.Not != nil {
-		eventNames(*n.Not, into)
+		wantsOf(*n.Not, into, community)
 	}
 }

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -31,75 +32,85 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 		if err != nil || len(segs) == 0 {
 			return err
 		}
-		byID := map[string]stored{}
-		names := map[string]bool{}
-		for _, sg := range segs {
-			byID[sg.id] = sg
-			if sg.err == nil {
-				eventNames(sg.def, names)
-			}
-		}
-		evNames := make([]string, 0, len(names))
-		for n := range names {
-			evNames = append(evNames, n)
-		}
-		slices.Sort(evNames)
-		var evs []event.Event
-		families := map[string][]string{}
-		var roots []string
-		for _, pid := range ids {
-			root, family, err := s.identity.RootFamily(ctx, tx, pid)
-			if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if root != pid {
-				// pid is merged: it is in no segment any more.
-				out, err := s.leaveAll(ctx, tx, pid, byID, now)
-				if err != nil {
-					return err
-				}
-				evs = append(evs, out...)
-			}
-			if _, ok := families[root]; !ok {
-				families[root] = family
-				roots = append(roots, root)
-			}
-		}
-		slices.Sort(roots)
-		for _, root := range roots {
-			f, err := loadFacts(ctx, tx, families[root], evNames)
-			if err != nil {
-				return err
-			}
-			cur, err := memberOf(ctx, tx, root)
-			if err != nil {
-				return err
-			}
-			for _, sg := range segs {
-				if sg.err != nil {
-					continue // logged by segments; its membership stays as it was
-				}
-				in := Eval(sg.def, f, now)
-				switch {
-				case in && !cur[sg.id]:
-					if _, err := tx.ExecContext(ctx, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES ($1, $2, $3)`,
-						sg.id, root, db.Now(now)); err != nil {
-						return fmt.Errorf("adding %s to segment %s: %w", root, sg.id, err)
-					}
-					evs = append(evs, membershipEvent(EventEntered, sg, root, now))
-				case !in && cur[sg.id]:
-					if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id = $2`, sg.id, root); err != nil {
-						return fmt.Errorf("removing %s from segment %s: %w", root, sg.id, err)
-					}
-					evs = append(evs, membershipEvent(EventExited, sg, root, now))
-				}
-			}
+		evs, err := s.reevaluateIn(ctx, tx, ids, segs, "", now)
+		if err != nil {
+			return err
 		}
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
+}
+
+// reevaluateIn is Reevaluate in tx over the segments segs (read with their lock), or only over
+// segment only when it is not "", and returns the events of the changes it made.
+func (s *Service) reevaluateIn(ctx context.Context, tx *sql.Tx, ids []string, segs []stored, only string, now time.Time) ([]event.Event, error) {
+	byID := map[string]stored{}
+	names := map[string]bool{}
+	var w wants
+	for _, sg := range segs {
+		byID[sg.id] = sg
+		if sg.err == nil && (only == "" || sg.id == only) {
+			wantsOf(sg.def, names, &w.community)
+		}
+	}
+	for n := range names {
+		w.events = append(w.events, n)
+	}
+	slices.Sort(w.events)
+	var evs []event.Event
+	families := map[string][]string{}
+	var roots []string
+	for _, pid := range ids {
+		root, family, err := s.identity.RootFamily(ctx, tx, pid)
+		if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if root != pid {
+			// pid is merged: it is in no segment any more.
+			out, err := s.leaveAll(ctx, tx, pid, byID, now)
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, out...)
+		}
+		if _, ok := families[root]; !ok {
+			families[root] = family
+			roots = append(roots, root)
+		}
+	}
+	slices.Sort(roots)
+	for _, root := range roots {
+		f, err := loadFacts(ctx, tx, families[root], w)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := memberOf(ctx, tx, root)
+		if err != nil {
+			return nil, err
+		}
+		for _, sg := range segs {
+			if sg.err != nil || (only != "" && sg.id != only) {
+				continue // a broken one is logged by segments; its membership stays as it was
+			}
+			in := Eval(sg.def, f, now)
+			switch {
+			case in && !cur[sg.id]:
+				if _, err := tx.ExecContext(ctx, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES ($1, $2, $3)`,
+					sg.id, root, db.Now(now)); err != nil {
+					return nil, fmt.Errorf("adding %s to segment %s: %w", root, sg.id, err)
+				}
+				evs = append(evs, membershipEvent(EventEntered, sg, root, now))
+			case !in && cur[sg.id]:
+				if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id = $2`, sg.id, root); err != nil {
+					return nil, fmt.Errorf("removing %s from segment %s: %w", root, sg.id, err)
+				}
+				evs = append(evs, membershipEvent(EventExited, sg, root, now))
+			}
+		}
+	}
+	return evs, nil
 }
 
 // memberOf returns the segments profileID is in.
@@ -147,19 +158,42 @@ func (s *Service) Recompute(ctx context.Context, segmentID string) (entered, exi
 	return s.recompute(ctx, segmentID, s.now(), true)
 }
 
-// recompute is Recompute; unless force, it first claims the segment, and does nothing when
-// another node recomputed it less than half a period ago.
+// recheckMax is the most changes of membership a scheduled recomputation checks one profile at a
+// time; past it, it recomputes the whole segment again while it holds the segment.
+const recheckMax = 2000
+
+// recompute is Recompute. Unless force, it is a scheduled recomputation: it first claims the
+// segment, and does nothing when another node recomputed it less than half a period ago; then it
+// runs the statement on a snapshot, holding nothing, and re-checks only the profiles whose
+// membership the snapshot says has changed, with the incremental evaluator, under the segment's
+// lock. Those are usually few (a time window expired), and a profile an event changed meanwhile
+// is judged on what is true now. Otherwise, and when there are many, the statement runs under
+// the lock.
+//
+// A full statement over a million profiles takes seconds: run under the lock, it would hold up
+// the incremental evaluator of every segment (PostgreSQL) or every writer (SQLite) that long.
 func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time, force bool) (entered, exited int, err error) {
+	if !force {
+		res, err := s.db.W.ExecContext(ctx, `UPDATE segments SET recomputed_at = $1 WHERE id = $2 AND recomputed_at <= $3`,
+			db.Now(now), segmentID, db.Now(now.Add(-s.every/2)))
+		if err != nil {
+			return 0, 0, fmt.Errorf("claiming segment %s: %w", segmentID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, 0, err
+		}
+		done := false
+		entered, exited, done, err = s.recheck(ctx, segmentID, now)
+		if err != nil || done {
+			return entered, exited, err
+		}
+	}
 	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		entered, exited = 0, 0
-		claimBefore := db.Now(now)
-		if !force {
-			claimBefore = db.Now(now.Add(-s.every / 2))
-		}
 		// The claim also takes the segment's row lock on PostgreSQL: the statement below then sees
 		// every membership change committed before it.
-		res, err := tx.ExecContext(ctx, `UPDATE segments SET recomputed_at = $1 WHERE id = $2 AND recomputed_at <= $3`,
-			db.Now(now), segmentID, claimBefore)
+		res, err := tx.ExecContext(ctx, `UPDATE segments SET recomputed_at = $1 WHERE id = $2 AND recomputed_at <= $1`,
+			db.Now(now), segmentID)
 		if err != nil {
 			return fmt.Errorf("claiming segment %s: %w", segmentID, err)
 		}
@@ -170,13 +204,9 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(segs, func(x stored) bool { return x.id == segmentID })
-		if i < 0 {
-			return errs.NotFound("no segment %s", segmentID)
-		}
-		sg := segs[i]
-		if sg.err != nil {
-			return sg.err
+		sg, err := find(segs, segmentID)
+		if err != nil {
+			return err
 		}
 		q, err := Compile(s.db.Engine, sg.def, now)
 		if err != nil {
@@ -237,6 +267,109 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
 	return entered, exited, err
+}
+
+// recheck is a scheduled recomputation that holds the segment only to apply it (see recompute).
+// done is false when it left the work to a recomputation under the lock: the definition changed
+// after the snapshot, or the snapshot differs from the stored members in more than recheckMax
+// profiles.
+func (s *Service) recheck(ctx context.Context, segmentID string, now time.Time) (entered, exited int, done bool, err error) {
+	var want map[string]bool
+	var def []byte
+	err = s.snapshot(ctx, func(tx *sql.Tx) error {
+		segs, err := s.segments(ctx, tx, false)
+		if err != nil {
+			return err
+		}
+		sg, err := find(segs, segmentID)
+		if err != nil {
+			return err
+		}
+		q, err := Compile(s.db.Engine, sg.def, now)
+		if err != nil {
+			return err
+		}
+		if want, err = Members(ctx, tx, s.db.Engine, q); err != nil {
+			return fmt.Errorf("computing segment %s: %w", segmentID, err)
+		}
+		def, err = sg.def.MarshalJSON()
+		return err
+	})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
+		segs, err := s.segments(ctx, tx, true)
+		if err != nil {
+			return err
+		}
+		sg, err := find(segs, segmentID)
+		if err != nil {
+			return err
+		}
+		if cur, err := sg.def.MarshalJSON(); err != nil || !bytes.Equal(cur, def) {
+			return err
+		}
+		have, err := scanIDs(tx.QueryContext(ctx, `SELECT profile_id FROM segment_members WHERE segment_id = $1`, segmentID))
+		if err != nil {
+			return fmt.Errorf("reading members of segment %s: %w", segmentID, err)
+		}
+		var changed []string
+		for pid := range want {
+			if !have[pid] {
+				changed = append(changed, pid)
+			}
+		}
+		for pid := range have {
+			if !want[pid] {
+				changed = append(changed, pid)
+			}
+		}
+		if len(changed) > recheckMax {
+			return nil
+		}
+		slices.Sort(changed)
+		evs, err := s.reevaluateIn(ctx, tx, changed, segs, segmentID, s.now())
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if ev.Event == EventEntered {
+				entered++
+			} else {
+				exited++
+			}
+		}
+		var size int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM segment_members WHERE segment_id = $1`, segmentID).Scan(&size); err != nil {
+			return fmt.Errorf("counting members of segment %s: %w", segmentID, err)
+		}
+		if err := s.recordSize(ctx, tx, segmentID, size, now); err != nil {
+			return err
+		}
+		done = true
+		return s.outbox.Emit(ctx, tx, evs...)
+	})
+	return entered, exited, done, err
+}
+
+// find returns segment id of segs, or why it cannot be evaluated.
+func find(segs []stored, id string) (stored, error) {
+	i := slices.IndexFunc(segs, func(x stored) bool { return x.id == id })
+	if i < 0 {
+		return stored{}, errs.NotFound("no segment %s", id)
+	}
+	return segs[i], segs[i].err
+}
+
+// snapshot runs fn in a read-only transaction.
+func (s *Service) snapshot(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
 }
 
 // Members runs a compiled segment in tx and returns its members. On PostgreSQL it turns JIT

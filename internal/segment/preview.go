@@ -2,8 +2,10 @@ package segment
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/db"
@@ -33,12 +35,22 @@ func (s *Service) Preview(ctx context.Context, p accounts.Principal, segmentID s
 		return Preview{}, err
 	}
 	now := s.now()
+	var out Preview
+	err = s.snapshot(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.preview(ctx, tx, segmentID, def, now)
+		return err
+	})
+	return out, err
+}
+
+// preview is Preview in tx.
+func (s *Service) preview(ctx context.Context, tx *sql.Tx, segmentID string, def Node, now time.Time) (Preview, error) {
 	out := Preview{Sample: []string{}}
-	tx, err := s.db.R.BeginTx(ctx, nil) // SQLite's readers are query_only
-	if err != nil {
-		return Preview{}, fmt.Errorf("previewing a segment: %w", err)
+	if err := checkCommunityRefs(ctx, tx, def); err != nil {
+		return Preview{}, err
 	}
-	defer tx.Rollback()
+	var err error
 	var stack []string
 	all := map[string]Node{}
 	if len(def.Refs()) > 0 {

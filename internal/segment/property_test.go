@@ -11,13 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/community"
 	"github.com/kizuna-community/kizuna/internal/consent"
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/meetup"
+	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/search"
 )
 
 var (
@@ -26,15 +31,18 @@ var (
 	defs   = flag.Int("defs", 100, "random segment definitions the property test checks per data set")
 )
 
-// openAll opens a database of engine e with every table segments read.
+// openAll opens a database of engine e with every table segments read, the community's and
+// meetups' included.
 func openAll(t testing.TB, e db.Engine) *db.DB {
 	t.Helper()
-	return dbtest.Open(t, e, backbone.Migrations(), identity.Migrations(), profile.Migrations(), crm.Migrations(),
-		consent.Migrations(), Migrations())
+	return dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(),
+		meetup.Migrations(), identity.Migrations(), profile.Migrations(), crm.Migrations(), consent.Migrations(), Migrations())
 }
 
 // TestEvaluatorsAgree is the property test: on random data (profiles with merges, traits,
-// events, counters, purchases, contracts, tickets, consents) the compiled SQL and the incremental
+// events, counters, purchases, contracts, tickets, consents, and members — linked to profiles by
+// their user_id — following spaces, checking in at events, asking questions and having replies
+// accepted) the compiled SQL and the incremental
 // evaluator give the same members for random segment definitions. Reproduce a failure with
 // -seed; -worlds and -defs set its size (worlds × defs cases per engine).
 func TestEvaluatorsAgree(t *testing.T) {
@@ -45,6 +53,7 @@ func TestEvaluatorsAgree(t *testing.T) {
 		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 		start := time.Now()
 		cases, mixed := 0, 0
+		splitBy := map[string]int{} // a definition's top-level kind → cases it split the profiles
 		for w := range *worlds {
 			r := rand.New(rand.NewPCG(*seed, uint64(w)))
 			wd := genWorld(r, now)
@@ -57,7 +66,7 @@ func TestEvaluatorsAgree(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if facts[root], err = loadFacts(ctx, d.W, family, eventVocab); err != nil {
+				if facts[root], err = loadFacts(ctx, d.W, family, wants{events: eventVocab, community: true}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -99,6 +108,9 @@ func TestEvaluatorsAgree(t *testing.T) {
 				cases++
 				if len(got) > 0 && len(got) < len(wd.roots()) {
 					mixed++ // some roots in, some out: the case told the evaluators something
+					for k := range raw {
+						splitBy[k]++
+					}
 				}
 			}
 		}
@@ -106,13 +118,18 @@ func TestEvaluatorsAgree(t *testing.T) {
 		if mixed < cases/4 {
 			t.Errorf("only %d of %d cases split the profiles: the random definitions say too little", mixed, cases)
 		}
+		for _, k := range nodeKinds {
+			if splitBy[k] < 10 {
+				t.Errorf("definitions of kind %s split the profiles only %d times: the random worlds rarely meet them", k, splitBy[k])
+			}
+		}
 	})
 }
 
 // The vocabulary of the random worlds and definitions: small, so conditions often meet data.
 var (
 	traitVocab    = []string{"plan", "age", "tags", "signup", "vip"}
-	eventVocab    = []string{"Post Created", "Order Completed", "Signed In"}
+	eventVocab    = []string{"Post Created", "Order Completed", "Signed In", EventLoggedIn}
 	propertyVocab = []string{"space", "amount", "tags", "when"}
 	valuePool     = []any{"free", "pro", "enterprise", "東京", `a"b`, "", 0.0, 1.0, 2.5, 3.0, 10.0, -1.0, true, false, nil,
 		[]any{"a", "pro"}, []any{"beta"}, []any{1.0, 2.0}, map[string]any{"x": 1.0},
@@ -145,7 +162,28 @@ type world struct {
 	contracts [][]any
 	tickets   [][]any
 	consents  [][]any
+
+	// The community: members, their user_id identifiers, spaces and who follows them, meetups
+	// and check-ins, questions and replies (some accepted).
+	members     []string
+	identifiers [][]any // type, value, profile_id, first_seen, last_seen
+	spaceRows   [][]any
+	following   [][]any
+	meetups     [][]any
+	rsvps       [][]any
+	posts       [][]any
+	comments    [][]any
+	accepted    [][]any // comment id, post id
 }
+
+// The spaces and meetups of every world; a definition may name a space by id or slug, or one
+// that does not exist.
+var (
+	spaceIDs   = []string{"sp1", "sp2", "sp3"}
+	spaceSlugs = []string{"support", "ideas", "events"}
+	spaceRefs  = []string{"sp1", "support", "sp2", "ideas", "events", "nowhere"}
+	meetupIDs  = []string{"ev1", "ev2", "ev3"}
+)
 
 type wProfile struct {
 	id     string
@@ -219,7 +257,11 @@ func genWorld(r *rand.Rand, now time.Time) *world {
 				renews = now.AddDate(0, 0, r.IntN(80)-20).Format(time.DateOnly)
 			}
 			w.contracts = append(w.contracts, []any{fmt.Sprintf("k%d-%d", a, k), fmt.Sprintf("x-k%d-%d", a, k), w.accounts[a],
-				pick(r, []string{"Pro", "Basic", "Enterprise"}), pick(r, []string{"active", "cancelled", "expired"}), "2026-01-01", renews, 100, "JPY", 0})
+				pick(r, []string{"Pro", "Basic", "Enterprise"}), pick(r, []string{"active", "cancelled", "expired"}),
+				pick(r, []string{"2026-01-01", "", now.AddDate(0, 0, -10).Format(time.DateOnly), now.AddDate(0, 0, -30).Format(time.DateOnly),
+					now.AddDate(0, 0, -89).Format(time.DateOnly), now.AddDate(0, 0, 5).Format(time.DateOnly), now.AddDate(0, 0, 5).Format(time.DateOnly),
+					now.Format(time.DateOnly)}),
+				renews, 100, "JPY", 0})
 		}
 	}
 	for _, p := range w.profiles {
@@ -227,14 +269,77 @@ func genWorld(r *rand.Rand, now time.Time) *world {
 			w.links = append(w.links, []any{p.id, pick(r, w.accounts)})
 		}
 	}
+	w.genCommunity(r, now, ms)
 	return w
+}
+
+// genCommunity adds members, most of them the user_id of a profile (a merged one too, or two
+// members on one family), and what they did in the community.
+func (w *world) genCommunity(r *rand.Rand, now time.Time, ms func(float64) int64) {
+	for i, sid := range spaceIDs {
+		w.spaceRows = append(w.spaceRows, []any{sid, spaceSlugs[i], sid, "public", "system", 0, 0})
+	}
+	for i, eid := range meetupIDs {
+		w.meetups = append(w.meetups, []any{eid, spaceIDs[i], eid, db.Now(now), db.Now(now), "Asia/Tokyo", "CODE", "system", 0, 0})
+	}
+	n := 4 + r.IntN(10)
+	for i := range n {
+		mid := fmt.Sprintf("M%02d", i)
+		w.members = append(w.members, mid)
+		if r.IntN(6) > 0 {
+			w.identifiers = append(w.identifiers, []any{"user_id", mid, pick(r, w.profiles).id, 0, 0})
+		}
+		for k, sid := range spaceIDs {
+			if r.IntN(3) == 0 {
+				w.following = append(w.following, []any{sid, mid, pick(r, []string{"member", "moderator"}), ms(float64(k))})
+			}
+		}
+		for _, eid := range meetupIDs {
+			if r.IntN(3) == 0 {
+				var at any
+				if r.IntN(3) > 0 {
+					at = ms(pick(r, []float64{1, 20, 29.9, 31, 45, 89, 91, 400}))
+				}
+				w.rsvps = append(w.rsvps, []any{eid, mid, pick(r, []string{"going", "interested", ""}), 0, at})
+			}
+		}
+	}
+	for k := range r.IntN(3 * n) {
+		pid := fmt.Sprintf("p%02d", k)
+		asker := pick(r, w.members)
+		at := ms(pick(r, []float64{0.1, 0.5, 1, 2, 3, 10, 40}))
+		hidden := 0
+		if r.IntN(8) == 0 {
+			hidden = 1
+		}
+		w.posts = append(w.posts, []any{pid, pick(r, spaceIDs), asker, pick(r, []string{"question", "question", "question", "discussion"}),
+			"t", "b", "b", hidden, at, at, at})
+		var replies []string
+		for j := range r.IntN(4) {
+			cid := fmt.Sprintf("c%02d-%d", k, j)
+			author := pick(r, w.members)
+			if r.IntN(4) == 0 {
+				author = asker // the asker's own reply is no answer from someone else
+			}
+			h := 0
+			if r.IntN(5) == 0 {
+				h = 1
+			}
+			w.comments = append(w.comments, []any{cid, pid, author, "c", "c", h, at, at})
+			replies = append(replies, cid)
+		}
+		if len(replies) > 0 && r.IntN(2) == 0 {
+			w.accepted = append(w.accepted, []any{pick(r, replies), pid})
+		}
+	}
 }
 
 // store replaces the tables' contents with the world's.
 func (w *world) store(ctx context.Context, d *db.DB) error {
 	return d.Tx(ctx, func(tx *sql.Tx) error {
 		for _, table := range []string{"segment_members", "segments", "profile_accounts", "crm_contracts", "crm_tickets", "crm_purchases", "crm_accounts",
-			"consent_records", "profile_events", "profile_counts", "profile_traits", "identity_profiles"} {
+			"consent_records", "profile_events", "profile_counts", "profile_traits", "identity_identifiers", "identity_profiles",
+			"meetup_rsvps", "meetup_events", "comments", "posts", "space_members", "spaces", "members"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
 				return err
 			}
@@ -298,6 +403,19 @@ func (w *world) store(ctx context.Context, d *db.DB) error {
 			{`INSERT INTO profile_accounts (profile_id, account_id) VALUES ($1, $2)`, w.links},
 			{`INSERT INTO consent_records (id, profile_id, channel, purpose, status, recorded_at, source, recorded_by, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`, w.consents},
+			{`INSERT INTO identity_identifiers (type, value, profile_id, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5)`, w.identifiers},
+			{`INSERT INTO members (id, email, display_name, role, locale, created_at, updated_at) VALUES ($1, $1 || '@example.com', $1, 'member', 'ja', 0, 0)`,
+				ids(w.members)},
+			{`INSERT INTO spaces (id, slug, name, visibility, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, w.spaceRows},
+			{`INSERT INTO space_members (space_id, member_id, role, joined_at) VALUES ($1, $2, $3, $4)`, w.following},
+			{`INSERT INTO meetup_events (id, space_id, title, starts_at, ends_at, time_zone, check_in_code, created_by, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, w.meetups},
+			{`INSERT INTO meetup_rsvps (event_id, member_id, status, status_at, checked_in_at) VALUES ($1, $2, $3, $4, $5)`, w.rsvps},
+			{`INSERT INTO posts (id, space_id, author_id, kind, title, body, body_html, hidden, last_activity_at, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, w.posts},
+			{`INSERT INTO comments (id, post_id, author_id, body, body_html, hidden, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				w.comments},
+			{`UPDATE posts SET accepted_comment_id = $1 WHERE id = $2`, w.accepted},
 		} {
 			if err := ins(step.q, step.rows); err != nil {
 				return err
@@ -307,8 +425,26 @@ func (w *world) store(ctx context.Context, d *db.DB) error {
 	})
 }
 
+// ids is a list of ids as one-column rows.
+func ids(list []string) [][]any {
+	out := make([][]any, len(list))
+	for i, x := range list {
+		out[i] = []any{x}
+	}
+	return out
+}
+
 // genDefinition returns a random definition in JSON form; it may refer to the segments refs.
 func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
+	if depth == 0 && r.IntN(3) == 0 {
+		// A top-level "all" is what the compiler drives by its most selective condition: make
+		// it common.
+		list := make([]any, 2+r.IntN(3))
+		for i := range list {
+			list[i] = genDefinition(r, depth+1, refs)
+		}
+		return map[string]any{"all": list}
+	}
 	if depth < 3 && r.IntN(3) == 0 {
 		switch r.IntN(3) {
 		case 0:
@@ -321,7 +457,7 @@ func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
 			return map[string]any{pick(r, []string{"all", "any"}): list}
 		}
 	}
-	switch r.IntN(9) {
+	switch r.IntN(13) {
 	case 0, 1:
 		m := genValueCond(r, valueOps)
 		m["trait"] = pick(r, traitVocab)
@@ -363,6 +499,9 @@ func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
 		if r.IntN(2) == 0 {
 			c["renews_within"] = pick(r, []string{"P10D", "P30D", "P1M"})
 		}
+		if r.IntN(2) == 0 {
+			c["started_within"] = pick(r, []string{"P30D", "P90D", "P1Y"})
+		}
 		return map[string]any{"contract": c}
 	case 6:
 		return map[string]any{"open_tickets": map[string]any{"op": pick(r, countOps), "value": r.IntN(3)}}
@@ -372,6 +511,25 @@ func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
 			c["status"] = pick(r, statuses)
 		}
 		return map[string]any{"consent": c}
+	case 8:
+		return map[string]any{"space_member": pick(r, spaceRefs)}
+	case 9:
+		a := map[string]any{}
+		if r.IntN(2) == 0 {
+			a["event"] = pick(r, append([]string{"ev-none"}, meetupIDs...))
+		}
+		if r.IntN(2) == 0 {
+			a["within_last"] = pick(r, []string{"P30D", "P90D", "P1D"})
+		}
+		return map[string]any{"attended": a}
+	case 10:
+		return map[string]any{"accepted_answers": map[string]any{"op": pick(r, countOps), "value": r.IntN(3)}}
+	case 11:
+		u := map[string]any{"op": pick(r, countOps), "value": r.IntN(3)}
+		if r.IntN(2) == 0 {
+			u["older_than"] = pick(r, []string{"P1D", "PT12H", "P7D"})
+		}
+		return map[string]any{"unanswered_questions": u}
 	}
 	if len(refs) > 0 {
 		return map[string]any{"segment": pick(r, refs)}

@@ -6,16 +6,21 @@
 //
 // A definition is one JSON tree (docs/segments.md): all, any and not over conditions on traits,
 // computed attributes, counted events with property filters and windows, CRM contracts and open
-// tickets, consent status, and membership of other segments (evaluated inline, so a segment is
-// never stale because another one is). Conditions read a profile's whole merge family: data
+// tickets, consent status, community facts (a space followed, an event attended, accepted answers,
+// unanswered questions: current state read from the community's tables through the member's
+// user_id identifier), and membership of other segments (evaluated inline, so a segment is
+// never stale because another one is). Templates are the community playbook's ready-made
+// definitions with parameters. Conditions read a profile's whole merge family: data
 // recorded under profiles merged into a root counts for the root.
 //
 // The backbone consumer (Consumer) drives the incremental evaluator; Run recomputes every segment
 // in full on a schedule, which catches time windows that expire without any new event ("no
 // activity in 30 days"). Each full recomputation claims its segment in the database first, so
-// several nodes share the work instead of repeating it; every membership change is made under
-// the segment's row lock (PostgreSQL) or the one writer (SQLite), and only a change actually
-// made emits an event, so no entry or exit is ever announced twice.
+// several nodes share the work instead of repeating it, and runs its statement on a snapshot,
+// holding no lock, then re-checks under the lock only the profiles whose membership changed.
+// Every membership change is made under the segment's row lock (PostgreSQL) or the one writer
+// (SQLite), and only a change actually made emits an event, so no entry or exit is ever
+// announced twice.
 package segment
 
 import (
@@ -141,6 +146,9 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	now := s.now()
 	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now)), CreatedBy: p.Actor()}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkCommunityRefs(ctx, tx, def); err != nil {
+			return err
+		}
 		if refs := def.Refs(); len(refs) > 0 {
 			if s.db.Engine == db.Postgres {
 				// Keep the segments referred to until this one is stored: Delete takes their row
@@ -176,6 +184,34 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	}
 	seg.Count, err = s.count(ctx, seg.ID)
 	return seg, err
+}
+
+// checkCommunityRefs refuses a space or community event that does not exist, naming the path of
+// its field: a typo would match nobody, or under not everybody. (A space or event deleted later
+// simply matches nobody, as a trait nobody has.)
+func checkCommunityRefs(ctx context.Context, q db.Queryer, n Node) error {
+	var err error
+	n.walkPaths("definition", func(x *Node, path string) {
+		if err != nil {
+			return
+		}
+		var what, query, ref string
+		switch {
+		case x.SpaceMember != "":
+			what, query, ref, path = "space", `SELECT COUNT(*) FROM spaces WHERE id = $1 OR slug = $1`, x.SpaceMember, path+".space_member"
+		case x.Attended != nil && x.Attended.Event != "":
+			what, query, ref, path = "community event", `SELECT COUNT(*) FROM meetup_events WHERE id = $1`, x.Attended.Event, path+".attended.event"
+		default:
+			return
+		}
+		var k int
+		if e := q.QueryRowContext(ctx, query, ref).Scan(&k); e != nil {
+			err = fmt.Errorf("looking up %s %s: %w", what, ref, e)
+		} else if k == 0 {
+			err = errs.Invalid(path, "no %s %q", what, ref)
+		}
+	})
+	return err
 }
 
 // definitions reads every segment's definition, as stored (not expanded). A definition that no

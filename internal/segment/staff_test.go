@@ -117,13 +117,19 @@ func TestSizesPreviewUpdateExport(t *testing.T) {
 		if len(ms) != 2 || ms[0].Name != "Free" || ms[1].Name != "Free or pro" {
 			t.Fatalf("segments of b: %+v", ms)
 		}
-	})
-}
 
-// fieldOf is the field an errs error names, or "".
-func fieldOf(err error) string {
-	if e, ok := errs.As(err); ok {
-		return e.Field
-	}
-	return ""
+		// The scheduled recomputation (a snapshot, then a re-check of the changed profiles)
+		// records its point too.
+		f.advance(time.Hour)
+		f.exec(t, `UPDATE profile_traits SET value = '"free"' WHERE profile_id = 'c' AND name = 'plan'`)
+		if err := f.s.RecomputeDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if sizes, err = f.s.Sizes(ctx, sys, pro.ID, time.Time{}); err != nil || len(sizes) == 0 {
+			t.Fatal(err)
+		}
+		if got, want := sizes[len(sizes)-1], (Size{At: f.clock().Truncate(time.Hour), Count: 2}); got != want {
+			t.Fatalf("the scheduled recomputation recorded %+v, want %+v", got, want)
+		}
+	})
 }

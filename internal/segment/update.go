@@ -34,6 +34,9 @@ func (s *Service) Update(ctx context.Context, p accounts.Principal, segmentID, n
 	}
 	now := s.now()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkCommunityRefs(ctx, tx, def); err != nil {
+			return err
+		}
 		if s.db.Engine == db.Postgres {
 			// As Delete: wait for evaluations changing its membership, and hold the segments it
 			// refers to so that none is deleted before this commits.

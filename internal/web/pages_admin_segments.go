@@ -746,6 +746,26 @@ func describeCondition(v *view, r *condRow, names map[string]string) string {
 	case "consent":
 		return v.T("segments.say.consent", v.catOr("consent.channel."+x["consent.channel"], x["consent.channel"]),
 			purposeText(v, x["consent.purpose"]), v.catOr("consent.status."+x["consent.status"], x["consent.status"]))
+	case "space_member":
+		return v.T("segments.say.space_member", x["space_member"])
+	case "attended":
+		event := x["attended.event"]
+		if event == "" {
+			event = v.T("segments.any_event")
+		}
+		s := v.T("segments.say.attended", event)
+		if w := x["attended.within_last"]; w != "" {
+			s += v.T("segments.say.window", durationText(v, w))
+		}
+		return s
+	case "accepted_answers":
+		return v.T("segments.say.accepted_answers", sayValue(v, x["accepted_answers.op"], x["accepted_answers.value"]))
+	case "unanswered_questions":
+		s := v.T("segments.say.unanswered_questions", sayValue(v, x["unanswered_questions.op"], x["unanswered_questions.value"]))
+		if d := x["unanswered_questions.older_than"]; d != "" {
+			s += v.T("segments.say.older_than", durationText(v, d))
+		}
+		return s
 	case "segment":
 		name := names[x["segment"]]
 		if name == "" {

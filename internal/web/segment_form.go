@@ -97,6 +97,22 @@ var condKinds = []condKind{
 	{Key: "segment", Fields: []condField{
 		{Key: "segment", Type: fieldSegment},
 	}},
+	{Key: "space_member", Fields: []condField{
+		{Key: "space_member", Type: fieldText},
+	}},
+	{Key: "attended", Fields: []condField{
+		{Key: "attended.event", Type: fieldText, Optional: true},
+		{Key: "attended.within_last", Type: fieldDuration, Optional: true, Default: "P90D"},
+	}},
+	{Key: "accepted_answers", Fields: []condField{
+		{Key: "accepted_answers.op", Type: fieldOp, Options: countOps, Default: "gte"},
+		{Key: "accepted_answers.value", Type: fieldCount, Default: "5"},
+	}},
+	{Key: "unanswered_questions", Fields: []condField{
+		{Key: "unanswered_questions.op", Type: fieldOp, Options: countOps, Default: "gte"},
+		{Key: "unanswered_questions.value", Type: fieldCount, Default: "1"},
+		{Key: "unanswered_questions.older_than", Type: fieldDuration, Optional: true, Default: "P1D"},
+	}},
 }
 
 func consentChannels() []string {
@@ -415,6 +431,9 @@ func (k condKind) toJSON(r *condRow) map[string]any {
 			setPath(m, f.Key, text)
 		}
 	}
+	if _, ok := m[k.Key]; !ok {
+		m[k.Key] = map[string]any{} // every field left out: {"attended":{}}
+	}
 	return m
 }
 
@@ -644,6 +663,9 @@ func (k condKind) fromJSON(m map[string]any, r *condRow) bool {
 			text = s
 		}
 		r.Values[f.Key] = text
+	}
+	if x, ok := leaves[k.Key].(map[string]any); ok && len(x) == 0 {
+		delete(leaves, k.Key) // every field left out: {"attended":{}}
 	}
 	return len(leaves) == 0
 }

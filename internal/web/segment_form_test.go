@@ -101,6 +101,8 @@ func TestSegmentJSONRoundTrips(t *testing.T) {
 		`{"all":[{"open_tickets":{"op":"gte","value":2}},{"consent":{"channel":"line","purpose":"third_party:crm","status":"unknown"}},{"trait":"signed_up","op":"before","value":"2026-04-01"}]}`,
 		`{"not":{"any":[{"trait":"a","op":"exists"},{"trait":"b","op":"not_exists"}]}}`,
 		`{"not":{"not":{"trait":"a","op":"exists"}}}`,
+		`{"all":[{"space_member":"support"},{"attended":{}},{"not":{"attended":{"event":"01J","within_last":"P90D"}}},` +
+			`{"accepted_answers":{"op":"gte","value":5}},{"unanswered_questions":{"op":"gte","value":1,"older_than":"P1D"}},{"unanswered_questions":{"op":"eq","value":0}}]}`,
 	} {
 		b, err := builderFromJSON([]byte(def))
 		if err != nil {
@@ -120,7 +122,7 @@ func TestSegmentJSONRoundTrips(t *testing.T) {
 		}
 	}
 	// A kind the form does not know, and a known kind with a field it has no input for.
-	def := `{"all":[{"score":"engagement","op":"gte","value":50},{"trait":"plan","op":"eq","value":"pro","weight":2},{"space_member":"support"}]}`
+	def := `{"all":[{"score":"engagement","op":"gte","value":50},{"trait":"plan","op":"eq","value":"pro","weight":2},{"lifecycle_stage":"advocate"}]}`
 	b, err := builderFromJSON([]byte(def))
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +133,7 @@ func TestSegmentJSONRoundTrips(t *testing.T) {
 			kept = append(kept, r.JSON)
 		}
 	}
-	want := []string{`{"op":"gte","score":"engagement","value":50}`, `{"op":"eq","trait":"plan","value":"pro","weight":2}`, `{"space_member":"support"}`}
+	want := []string{`{"op":"gte","score":"engagement","value":50}`, `{"op":"eq","trait":"plan","value":"pro","weight":2}`, `{"lifecycle_stage":"advocate"}`}
 	if strings.Join(kept, " ") != strings.Join(want, " ") {
 		t.Fatalf("JSON rows %q, want %q", kept, want)
 	}
@@ -192,6 +194,7 @@ func FuzzSegmentJSONRoundTrip(f *testing.F) {
 		`{"not":{"all":[{"contract":{"renews_within":"P1M"}},{"open_tickets":{"op":"eq","value":0}},{"consent":{"channel":"sms","purpose":"research"}}]}}`,
 		`{"all":[{"computed":"events","op":"lt","value":10},{"trait":"signed_up","op":"after","value":"2026-04-01T09:00:00+09:00"}]}`,
 		`{"all":[{"trait":"x","op":"eq","value":" padded "},{"trait":"y","op":"eq","value":""}]}`,
+		`{"any":[{"attended":{}},{"space_member":"events"},{"unanswered_questions":{"op":"gt","value":2,"older_than":"PT12H"}}]}`,
 		`[1,2]`, `"x"`, `{"all":[]}`,
 	} {
 		f.Add([]byte(seed))

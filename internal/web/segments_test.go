@@ -68,6 +68,10 @@ func TestSegmentPages(t *testing.T) {
 		admin.htmx("/admin/segments/preview", builderForm("", "c1.kind=trait", "c1.parent=0", "c1.f.trait=plan", "c1.f.op=gt", "c1.f.value=abc")).
 			expect(t, http.StatusOK, "定義を確認してください", "definition.value")
 
+		// Community conditions are form rows too; a space that does not exist is named.
+		admin.htmx("/admin/segments/preview", builderForm("", "c1.kind=space_member", "c1.parent=0", "c1.f.space_member=no-such-space")).
+			expect(t, http.StatusOK, "定義を確認してください", "definition.space_member")
+
 		// Adding a condition re-renders the form (without JavaScript: the whole page) and keeps
 		// what was typed.
 		add := builderForm("Pro 以上", "c1.kind=trait", "c1.parent=0", "c1.f.trait=plan", "c1.f.op=in", "c1.f.value=enterprise, pro", "c0.add=consent", "do=add:0")
