@@ -82,7 +82,7 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	w.profiles = profile.New(profile.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Log: log, Now: clock})
 	w.identity = g
 	w.consent = consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Now: clock})
-	w.segments = segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g, Log: log, Now: clock})
+	w.segments = segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Log: log, Now: clock})
 	// A backbone without a stream: its outbox and event log; erasures are completed by the test.
 	bb := backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, e, backbone.LogMigrations()), Log: log})
 	src := ingest.NewSources(d, nil)

@@ -2,7 +2,9 @@ package api
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/errs"
@@ -21,6 +23,8 @@ func (a *API) segmentRoutes() []route {
 		{method: "GET", path: "/segments/{id}", perm: read, handle: a.getSegment},
 		{method: "DELETE", path: "/segments/{id}", perm: write, handle: a.deleteSegment},
 		{method: "GET", path: "/segments/{id}/members", perm: read, handle: a.segmentMembers},
+		{method: "GET", path: "/segments/{id}/members.csv", perm: read, handle: a.segmentMembersCSV},
+		{method: "GET", path: "/segments/{id}/sizes", perm: read, handle: a.segmentSizes},
 	}
 }
 
@@ -118,5 +122,35 @@ func (a *API) segmentMembers(w http.ResponseWriter, r *http.Request, p accounts.
 		v.NextCursor = httpx.EncodeCursor(next)
 	}
 	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// segmentMembersCSV streams every member of a segment as CSV (id, entered_at and a few traits);
+// the export is audited.
+func (a *API) segmentMembersCSV(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	id := r.PathValue("id")
+	return a.segments.ExportCSV(r.Context(), p, id, func() io.Writer {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="segment-`+id+`.csv"`)
+		return w
+	})
+}
+
+// segmentSizes is a segment's size history: one point an hour at most, oldest first, since the
+// time given (RFC 3339; default 90 days ago).
+func (a *API) segmentSizes(w http.ResponseWriter, r *http.Request, p accounts.Principal) error {
+	since := time.Now().AddDate(0, 0, -90)
+	if q := r.URL.Query().Get("since"); q != "" {
+		t, err := time.Parse(time.RFC3339, q)
+		if err != nil {
+			return errs.Invalid("since", "must be a date-time such as 2026-04-01T00:00:00Z")
+		}
+		since = t
+	}
+	sizes, err := a.segments.Sizes(r.Context(), p, r.PathValue("id"), since)
+	if err != nil {
+		return err
+	}
+	writeList(w, sizes, "")
 	return nil
 }

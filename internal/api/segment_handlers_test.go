@@ -1,11 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
@@ -92,6 +97,36 @@ func TestSegmentAPI(t *testing.T) {
 		var list httpx.List[segment.Segment]
 		if code, _ := reader.do("GET", "/segments", "", &list); code != 200 || len(list.Data) != 1 || list.Data[0].Count != 2 {
 			t.Fatalf("list: %d %+v", code, list)
+		}
+		var sizes httpx.List[segment.Size]
+		if code, _ := reader.do("GET", "/segments/"+seg.ID+"/sizes?since=2026-01-01T00:00:00Z", "", &sizes); code != 200 || len(sizes.Data) != 1 || sizes.Data[0].Count != 2 {
+			t.Fatalf("sizes: %d %+v", code, sizes)
+		}
+		if code, _ := reader.do("GET", "/segments/"+seg.ID+"/sizes?since=yesterday", "", &ae); code != 400 || ae.Error.Field != "since" {
+			t.Fatalf("sizes with a bad since: %d %+v", code, ae)
+		}
+		// The CSV export: a header and one row per member in id order, traits filled; audited.
+		w.db.W.Exec(`INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, 'name', '"=HYPERLINK()"', 'test', 1)`, want[0])
+		req, _ := http.NewRequest("GET", reader.url+Prefix+"/segments/"+seg.ID+"/members.csv", nil)
+		req.Header.Set("Authorization", "Bearer "+reader.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+			t.Fatalf("members.csv: %d %s %v\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), err, body)
+		}
+		wantCSV := [][]string{{"id", "entered_at", "email", "name", "company", "plan"},
+			{want[0], recs[1][1], "", "'=HYPERLINK()", "", "enterprise"}, {want[1], recs[2][1], "", "", "", "enterprise"}}
+		if len(recs) != 3 || !slices.EqualFunc(recs, wantCSV, slices.Equal) || !strings.HasPrefix(recs[1][1], "2026-11-23T09:") {
+			t.Fatalf("members.csv:\n%q\nwant\n%q", recs, wantCSV)
+		}
+		entries, _, err := w.acc.ListAudit(ctx, accounts.System(), "", 10)
+		if err != nil || !slices.ContainsFunc(entries, func(e accounts.AuditEntry) bool { return e.Action == "segment.exported" && e.Target == seg.ID }) {
+			t.Fatalf("the export is not audited: %v %+v", err, entries)
 		}
 		if code, _ := reader.do("DELETE", "/segments/"+seg.ID, "", nil); code != 403 {
 			t.Fatalf("a read key deleted a segment: %d", code)

@@ -159,7 +159,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	a.Backbone.Register(a.Profiles.Consumer())
 	a.Consent = consent.New(consent.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Accounts: a.Accounts})
 	consents.to = a.Consent
-	a.Segments = segment.New(segment.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Log: log})
+	a.Segments = segment.New(segment.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Accounts: a.Accounts, Log: log})
 	a.Backbone.Register(a.Segments.Consumer())
 	a.Onboarding = onboarding.New(onboarding.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Segments: a.Segments})
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})

@@ -183,7 +183,7 @@ func (a *App) Handler() (http.Handler, error) {
 		w, err := web.New(web.Deps{Accounts: a.Accounts, Log: a.Log, BaseURL: a.Config.BaseURL,
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(),
-			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Privacy: a.Privacy, Onboarding: a.Onboarding,
+			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Privacy: a.Privacy, Onboarding: a.Onboarding, Segments: a.Segments,
 			Unlink: func(ctx context.Context, p accounts.Principal, typ, _ string) error {
 				// A social identifier's type names the log-in provider ("social:line"), of which
 				// a member links one account.

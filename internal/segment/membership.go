@@ -261,6 +261,9 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 			}
 		}
 		entered, exited = len(in), len(out)
+		if err := s.recordSize(ctx, tx, segmentID, int64(len(want)), now); err != nil {
+			return err
+		}
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
 	return entered, exited, err
@@ -336,6 +339,13 @@ func (s *Service) recheck(ctx context.Context, segmentID string, now time.Time) 
 			} else {
 				exited++
 			}
+		}
+		var size int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM segment_members WHERE segment_id = $1`, segmentID).Scan(&size); err != nil {
+			return fmt.Errorf("counting members of segment %s: %w", segmentID, err)
+		}
+		if err := s.recordSize(ctx, tx, segmentID, size, now); err != nil {
+			return err
 		}
 		done = true
 		return s.outbox.Emit(ctx, tx, evs...)

@@ -59,6 +59,8 @@ type Deps struct {
 	DB       *db.DB
 	Outbox   *backbone.Outbox
 	Identity *identity.Graph
+	// Accounts records member exports in the audit log; nil records none (tests of evaluation).
+	Accounts *accounts.Service
 	Log      *slog.Logger     // discarded when nil
 	Now      func() time.Time // time.Now when nil
 	// RecomputeEvery is the period of the scheduled full recomputation; DefaultRecomputeEvery
@@ -71,6 +73,7 @@ type Service struct {
 	db       *db.DB
 	outbox   *backbone.Outbox
 	identity *identity.Graph
+	acc      *accounts.Service
 	log      *slog.Logger
 	now      func() time.Time
 	every    time.Duration
@@ -78,7 +81,7 @@ type Service struct {
 
 // New returns the segment service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, outbox: d.Outbox, identity: d.Identity, log: d.Log, now: d.Now, every: d.RecomputeEvery}
+	s := &Service{db: d.DB, outbox: d.Outbox, identity: d.Identity, acc: d.Accounts, log: d.Log, now: d.Now, every: d.RecomputeEvery}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -104,6 +107,8 @@ type Segment struct {
 	Definition Node      `json:"definition"`
 	Count      int64     `json:"count"`
 	CreatedAt  time.Time `json:"created_at"`
+	CreatedBy  string    `json:"created_by"`             // the member id, api_key:ID or system
+	Recomputed time.Time `json:"recomputed_at,omitzero"` // the last full recomputation
 }
 
 // Member is a root profile in a segment.
@@ -139,7 +144,7 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 		return Segment{}, err
 	}
 	now := s.now()
-	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now))}
+	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now)), CreatedBy: p.Actor()}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := checkCommunityRefs(ctx, tx, def); err != nil {
 			return err
@@ -174,6 +179,8 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	if _, _, err := s.recompute(ctx, seg.ID, now, true); err != nil {
 		// The segment stands; the scheduled recomputation fills it.
 		s.log.Warn("segment: first computation failed", "segment", seg.ID, "err", err)
+	} else {
+		seg.Recomputed = db.Time(db.Now(now))
 	}
 	seg.Count, err = s.count(ctx, seg.ID)
 	return seg, err
@@ -297,9 +304,9 @@ func (s *Service) Get(ctx context.Context, p accounts.Principal, segmentID strin
 	}
 	var seg Segment
 	var def string
-	var at int64
-	err := s.db.R.QueryRowContext(ctx, `SELECT id, name, definition, created_at FROM segments WHERE id = $1`, segmentID).
-		Scan(&seg.ID, &seg.Name, &def, &at)
+	var at, rat int64
+	err := s.db.R.QueryRowContext(ctx, `SELECT id, name, definition, created_at, created_by, recomputed_at FROM segments WHERE id = $1`, segmentID).
+		Scan(&seg.ID, &seg.Name, &def, &at, &seg.CreatedBy, &rat)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Segment{}, errs.NotFound("no segment %s", segmentID)
 	}
@@ -309,7 +316,7 @@ func (s *Service) Get(ctx context.Context, p accounts.Principal, segmentID strin
 	if seg.Definition, err = Parse([]byte(def)); err != nil {
 		return Segment{}, fmt.Errorf("segment %s: %w", segmentID, err)
 	}
-	seg.CreatedAt = db.Time(at)
+	seg.CreatedAt, seg.Recomputed = db.Time(at), recomputedAt(rat)
 	seg.Count, err = s.count(ctx, segmentID)
 	return seg, err
 }
@@ -319,7 +326,7 @@ func (s *Service) List(ctx context.Context, p accounts.Principal) ([]Segment, er
 	if err := accounts.Authorize(p, permRead); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT s.id, s.name, s.definition, s.created_at,
+	rows, err := s.db.R.QueryContext(ctx, `SELECT s.id, s.name, s.definition, s.created_at, s.created_by, s.recomputed_at,
 		(SELECT COUNT(*) FROM segment_members m WHERE m.segment_id = s.id) FROM segments s ORDER BY s.created_at DESC, s.id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("listing segments: %w", err)
@@ -329,14 +336,14 @@ func (s *Service) List(ctx context.Context, p accounts.Principal) ([]Segment, er
 	for rows.Next() {
 		var seg Segment
 		var def string
-		var at int64
-		if err := rows.Scan(&seg.ID, &seg.Name, &def, &at, &seg.Count); err != nil {
+		var at, rat int64
+		if err := rows.Scan(&seg.ID, &seg.Name, &def, &at, &seg.CreatedBy, &rat, &seg.Count); err != nil {
 			return nil, err
 		}
 		if seg.Definition, err = Parse([]byte(def)); err != nil {
 			return nil, fmt.Errorf("segment %s: %w", seg.ID, err)
 		}
-		seg.CreatedAt = db.Time(at)
+		seg.CreatedAt, seg.Recomputed = db.Time(at), recomputedAt(rat)
 		out = append(out, seg)
 	}
 	return out, rows.Err()
@@ -376,6 +383,9 @@ func (s *Service) Delete(ctx context.Context, p accounts.Principal, segmentID st
 		if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1`, segmentID); err != nil {
 			return fmt.Errorf("deleting segment members: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM segment_sizes WHERE segment_id = $1`, segmentID); err != nil {
+			return fmt.Errorf("deleting segment sizes: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE id = $1`, segmentID); err != nil {
 			return fmt.Errorf("deleting segment: %w", err)
 		}
@@ -389,13 +399,8 @@ func (s *Service) Members(ctx context.Context, p accounts.Principal, segmentID, 
 	if err := accounts.Authorize(p, permRead); err != nil {
 		return nil, "", err
 	}
-	var one int
-	err := s.db.R.QueryRowContext(ctx, `SELECT 1 FROM segments WHERE id = $1`, segmentID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", errs.NotFound("no segment %s", segmentID)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("reading segment %s: %w", segmentID, err)
+	if err := s.exists(ctx, segmentID); err != nil {
+		return nil, "", err
 	}
 	limit = db.Limit(limit, 100, 1000)
 	order := "profile_id"
@@ -423,6 +428,27 @@ func (s *Service) Members(ctx context.Context, p accounts.Principal, segmentID, 
 	}
 	out, next := db.TrimPage(out, limit, func(m Member) string { return m.ID })
 	return out, next, nil
+}
+
+// exists returns errs.NotFound when there is no segment segmentID.
+func (s *Service) exists(ctx context.Context, segmentID string) error {
+	var one int
+	err := s.db.R.QueryRowContext(ctx, `SELECT 1 FROM segments WHERE id = $1`, segmentID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.NotFound("no segment %s", segmentID)
+	}
+	if err != nil {
+		return fmt.Errorf("reading segment %s: %w", segmentID, err)
+	}
+	return nil
+}
+
+// recomputedAt is a stored recomputed_at: zero (never) stays the zero time.
+func recomputedAt(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return db.Time(ms)
 }
 
 // membershipEvent is Segment Entered or Segment Exited for profileID.

@@ -67,6 +67,7 @@ type site struct {
 	prf   *profile.Service
 	cns   *consent.Ledger
 	onb   *onboarding.Service // with siteOptions.onboarding
+	seg   *segment.Service    // with siteOptions.segments or onboarding
 	priv  *privacy.Service
 	bb    *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
 	logDB *db.DB
@@ -111,6 +112,8 @@ type siteOptions struct {
 	// onboarding adds the onboarding survey (and segments, for its automatic ones): new members
 	// are sent to it after sign-up.
 	onboarding bool
+	// segments adds the segment pages (/admin/segments) and the segments on the customer 360.
+	segments bool
 	// unlink is the privacy centre's social unlink hook; nil leaves the buttons out.
 	unlink web.UnlinkFunc
 	// ledger has the consent ledger record the permission screen's choices, as the app does
@@ -130,8 +133,11 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
 		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations()}
+	if opts.onboarding || opts.segments {
+		sets = append(sets, segment.Migrations())
+	}
 	if opts.onboarding {
-		sets = append(sets, segment.Migrations(), onboarding.Migrations())
+		sets = append(sets, onboarding.Migrations())
 	}
 	d := dbtest.Open(t, engine, sets...)
 	log := slog.New(slog.NewTextHandler(testLogOut(), nil))
@@ -175,9 +181,11 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
 	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
+	if opts.onboarding || opts.segments {
+		s.seg = segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc, Log: log})
+	}
 	if opts.onboarding {
-		sg := segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Log: log})
-		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: sg})
+		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: s.seg})
 	}
 	ledger.l = s.cns
 	s.bb = bb
@@ -207,7 +215,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
 		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns,
-		Privacy: s.priv, Unlink: opts.unlink, Onboarding: s.onb})
+		Privacy: s.priv, Unlink: opts.unlink, Onboarding: s.onb, Segments: s.seg})
 	if err != nil {
 		t.Fatal(err)
 	}

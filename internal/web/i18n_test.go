@@ -191,6 +191,32 @@ func TestEveryUsedKeyExists(t *testing.T) {
 	for _, t := range []string{"pending", "overdue", "all"} {
 		used["privacy_admin.tab."+t] = "Web.adminPrivacy"
 	}
+	used["admin.nav.segments"] = "Web.nav"
+	for _, k := range condKinds {
+		used["segments.kind."+k.Key] = "Web.builderTree"
+		for _, f := range k.Fields {
+			if f.Type != fieldFilters {
+				used["segments.field."+k.Key+"."+f.Key] = "builderInput"
+			}
+			if f.Labels != "" {
+				for _, o := range f.Options {
+					used[f.Labels+o] = "builderInput"
+				}
+			}
+		}
+	}
+	for _, op := range valueOps {
+		used["segments.op."+op] = "builderInput"
+		used["segments.say.op."+op] = "sayValue"
+	}
+	for _, g := range []string{rowAll, rowAny} {
+		used["segments.say."+g] = "describeTree"
+	}
+	for _, u := range []string{"Y", "M", "W", "D", "TH", "TM", "TS"} {
+		used["segments.unit."+u] = "durationText"
+		used["segments.unit."+u+".one"] = "durationText"
+	}
+	used["segments.kind.json"] = "Web.builderTree"
 	// Prefixes of keys built at run time, listed above.
 	for k := range used {
 		if strings.HasSuffix(k, ".") {

@@ -18,6 +18,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/identity"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
 // timelinePerPage is how many events the 360 page's timeline shows at a time.
@@ -75,6 +76,8 @@ type customerData struct {
 	Contracts  []contractRow
 	Consent    *consentData     // nil when the web shell has no consent ledger
 	Privacy    *customerPrivacy // nil when the web shell has no privacy part
+	Segments   []segment.Membership
+	HasSegs    bool // the web shell has segments
 	CanUnmerge bool
 	Now        time.Time
 }
@@ -191,6 +194,11 @@ func (s *Web) adminCustomer(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 	}
+	if d.Segments, err = s.customerSegments(ctx, p, root); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d.HasSegs = s.seg != nil
 	d.Now = time.Now()
 	d.Contracts = contractRows(d.Records.Contracts, d.Now.In(v.loc))
 	d.CanUnmerge = accounts.Allowed(p, accounts.PermManageMembers)

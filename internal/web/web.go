@@ -11,7 +11,8 @@
 // per route inside Routes, so they need nothing from the composition root.
 //
 // With Deps.Profiles, Deps.Identity and Deps.CRM it serves the staff's customer 360 (and with
-// Deps.Consent its consents and records of third-party provision); with Deps.Sources, the
+// Deps.Consent its consents and records of third-party provision, with Deps.Segments the
+// segments the customer is in); with Deps.Segments, the segment list, builder and pages; with Deps.Sources, the
 // tracking sources admin and the community's own page tracking; with Deps.Privacy, the member's
 // privacy centre and the staff's data-subject requests.
 //
@@ -56,6 +57,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -105,6 +107,9 @@ type Deps struct {
 	// identities, data download, account deletion) and the staff's data-subject requests
 	// (/admin/privacy, and export and erasure on the customer 360); nil leaves them out.
 	Privacy *privacy.Service
+	// Segments serves the segment list, builder and pages at /admin/segments and the segments
+	// on the customer 360; nil leaves them out.
+	Segments *segment.Service
 	// Unlink, with Privacy, adds an unlink button to the social accounts the privacy centre
 	// lists; nil lists them without one.
 	Unlink UnlinkFunc
@@ -129,6 +134,7 @@ type Web struct {
 	cns          *consent.Ledger  // nil: no consent sections on the 360
 	priv         *privacy.Service // nil: no privacy centre, no data-subject requests
 	unlink       UnlinkFunc       // nil: no unlink buttons
+	seg          *segment.Service // nil: no segment pages
 	baseURL      string           // the public origin, without a trailing slash; "" when not configured
 	log          *slog.Logger
 	secure       bool                          // cookies only over HTTPS
@@ -167,7 +173,7 @@ func New(d Deps) (*Web, error) {
 		s.mtp, s.kbs, s.bdg, s.srv, s.onb = d.Meetup, d.KB, d.Badges, d.Survey, d.Onboarding
 	}
 	s.med = d.Media
-	s.priv, s.unlink = d.Privacy, d.Unlink
+	s.priv, s.unlink, s.seg = d.Privacy, d.Unlink, d.Segments
 	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
 	if d.Profiles != nil && d.Identity != nil && d.CRM != nil {
 		s.prf, s.idg, s.crm, s.cns = d.Profiles, d.Identity, d.CRM, d.Consent
@@ -292,6 +298,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	}
 	if s.prf != nil {
 		s.customerRoutes(handle)
+	}
+	if s.seg != nil {
+		s.segmentRoutes(handle)
 	}
 	if s.kbs != nil {
 		s.kbRoutes(handle)

@@ -149,6 +149,14 @@
     });
   });
 
+  // The segment builder's preview follows every change through htmx; its Preview button is for
+  // browsers without JavaScript.
+  document.addEventListener("htmx:load", function (ev) {
+    var root = ev.detail.elt;
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll(".segment-preview-btn").forEach(function (el) { el.hidden = true; });
+  });
+
   // After htmx shows a new API key, move focus to it so keyboard and screen-reader users find it.
   document.addEventListener("htmx:afterSettle", function (ev) {
     var secret = ev.detail.target && ev.detail.target.querySelector && ev.detail.target.querySelector(".secret-panel");
