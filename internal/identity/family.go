@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
@@ -129,4 +130,86 @@ func (g *Graph) Find(ctx context.Context, v string, limit int) ([]Match, error) 
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// RootFamilies is RootFamily for many profiles at once, in a few statements: roots maps each
+// known id of ids to its root, and families each of those roots to its family, root first.
+// Unknown ids are left out.
+func (g *Graph) RootFamilies(ctx context.Context, q db.Queryer, ids []string) (roots map[string]string, families map[string][]string, err error) {
+	parent := map[string]string{} // id → the profile it is merged into, "" for a root
+	pending := ids
+	for range MaxMerges + 2 {
+		if len(pending) == 0 {
+			break
+		}
+		var next []string
+		for chunk := range slices.Chunk(pending, 500) {
+			in, args := db.InList(chunk, 1)
+			rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(merged_into, '') FROM identity_profiles WHERE id `+in, args...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("following merges: %w", err)
+			}
+			for rows.Next() {
+				var id, into string
+				if err := rows.Scan(&id, &into); err != nil {
+					rows.Close()
+					return nil, nil, err
+				}
+				parent[id] = into
+				if _, seen := parent[into]; into != "" && !seen {
+					next = append(next, into)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		slices.Sort(next)
+		pending = slices.Compact(next)
+	}
+	roots = map[string]string{}
+	families = map[string][]string{}
+	for _, id := range ids {
+		if _, known := parent[id]; !known {
+			continue
+		}
+		cur := id
+		for range MaxMerges + 2 {
+			if parent[cur] == "" {
+				break
+			}
+			cur = parent[cur]
+		}
+		roots[id] = cur
+		families[cur] = []string{cur}
+	}
+	list := make([]string, 0, len(families))
+	for r := range families {
+		list = append(list, r)
+	}
+	slices.Sort(list)
+	for chunk := range slices.Chunk(list, 500) {
+		in, args := db.InList(chunk, 1)
+		rows, err := q.QueryContext(ctx, `WITH RECURSIVE family (id, root) AS (
+				SELECT id, id FROM identity_profiles WHERE id `+in+`
+				UNION SELECT p.id, f.root FROM identity_profiles p JOIN family f ON p.merged_into = f.id
+			) SELECT id, root FROM family WHERE id <> root`, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading families: %w", err)
+		}
+		for rows.Next() {
+			var id, root string
+			if err := rows.Scan(&id, &root); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			families[root] = append(families[root], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return roots, families, nil
 }

@@ -21,9 +21,28 @@ type wants struct {
 // loadFacts reads the facts of the root profile whose family is family, through q: of its track
 // events only those w names, and its community facts only when w asks for them.
 func loadFacts(ctx context.Context, q db.Queryer, family []string, w wants) (*Facts, error) {
-	events := w.events
-	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
-	in, args := db.InList(family, 1)
+	fs, err := loadFactsMany(ctx, q, [][]string{family}, w)
+	if err != nil {
+		return nil, err
+	}
+	return fs[0], nil
+}
+
+// loadFactsMany is loadFacts for several families at once, one statement per kind of fact for
+// all of them: the incremental evaluator re-checks a batch of profiles in a dozen statements, not
+// a dozen per profile.
+func loadFactsMany(ctx context.Context, q db.Queryer, families [][]string, w wants) ([]*Facts, error) {
+	out := make([]*Facts, len(families))
+	owner := map[string]int{} // profile id → its family's index
+	var ids []string
+	for i, family := range families {
+		out[i] = &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
+		for _, pid := range family {
+			owner[pid] = i
+			ids = append(ids, pid)
+		}
+	}
+	in, args := db.InList(ids, 1)
 	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -41,49 +60,57 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, w wants) (*Fa
 		at      int64
 		profile string
 	}
-	traitFrom := map[string]traitAt{}
+	traitFrom := make([]map[string]traitAt, len(families))
+	for i := range traitFrom {
+		traitFrom[i] = map[string]traitAt{}
+	}
 	if err := each("traits", `SELECT profile_id, name, value, updated_at FROM profile_traits WHERE profile_id `+in, args, func(rows *sql.Rows) error {
 		var pid, name, value string
 		var at int64
 		if err := rows.Scan(&pid, &name, &value, &at); err != nil {
 			return err
 		}
+		i := owner[pid]
 		// Across the family the latest value wins; on a tie, the greater profile id (as in SQL).
-		if old, ok := traitFrom[name]; ok && (old.at > at || (old.at == at && old.profile > pid)) {
+		if old, ok := traitFrom[i][name]; ok && (old.at > at || (old.at == at && old.profile > pid)) {
 			return nil
 		}
 		var v any
 		if err := json.Unmarshal([]byte(stripNUL(value)), &v); err != nil {
 			return fmt.Errorf("trait %s: %w", name, err)
 		}
-		traitFrom[name] = traitAt{at, pid}
-		f.Traits[name] = v
+		traitFrom[i][name] = traitAt{at, pid}
+		out[i].Traits[name] = v
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := each("counters", `SELECT key, SUM(count), MIN(first_at), MAX(last_at) FROM profile_counts WHERE profile_id `+in+
-		` AND key IN ('source:community', 'source:tracking', 'type:page', 'event:`+EventLoggedIn+`') GROUP BY key`, args, func(rows *sql.Rows) error {
-		var key string
+	if err := each("counters", `SELECT profile_id, key, count, first_at, last_at FROM profile_counts WHERE profile_id `+in+
+		` AND key IN ('source:community', 'source:tracking', 'type:page', 'event:`+EventLoggedIn+`')`, args, func(rows *sql.Rows) error {
+		var pid, key string
 		var c Counter
-		if err := rows.Scan(&key, &c.N, &c.FirstAt, &c.LastAt); err != nil {
+		if err := rows.Scan(&pid, &key, &c.N, &c.FirstAt, &c.LastAt); err != nil {
 			return err
+		}
+		f := out[owner[pid]]
+		if old, ok := f.Counters[key]; ok {
+			c = Counter{N: old.N + c.N, FirstAt: min(old.FirstAt, c.FirstAt), LastAt: max(old.LastAt, c.LastAt)}
 		}
 		f.Counters[key] = c
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if len(events) > 0 {
-		names, nargs := db.InList(events, len(args)+1)
+	if len(w.events) > 0 {
+		names, nargs := db.InList(w.events, len(args)+1)
 		eargs := append(append([]any(nil), args...), nargs...)
 		// "name || ''" keeps SQLite, which has no statistics to tell, from choosing the index of
 		// all track events by name over the family's own events.
-		q := `SELECT name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name || '' ` + names
+		q := `SELECT profile_id, name, at, properties FROM profile_events WHERE profile_id ` + in + ` AND type = 'track' AND name || '' ` + names
 		if err := each("events", q, eargs, func(rows *sql.Rows) error {
+			var pid, props string
 			var e FactEvent
-			var props string
-			if err := rows.Scan(&e.Name, &e.At, &props); err != nil {
+			if err := rows.Scan(&pid, &e.Name, &e.At, &props); err != nil {
 				return err
 			}
 			var v any
@@ -91,27 +118,52 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, w wants) (*Fa
 				return fmt.Errorf("event properties: %w", err)
 			}
 			e.Properties, _ = v.(map[string]any)
+			f := out[owner[pid]]
 			f.Events = append(f.Events, e)
 			return nil
 		}); err != nil {
 			return nil, err
 		}
 	}
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_purchases WHERE profile_id `+in, args...).Scan(&f.Purchases); err != nil {
-		return nil, fmt.Errorf("reading purchases for segments: %w", err)
-	}
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_tickets WHERE profile_id `+in+` AND status IN ('open', 'pending')`,
-		args...).Scan(&f.OpenTickets); err != nil {
-		return nil, fmt.Errorf("reading tickets for segments: %w", err)
-	}
-	if err := each("contracts", `SELECT DISTINCT k.id, k.plan, k.status, COALESCE(k.renews_on, ''), k.starts_on FROM crm_contracts k
-		JOIN profile_accounts pa ON pa.account_id = k.account_id WHERE pa.profile_id `+in, args, func(rows *sql.Rows) error {
-		var id string
-		var k FactContract
-		if err := rows.Scan(&id, &k.Plan, &k.Status, &k.RenewsOn, &k.StartsOn); err != nil {
+	if err := each("purchases", `SELECT profile_id, COUNT(*) FROM crm_purchases WHERE profile_id `+in+` GROUP BY profile_id`, args, func(rows *sql.Rows) error {
+		var pid string
+		var n int64
+		if err := rows.Scan(&pid, &n); err != nil {
 			return err
 		}
-		f.Contracts = append(f.Contracts, k)
+		out[owner[pid]].Purchases += n
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := each("tickets", `SELECT profile_id, COUNT(*) FROM crm_tickets WHERE profile_id `+in+` AND status IN ('open', 'pending') GROUP BY profile_id`,
+		args, func(rows *sql.Rows) error {
+			var pid string
+			var n int64
+			if err := rows.Scan(&pid, &n); err != nil {
+				return err
+			}
+			out[owner[pid]].OpenTickets += n
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	contracts := make([]map[string]bool, len(families)) // contract ids each family has, once each
+	if err := each("contracts", `SELECT pa.profile_id, k.id, k.plan, k.status, COALESCE(k.renews_on, ''), k.starts_on FROM crm_contracts k
+		JOIN profile_accounts pa ON pa.account_id = k.account_id WHERE pa.profile_id `+in, args, func(rows *sql.Rows) error {
+		var pid, id string
+		var k FactContract
+		if err := rows.Scan(&pid, &id, &k.Plan, &k.Status, &k.RenewsOn, &k.StartsOn); err != nil {
+			return err
+		}
+		i := owner[pid]
+		if contracts[i] == nil {
+			contracts[i] = map[string]bool{}
+		}
+		if !contracts[i][id] {
+			contracts[i][id] = true
+			out[i].Contracts = append(out[i].Contracts, k)
+		}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -121,45 +173,51 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, w wants) (*Fa
 		out bool // opted_out
 		id  string
 	}
-	consentFrom := map[[2]string]consentAt{}
-	if err := each("consents", `SELECT channel, purpose, status, recorded_at, id FROM consent_records WHERE profile_id `+in, args, func(rows *sql.Rows) error {
-		var ch, pu, st, id string
+	consentFrom := make([]map[[2]string]consentAt, len(families))
+	for i := range consentFrom {
+		consentFrom[i] = map[[2]string]consentAt{}
+	}
+	if err := each("consents", `SELECT profile_id, channel, purpose, status, recorded_at, id FROM consent_records WHERE profile_id `+in, args, func(rows *sql.Rows) error {
+		var pid, ch, pu, st, id string
 		var at int64
-		if err := rows.Scan(&ch, &pu, &st, &at, &id); err != nil {
+		if err := rows.Scan(&pid, &ch, &pu, &st, &at, &id); err != nil {
 			return err
 		}
 		// The latest recorded_at wins; on a tie an opt-out, then the greater id (as the consent
 		// ledger chooses).
-		k := [2]string{ch, pu}
+		i, k := owner[pid], [2]string{ch, pu}
 		cur := consentAt{at, st == "opted_out", id}
-		if old, ok := consentFrom[k]; ok && cmp.Or(cmp.Compare(old.at, cur.at), compareBool(old.out, cur.out), cmp.Compare(old.id, cur.id)) > 0 {
+		if old, ok := consentFrom[i][k]; ok && cmp.Or(cmp.Compare(old.at, cur.at), compareBool(old.out, cur.out), cmp.Compare(old.id, cur.id)) > 0 {
 			return nil
 		}
-		consentFrom[k] = cur
-		f.Consents[k] = st
+		consentFrom[i][k] = cur
+		out[i].Consents[k] = st
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	if w.community {
-		if err := loadCommunityFacts(ctx, q, f, in, args, each); err != nil {
+		if err := loadCommunityFacts(out, owner, in, args, each); err != nil {
 			return nil, err
 		}
 	}
-	return f, nil
+	return out, nil
 }
 
 // loadCommunityFacts reads the community facts of the members whose user_id identifier is on a
-// profile of the family (in and args list the family), from the community's and meetups' tables.
-// It reads rows as they are and decides in Go what the compiled SQL decides in its WHERE clauses.
-func loadCommunityFacts(ctx context.Context, q db.Queryer, f *Facts, in string, args []any,
+// profile of the families (owner maps each profile to its family's facts in out; in and args list
+// the profiles), from the community's and meetups' tables. It reads rows as they are and decides
+// in Go what the compiled SQL decides in its WHERE clauses.
+func loadCommunityFacts(out []*Facts, owner map[string]int, in string, args []any,
 	each func(what, query string, args []any, scan func(rows *sql.Rows) error) error) error {
+	memberOf := map[string]int{} // member id → family index
 	var members []string
-	if err := each("members", `SELECT value FROM identity_identifiers WHERE type = 'user_id' AND profile_id `+in, args, func(rows *sql.Rows) error {
-		var m string
-		if err := rows.Scan(&m); err != nil {
+	if err := each("members", `SELECT profile_id, value FROM identity_identifiers WHERE type = 'user_id' AND profile_id `+in, args, func(rows *sql.Rows) error {
+		var pid, m string
+		if err := rows.Scan(&pid, &m); err != nil {
 			return err
 		}
+		memberOf[m] = owner[pid]
 		members = append(members, m)
 		return nil
 	}); err != nil {
@@ -169,23 +227,27 @@ func loadCommunityFacts(ctx context.Context, q db.Queryer, f *Facts, in string, 
 		return nil
 	}
 	mIn, margs := db.InList(members, 1)
-	if err := each("spaces", `SELECT s.id, s.slug FROM space_members sm JOIN spaces s ON s.id = sm.space_id WHERE sm.member_id `+mIn, margs,
+	if err := each("spaces", `SELECT sm.member_id, s.id, s.slug FROM space_members sm JOIN spaces s ON s.id = sm.space_id WHERE sm.member_id `+mIn, margs,
 		func(rows *sql.Rows) error {
+			var m string
 			var sp FactSpace
-			if err := rows.Scan(&sp.ID, &sp.Slug); err != nil {
+			if err := rows.Scan(&m, &sp.ID, &sp.Slug); err != nil {
 				return err
 			}
+			f := out[memberOf[m]]
 			f.Spaces = append(f.Spaces, sp)
 			return nil
 		}); err != nil {
 		return err
 	}
-	if err := each("attendance", `SELECT event_id, checked_in_at FROM meetup_rsvps WHERE checked_in_at IS NOT NULL AND member_id `+mIn, margs,
+	if err := each("attendance", `SELECT member_id, event_id, checked_in_at FROM meetup_rsvps WHERE checked_in_at IS NOT NULL AND member_id `+mIn, margs,
 		func(rows *sql.Rows) error {
+			var m string
 			var a FactAttendance
-			if err := rows.Scan(&a.Event, &a.At); err != nil {
+			if err := rows.Scan(&m, &a.Event, &a.At); err != nil {
 				return err
 			}
+			f := out[memberOf[m]]
 			f.Attendance = append(f.Attendance, a)
 			return nil
 		}); err != nil {
@@ -199,6 +261,7 @@ func loadCommunityFacts(ctx context.Context, q db.Queryer, f *Facts, in string, 
 			return err
 		}
 		x.Hidden = ph != 0 || ah != 0
+		f := out[memberOf[x.Answerer]]
 		f.Answers = append(f.Answers, x)
 		return nil
 	}); err != nil {
@@ -206,7 +269,7 @@ func loadCommunityFacts(ctx context.Context, q db.Queryer, f *Facts, in string, 
 	}
 	// Each question with its replies' authors and whether each is hidden (a question without
 	// replies comes once, with a NULL reply).
-	questions := map[string]int{}
+	questions := map[string]int{} // question id → its index in its asker's family's Questions
 	return each("questions", `SELECT p.id, p.author_id, p.created_at, p.hidden, p.accepted_comment_id IS NOT NULL, a.author_id, a.hidden
 		FROM posts p LEFT JOIN comments a ON a.post_id = p.id WHERE p.kind = 'question' AND p.author_id `+mIn, margs, func(rows *sql.Rows) error {
 		var pid, asker string
@@ -217,6 +280,7 @@ func loadCommunityFacts(ctx context.Context, q db.Queryer, f *Facts, in string, 
 		if err := rows.Scan(&pid, &asker, &at, &hidden, &accepted, &replier, &replyHidden); err != nil {
 			return err
 		}
+		f := out[memberOf[asker]]
 		i, ok := questions[pid]
 		if !ok {
 			i = len(f.Questions)

@@ -57,83 +57,92 @@ func (s *Service) reevaluateIn(ctx context.Context, tx *sql.Tx, ids []string, se
 	}
 	slices.Sort(w.events)
 	var evs []event.Event
-	families := map[string][]string{}
-	var roots []string
-	for _, pid := range ids {
-		root, family, err := s.identity.RootFamily(ctx, tx, pid)
-		if e, ok := errs.As(err); ok && e.Kind == errs.KindNotFound {
-			continue
-		}
+	for chunk := range slices.Chunk(ids, 200) {
+		rootOf, families, err := s.identity.RootFamilies(ctx, tx, chunk)
 		if err != nil {
 			return nil, err
 		}
-		if root != pid {
-			// pid is merged: it is in no segment any more.
-			out, err := s.leaveAll(ctx, tx, pid, byID, now)
-			if err != nil {
-				return nil, err
+		for _, pid := range chunk {
+			if root, ok := rootOf[pid]; ok && root != pid {
+				// pid is merged: it is in no segment any more.
+				out, err := s.leaveAll(ctx, tx, pid, byID, now)
+				if err != nil {
+					return nil, err
+				}
+				evs = append(evs, out...)
 			}
-			evs = append(evs, out...)
 		}
-		if _, ok := families[root]; !ok {
-			families[root] = family
+		roots := make([]string, 0, len(families))
+		for root := range families {
 			roots = append(roots, root)
 		}
-	}
-	slices.Sort(roots)
-	for _, root := range roots {
-		f, err := loadFacts(ctx, tx, families[root], w)
+		if len(roots) == 0 {
+			continue
+		}
+		slices.Sort(roots)
+		fams := make([][]string, len(roots))
+		for i, root := range roots {
+			fams[i] = families[root]
+		}
+		facts, err := loadFactsMany(ctx, tx, fams, w)
 		if err != nil {
 			return nil, err
 		}
-		cur, err := memberOf(ctx, tx, root)
+		cur, err := membersOf(ctx, tx, roots)
 		if err != nil {
 			return nil, err
 		}
-		for _, sg := range segs {
-			if sg.err != nil || (only != "" && sg.id != only) {
-				continue // a broken one is logged by segments; its membership stays as it was
-			}
-			in := Eval(sg.def, f, now)
-			switch {
-			case in && !cur[sg.id]:
-				if _, err := tx.ExecContext(ctx, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES ($1, $2, $3)`,
-					sg.id, root, db.Now(now)); err != nil {
-					return nil, fmt.Errorf("adding %s to segment %s: %w", root, sg.id, err)
+		for i, root := range roots {
+			for _, sg := range segs {
+				if sg.err != nil || (only != "" && sg.id != only) {
+					continue // a broken one is logged by segments; its membership stays as it was
 				}
-				evs = append(evs, membershipEvent(EventEntered, sg, root, now))
-			case !in && cur[sg.id]:
-				if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id = $2`, sg.id, root); err != nil {
-					return nil, fmt.Errorf("removing %s from segment %s: %w", root, sg.id, err)
+				in := Eval(sg.def, facts[i], now)
+				switch {
+				case in && !cur[root][sg.id]:
+					if _, err := tx.ExecContext(ctx, `INSERT INTO segment_members (segment_id, profile_id, entered_at) VALUES ($1, $2, $3)`,
+						sg.id, root, db.Now(now)); err != nil {
+						return nil, fmt.Errorf("adding %s to segment %s: %w", root, sg.id, err)
+					}
+					evs = append(evs, membershipEvent(EventEntered, sg, root, now))
+				case !in && cur[root][sg.id]:
+					if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE segment_id = $1 AND profile_id = $2`, sg.id, root); err != nil {
+						return nil, fmt.Errorf("removing %s from segment %s: %w", root, sg.id, err)
+					}
+					evs = append(evs, membershipEvent(EventExited, sg, root, now))
 				}
-				evs = append(evs, membershipEvent(EventExited, sg, root, now))
 			}
 		}
 	}
 	return evs, nil
 }
 
-// memberOf returns the segments profileID is in.
-func memberOf(ctx context.Context, tx *sql.Tx, profileID string) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT segment_id FROM segment_members WHERE profile_id = $1`, profileID)
+// membersOf returns the segments each of profileIDs is in.
+func membersOf(ctx context.Context, tx *sql.Tx, profileIDs []string) (map[string]map[string]bool, error) {
+	in, args := db.InList(profileIDs, 1)
+	rows, err := tx.QueryContext(ctx, `SELECT profile_id, segment_id FROM segment_members WHERE profile_id `+in, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading segments of %s: %w", profileID, err)
+		return nil, fmt.Errorf("reading segments of profiles: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]bool{}
+	out := map[string]map[string]bool{}
 	for rows.Next() {
-		var sid string
-		if err := rows.Scan(&sid); err != nil {
+		var pid, sid string
+		if err := rows.Scan(&pid, &sid); err != nil {
 			return nil, err
 		}
-		out[sid] = true
+		if out[pid] == nil {
+			out[pid] = map[string]bool{}
+		}
+		out[pid][sid] = true
 	}
 	return out, rows.Err()
 }
 
 // leaveAll takes profileID out of every segment and returns the exit events.
 func (s *Service) leaveAll(ctx context.Context, tx *sql.Tx, profileID string, byID map[string]stored, now time.Time) ([]event.Event, error) {
-	cur, err := memberOf(ctx, tx, profileID)
+	all, err := membersOf(ctx, tx, []string{profileID})
+	cur := all[profileID]
 	if err != nil || len(cur) == 0 {
 		return nil, err
 	}
