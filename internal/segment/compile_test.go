@@ -34,6 +34,8 @@ var goldenDefinitions = []struct{ name, def string }{
 	{"no_events", `{"event":"Page Viewed","where":[{"property":"when","op":"before","value":"2026-12-01"},
 		{"property":"amount","op":"lte","value":9.5}],"count":{"op":"eq","value":0},"within_last":"PT12H"}`},
 	{"consent_unknown", `{"consent":{"channel":"line","purpose":"research","status":"unknown"}}`},
+	{"score", `{"all":[{"score":"01JENGAGEMENT","op":"gte","value":50},{"not":{"score":"01JFIT","op":"gt","value":-2.5}},
+		{"score":"01JFIT","op":"lt","value":10}]}`},
 }
 
 func TestCompileGolden(t *testing.T) {

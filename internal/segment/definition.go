@@ -18,9 +18,9 @@ import (
 // Node is one node of a segment definition: exactly one of its fields is set. All, Any and Not
 // combine nodes; the others are conditions on a root profile (its whole merge family).
 //
-// Scores and community facts (member of a space, attended an event, accepted answers) are the
-// next kinds of condition: each is one more field here, a case in parseNode, compileNode and
-// Eval, and the facts it reads in loadFacts.
+// Community facts (member of a space, attended an event, accepted answers) are the next kinds
+// of condition: each is one more field here, a case in parser.node, compiler.node and Eval, and
+// the facts it reads in loadFacts.
 type Node struct {
 	All      []Node
 	Any      []Node
@@ -31,6 +31,7 @@ type Node struct {
 	Contract *ContractCond // a CRM contract of the profile's accounts
 	Tickets  *CountCond    // open CRM tickets (status open or pending)
 	Consent  *ConsentCond  // the current consent status of a channel and purpose
+	Score    *ScoreCond    // the current score under a score model
 	Segment  string        // membership of another segment (its definition, evaluated inline)
 
 	ref *Node // the definition of Segment, set by Expand
@@ -100,6 +101,15 @@ type ContractCond struct {
 // (opted_in by default). No record is unknown.
 type ConsentCond struct {
 	Channel, Purpose, Status string
+}
+
+// ScoreCond compares the current score of a profile under score model Model (internal/score):
+// the sum over its merge family of each profile's decayed score, capped as the model says; 0
+// when it has none (or the model does not exist).
+type ScoreCond struct {
+	Model string
+	Op    Op
+	Value float64
 }
 
 // The computed attributes: times (Unix ms in profile_counts) and counters.
@@ -191,7 +201,7 @@ func str(m map[string]json.RawMessage, key, path string, required bool) (string,
 	return s, nil
 }
 
-var nodeKinds = []string{"all", "any", "not", "trait", "computed", "event", "contract", "open_tickets", "consent", "segment"}
+var nodeKinds = []string{"all", "any", "not", "trait", "computed", "event", "contract", "open_tickets", "consent", "score", "segment"}
 
 func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error) {
 	if depth > maxDepth {
@@ -364,6 +374,27 @@ func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error)
 			c.Status = string(st)
 		}
 		return Node{Consent: c}, nil
+	case "score":
+		if _, err := object(raw, path, "score", "op", "value"); err != nil {
+			return Node{}, err
+		}
+		model, err := str(m, "score", path, true)
+		if err != nil {
+			return Node{}, err
+		}
+		op, err := opOf(m, path, countOps)
+		if err != nil {
+			return Node{}, err
+		}
+		r, ok := m["value"]
+		if !ok {
+			return Node{}, bad(path+".value", "is required")
+		}
+		var f float64
+		if err := json.Unmarshal(r, &f); err != nil || math.Abs(f) > 1e12 {
+			return Node{}, bad(path+".value", "must be a number")
+		}
+		return Node{Score: &ScoreCond{Model: model, Op: op, Value: f}}, nil
 	default: // segment
 		if _, err := object(raw, path, "segment"); err != nil {
 			return Node{}, err
@@ -576,6 +607,17 @@ func (n Node) Refs() []string {
 	return out
 }
 
+// Scores returns the ids of the score models n compares, directly.
+func (n Node) Scores() []string {
+	var out []string
+	n.walk(func(x *Node) {
+		if x.Score != nil && !slices.Contains(out, x.Score.Model) {
+			out = append(out, x.Score.Model)
+		}
+	})
+	return out
+}
+
 // walk calls fn on n and every node under it (not into expanded references).
 func (n *Node) walk(fn func(*Node)) {
 	fn(n)
@@ -698,6 +740,8 @@ func (n Node) canonical() map[string]any {
 		return map[string]any{"open_tickets": map[string]any{"op": n.Tickets.Op, "value": n.Tickets.Value}}
 	case n.Consent != nil:
 		return map[string]any{"consent": map[string]any{"channel": n.Consent.Channel, "purpose": n.Consent.Purpose, "status": n.Consent.Status}}
+	case n.Score != nil:
+		return map[string]any{"score": n.Score.Model, "op": n.Score.Op, "value": n.Score.Value}
 	}
 	return map[string]any{"segment": n.Segment}
 }

@@ -43,6 +43,11 @@ func TestParseNamesThePathOfTheBadNode(t *testing.T) {
 		{`{"trait":"plan","op":"eq","value":"pro\u0000"}`, "definition.value"},
 		{`{"trait":"plan","op":"in","value":["pro","\u0000"]}`, "definition.value[1]"},
 		{`{"trait":"plan","op":"contains","value":"\u0000"}`, "definition.value"},
+		{`{"any":[{"score":"01J","op":"gte"}]}`, "definition.any[0].value"},
+		{`{"score":"01J","op":"contains","value":1}`, "definition.op"},
+		{`{"score":"01J","op":"gte","value":"50"}`, "definition.value"},
+		{`{"score":"","op":"gte","value":50}`, "definition.score"},
+		{`{"score":"01J","op":"gte","value":50,"within_last":"P1D"}`, "definition.within_last"},
 	} {
 		_, err := Parse([]byte(tc.def))
 		e, ok := errs.As(err)
@@ -60,7 +65,8 @@ func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
 		{"contract":{"product":"Pro","renews_within":"P30D"}},
 		{"open_tickets":{"op":"gte","value":2}},
 		{"computed":"last_seen","op":"more_than_ago","value":"P1M2DT3H"},
-		{"trait":"signup","op":"after","value":"2026-04-01T10:30:00+09:00"}]}`
+		{"trait":"signup","op":"after","value":"2026-04-01T10:30:00+09:00"},
+		{"score":"01JENG","op":"gte","value":50}]}`
 	n, err := Parse([]byte(def))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +81,8 @@ func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
 		`{"contract":{"product":"Pro","renews_within":"P30D","status":"active"}},` +
 		`{"open_tickets":{"op":"gte","value":2}},` +
 		`{"computed":"last_seen","op":"more_than_ago","value":"P1M2DT3H"},` +
-		`{"op":"after","trait":"signup","value":"2026-04-01T01:30:00Z"}]}`
+		`{"op":"after","trait":"signup","value":"2026-04-01T01:30:00Z"},` +
+		`{"op":"gte","score":"01JENG","value":50}]}`
 	if string(got) != want {
 		t.Errorf("canonical form\n got %s\nwant %s", got, want)
 	}

@@ -12,9 +12,9 @@ import (
 )
 
 // loadFacts reads the facts of the root profile whose family is family, through q: its track
-// events only those named in events.
-func loadFacts(ctx context.Context, q db.Queryer, family []string, events []string) (*Facts, error) {
-	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
+// events only those named in events, its scores only under the models named in scores.
+func loadFacts(ctx context.Context, q db.Queryer, family []string, events, scores []string) (*Facts, error) {
+	f := &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}, Scores: map[string]FactScore{}}
 	in, args := db.InList(family, 1)
 	each := func(what, query string, args []any, scan func(rows *sql.Rows) error) error {
 		rows, err := q.QueryContext(ctx, query, args...)
@@ -131,6 +131,30 @@ func loadFacts(ctx context.Context, q db.Queryer, family []string, events []stri
 	}); err != nil {
 		return nil, err
 	}
+	if len(scores) > 0 {
+		models, margs := db.InList(scores, len(args)+1)
+		sargs := append(append([]any(nil), args...), margs...)
+		if err := each("scores", `SELECT v.model_id, v.value, v.as_of, k.half_life_ms, k.max_score FROM score_values v
+			JOIN score_models k ON k.id = v.model_id WHERE v.profile_id `+in+` AND v.model_id `+models, sargs, func(rows *sql.Rows) error {
+			var mid string
+			var st ScoreState
+			var hl int64
+			var capv sql.NullFloat64
+			if err := rows.Scan(&mid, &st.Value, &st.AsOf, &hl, &capv); err != nil {
+				return err
+			}
+			fs := f.Scores[mid]
+			fs.HalfLifeMs = hl
+			if capv.Valid {
+				fs.Cap = &capv.Float64
+			}
+			fs.States = append(fs.States, st)
+			f.Scores[mid] = fs
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
@@ -171,6 +195,25 @@ func scanIDs(rows *sql.Rows, err error) (map[string]bool, error) {
 		out[pid] = true
 	}
 	return out, rows.Err()
+}
+
+// scoreModels returns the score models the expanded definition n compares.
+func scoreModels(n Node, into map[string]bool) {
+	switch {
+	case n.Score != nil:
+		into[n.Score.Model] = true
+	case n.ref != nil:
+		scoreModels(*n.ref, into)
+	}
+	for _, x := range n.All {
+		scoreModels(x, into)
+	}
+	for _, x := range n.Any {
+		scoreModels(x, into)
+	}
+	if n.Not != nil {
+		scoreModels(*n.Not, into)
+	}
 }
 
 // eventNames returns the track event names the expanded definition n counts.

@@ -32,18 +32,15 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 			return err
 		}
 		byID := map[string]stored{}
-		names := map[string]bool{}
+		names, models := map[string]bool{}, map[string]bool{}
 		for _, sg := range segs {
 			byID[sg.id] = sg
 			if sg.err == nil {
 				eventNames(sg.def, names)
+				scoreModels(sg.def, models)
 			}
 		}
-		evNames := make([]string, 0, len(names))
-		for n := range names {
-			evNames = append(evNames, n)
-		}
-		slices.Sort(evNames)
+		evNames, scoreIDs := sortedKeys(names), sortedKeys(models)
 		var evs []event.Event
 		families := map[string][]string{}
 		var roots []string
@@ -70,7 +67,7 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 		}
 		slices.Sort(roots)
 		for _, root := range roots {
-			f, err := loadFacts(ctx, tx, families[root], evNames)
+			f, err := loadFacts(ctx, tx, families[root], evNames, scoreIDs)
 			if err != nil {
 				return err
 			}
@@ -100,6 +97,15 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 		}
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // memberOf returns the segments profileID is in.

@@ -136,6 +136,9 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	now := s.now()
 	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now))}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := checkScores(ctx, tx, def); err != nil {
+			return err
+		}
 		if refs := def.Refs(); len(refs) > 0 {
 			if s.db.Engine == db.Postgres {
 				// Keep the segments referred to until this one is stored: Delete takes their row
@@ -169,6 +172,63 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	}
 	seg.Count, err = s.count(ctx, seg.ID)
 	return seg, err
+}
+
+// checkScores refuses a score condition on a score model that does not exist (it would compare
+// a score of 0 for everyone), naming the path of the condition.
+func checkScores(ctx context.Context, q db.Queryer, def Node) error {
+	ids := def.Scores()
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := db.InList(ids, 1)
+	rows, err := q.QueryContext(ctx, `SELECT id FROM score_models WHERE id `+in, args...)
+	known, err := scanIDs(rows, err)
+	if err != nil {
+		return fmt.Errorf("reading score models: %w", err)
+	}
+	var visit func(n Node, path string) error
+	visit = func(n Node, path string) error {
+		for i, x := range n.All {
+			if err := visit(x, fmt.Sprintf("%s.all[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		for i, x := range n.Any {
+			if err := visit(x, fmt.Sprintf("%s.any[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		if n.Not != nil {
+			return visit(*n.Not, path+".not")
+		}
+		if n.Score != nil && !known[n.Score.Model] {
+			return errs.Invalid(path+".score", "no score model %s", n.Score.Model)
+		}
+		return nil
+	}
+	return visit(def, "definition")
+}
+
+// UsingScore returns the segments whose definitions compare a score under score model modelID,
+// in id order, read through q.
+func UsingScore(ctx context.Context, q db.Queryer, modelID string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, definition FROM segments ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading segments: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sid, def string
+		if err := rows.Scan(&sid, &def); err != nil {
+			return nil, err
+		}
+		if n, err := Parse([]byte(def)); err == nil && slices.Contains(n.Scores(), modelID) {
+			out = append(out, sid)
+		}
+	}
+	return out, rows.Err()
 }
 
 // definitions reads every segment's definition, as stored (not expanded). A definition that no
