@@ -43,8 +43,10 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 	var merged []string
 	for i := range leans {
 		ev := &leans[i].Event
-		if ev.AnonymousID == anonymousID {
-			continue // ours: never counted, so a crossing cannot feed back into a score
+		if ev.Type == event.Track && slices.Contains(loopEvents, ev.Event) {
+			// Scores' and segments' own events never count (a rule on every track event would
+			// otherwise see them): a crossing or an entry cannot feed back into a score.
+			continue
 		}
 		if ev.Event == identity.EventProfilesMerged || ev.Event == identity.EventProfilesUnmerged {
 			var p struct{ Winner, Loser string }

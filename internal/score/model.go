@@ -91,9 +91,10 @@ const (
 // eventTypes are the event types a rule may name.
 var eventTypes = []string{"track", "page", "screen", "identify", "group"}
 
-// loopEvents are the events a rule may not award points for: the ones scores and segments
-// emit themselves. A rule on them could feed back into itself (a score that crosses a threshold
-// awarding points on crossing it, or a segment on a score awarding points on entering it).
+// loopEvents are the events that never award points: the ones scores and segments emit
+// themselves. Counting them could feed a score back into itself (points for crossing a
+// threshold, or for entering a segment defined on the score), so a rule may not name them and a
+// rule on every track event skips them.
 var loopEvents = []string{EventThresholdCrossed, segment.EventEntered, segment.EventExited}
 
 // Input is a model as the API and the admin page send it.
@@ -273,7 +274,7 @@ func parseRule(raw json.RawMessage, path string) (Rule, error) {
 		return Rule{}, bad(path+".event", "only track events, pages and screens have names")
 	}
 	if slices.Contains(loopEvents, r.Event) && (r.Type == "" || r.Type == "track") {
-		return Rule{}, bad(path+".event", "%q is emitted by segments and scores themselves and cannot award points", r.Event)
+		return Rule{}, bad(path+".event", "%q is emitted by segments and scores themselves and awards no points", r.Event)
 	}
 	if raw, ok := m["where"]; ok {
 		var list []json.RawMessage
@@ -344,6 +345,8 @@ func fixedDuration(s, path string) (int64, error) {
 // props, recorded at.
 func (r *Rule) Matches(typ, name string, props map[string]any, at time.Time) bool {
 	switch {
+	case !r.wants(typ, name):
+		return false
 	case r.Type != "" && r.Type != typ:
 		return false
 	case r.Type == "" && typ != "track":
@@ -361,6 +364,9 @@ func (r *Rule) Matches(typ, name string, props map[string]any, at time.Time) boo
 
 // wants reports whether the rule may match an event of type typ named name (properties aside).
 func (r *Rule) wants(typ, name string) bool {
+	if typ == "track" && slices.Contains(loopEvents, name) {
+		return false
+	}
 	return (r.Type == typ || (r.Type == "" && typ == "track")) && (r.Event == "" || r.Event == name)
 }
 

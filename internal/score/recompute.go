@@ -67,7 +67,7 @@ func (s *Service) recomputeChunk(ctx context.Context, modelID string) (done bool
 			order = `id COLLATE "C"`
 		}
 		ids, err := scanList(tx.QueryContext(ctx, `SELECT id FROM identity_profiles WHERE `+order+` > $1 ORDER BY `+order+
-			fmt.Sprintf(` LIMIT %d`, recomputeChunk), from.String))
+			fmt.Sprintf(` LIMIT %d`, s.chunk), from.String))
 		if err != nil {
 			return fmt.Errorf("listing profiles to score: %w", err)
 		}
@@ -118,7 +118,9 @@ func (s *Service) rebuild(ctx context.Context, tx *sql.Tx, m *Model, ids []strin
 		conds = append(conds, c+")")
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT message_id, profile_id, type, name, at, properties FROM profile_events
-		WHERE profile_id `+in+` AND (`+strings.Join(conds, " OR ")+`) ORDER BY profile_id, at, message_id`, eargs...)
+		WHERE profile_id `+in+` AND (`+strings.Join(conds, " OR ")+`)
+		AND NOT (type = 'track' AND name IN ('`+strings.Join(loopEvents, "', '")+`'))
+		ORDER BY profile_id, at, message_id`, eargs...)
 	if err != nil {
 		return fmt.Errorf("reading events to score: %w", err)
 	}

@@ -37,7 +37,8 @@ import (
 // threshold_value, value (the score) and direction.
 const EventThresholdCrossed = "Score Threshold Crossed"
 
-// anonymousID marks the events scores emit, so that the consumer never counts its own.
+// anonymousID is the anonymousId of the events scores emit: "kizuna:" tells the identity graph
+// it is no person.
 const anonymousID = "kizuna:score"
 
 // DefaultCheckEvery is how often Run checks the thresholds of every model.
@@ -73,11 +74,12 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	every    time.Duration
+	chunk    int // profiles per transaction of a recomputation
 }
 
 // New returns the score service.
 func New(d Deps) *Service {
-	s := &Service{db: d.DB, outbox: d.Outbox, identity: d.Identity, segments: d.Segments, log: d.Log, now: d.Now, every: d.CheckEvery}
+	s := &Service{db: d.DB, outbox: d.Outbox, identity: d.Identity, segments: d.Segments, log: d.Log, now: d.Now, every: d.CheckEvery, chunk: recomputeChunk}
 	if s.now == nil {
 		s.now = time.Now
 	}
