@@ -109,14 +109,20 @@ type Input struct {
 
 func bad(path, format string, args ...any) error { return errs.Invalid(path, format, args...) }
 
+// badBecause is bad with a reason code, by which the web shell words the message in the
+// reader's language (its args are the message's).
+func badBecause(path, reason, format string, args ...any) error {
+	return errs.Because(errs.Invalid(path, format, args...), reason, args...)
+}
+
 // text checks a free text field.
 func text(s, path string, required bool, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if required && s == "" {
-		return "", bad(path, "is required")
+		return "", badBecause(path, "score_required", "is required")
 	}
 	if utf8.RuneCountInString(s) > max || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-		return "", bad(path, "must be text of at most %d characters", max)
+		return "", badBecause(path, "score_text_long", "must be text of at most %d characters", max)
 	}
 	return s, nil
 }
@@ -133,8 +139,8 @@ func Parse(in Input) (Model, error) {
 		return Model{}, err
 	}
 	var rules []json.RawMessage
-	if len(in.Rules) == 0 || string(in.Rules) == "null" {
-		return Model{}, bad("rules", "give at least one rule")
+	if len(in.Rules) == 0 || string(in.Rules) == "null" || string(in.Rules) == "[]" {
+		return Model{}, badBecause("rules", "score_no_rules", "give at least one rule")
 	}
 	if err := json.Unmarshal(in.Rules, &rules); err != nil {
 		return Model{}, bad("rules", "must be a list of rules")
@@ -152,7 +158,7 @@ func Parse(in Input) (Model, error) {
 	if len(in.Cap) > 0 && string(in.Cap) != "null" {
 		var c float64
 		if err := json.Unmarshal(in.Cap, &c); err != nil || c <= 0 || c > 1e12 {
-			return Model{}, bad("cap", "must be a number above 0, or null for no cap")
+			return Model{}, badBecause("cap", "score_positive", "must be a number above 0, or null for no cap")
 		}
 		m.Cap = &c
 	}
@@ -162,7 +168,7 @@ func Parse(in Input) (Model, error) {
 			return Model{}, err
 		}
 		if ms < 60_000 {
-			return Model{}, bad("half_life", "must be at least a minute (PT1M)")
+			return Model{}, badBecause("half_life", "score_half_life_short", "must be at least a minute (PT1M)")
 		}
 		m.HalfLife, m.halfLifeMs = hl, ms
 	}
@@ -177,31 +183,35 @@ func Parse(in Input) (Model, error) {
 		for i, raw := range list {
 			p := fmt.Sprintf("thresholds[%d]", i)
 			var t struct {
-				Name  *string  `json:"name"`
-				Value *float64 `json:"value"`
+				Name  *string         `json:"name"`
+				Value json.RawMessage `json:"value"`
 			}
 			if err := strictDecode(raw, &t); err != nil {
 				return Model{}, bad(p, "must be {\"name\",\"value\"}")
 			}
 			if t.Name == nil {
-				return Model{}, bad(p+".name", "is required")
+				return Model{}, badBecause(p+".name", "score_required", "is required")
 			}
 			name, err := text(*t.Name, p+".name", true, 100)
 			if err != nil {
 				return Model{}, err
 			}
-			if t.Value == nil || math.Abs(*t.Value) > 1e12 {
-				return Model{}, bad(p+".value", "must be a number")
+			var value float64
+			if len(t.Value) == 0 {
+				return Model{}, badBecause(p+".value", "score_required", "is required")
+			}
+			if err := json.Unmarshal(t.Value, &value); err != nil || math.Abs(value) > 1e12 {
+				return Model{}, badBecause(p+".value", "score_number", "must be a number")
 			}
 			for _, o := range m.Thresholds {
 				if o.Name == name {
-					return Model{}, bad(p+".name", "%q is named twice", name)
+					return Model{}, badBecause(p+".name", "score_threshold_name_twice", "%s is named twice", name)
 				}
-				if o.Value == *t.Value {
-					return Model{}, bad(p+".value", "%v is the value of %q too", o.Value, o.Name)
+				if o.Value == value {
+					return Model{}, badBecause(p+".value", "score_threshold_value_twice", "%v is the value of %s too", o.Value, o.Name)
 				}
 			}
-			m.Thresholds = append(m.Thresholds, Threshold{Name: name, Value: *t.Value})
+			m.Thresholds = append(m.Thresholds, Threshold{Name: name, Value: value})
 		}
 		// Lowest first: a profile's level is the last threshold its score reaches.
 		slices.SortFunc(m.Thresholds, func(a, b Threshold) int { return cmpFloat(a.Value, b.Value) })
@@ -265,16 +275,16 @@ func parseRule(raw json.RawMessage, path string) (Rule, error) {
 		return Rule{}, err
 	}
 	if r.Event == "" && r.Type == "" {
-		return Rule{}, bad(path+".event", "give the event name, the type, or both")
+		return Rule{}, badBecause(path+".event", "score_event_or_type", "give the event name, the type, or both")
 	}
 	if r.Type != "" && !slices.Contains(eventTypes, r.Type) {
 		return Rule{}, bad(path+".type", "must be one of %s", strings.Join(eventTypes, ", "))
 	}
 	if r.Event != "" && r.Type != "" && r.Type != "track" && r.Type != "page" && r.Type != "screen" {
-		return Rule{}, bad(path+".event", "only track events, pages and screens have names")
+		return Rule{}, badBecause(path+".event", "score_named_type", "only track events, pages and screens have names")
 	}
 	if slices.Contains(loopEvents, r.Event) && (r.Type == "" || r.Type == "track") {
-		return Rule{}, bad(path+".event", "%q is emitted by segments and scores themselves and awards no points", r.Event)
+		return Rule{}, badBecause(path+".event", "score_loop_event", "%s is emitted by segments and scores themselves and awards no points", r.Event)
 	}
 	if raw, ok := m["where"]; ok {
 		var list []json.RawMessage
@@ -294,24 +304,25 @@ func parseRule(raw json.RawMessage, path string) (Rule, error) {
 	}
 	raw, ok := m["points"]
 	if !ok {
-		return Rule{}, bad(path+".points", "is required")
+		return Rule{}, badBecause(path+".points", "score_required", "is required")
 	}
 	if err := json.Unmarshal(raw, &r.Points); err != nil || r.Points == 0 || math.Abs(r.Points) > maxPoints {
-		return Rule{}, bad(path+".points", "must be a number other than 0, at most %g either way", float64(maxPoints))
+		return Rule{}, badBecause(path+".points", "score_points", "must be a number other than 0, at most %d either way", int64(maxPoints))
 	}
 	if raw, ok := m["cap"]; ok && string(raw) != "null" {
 		cp := path + ".cap"
 		var c struct {
-			Points *float64 `json:"points"`
-			Per    *string  `json:"per"`
+			Points json.RawMessage `json:"points"`
+			Per    *string         `json:"per"`
 		}
 		if err := strictDecode(raw, &c); err != nil {
 			return Rule{}, bad(cp, "must be {\"points\",\"per\"}")
 		}
-		if c.Points == nil || *c.Points <= 0 || *c.Points > 1e12 {
-			return Rule{}, bad(cp+".points", "must be a number above 0")
+		var pts float64
+		if err := json.Unmarshal(c.Points, &pts); err != nil || pts <= 0 || pts > 1e12 {
+			return Rule{}, badBecause(cp+".points", "score_positive", "must be a number above 0")
 		}
-		r.Cap = &RuleCap{Points: *c.Points}
+		r.Cap = &RuleCap{Points: pts}
 		if c.Per != nil && strings.TrimSpace(*c.Per) != "" {
 			ms, err := fixedDuration(strings.TrimSpace(*c.Per), cp+".per")
 			if err != nil {
@@ -329,10 +340,10 @@ func parseRule(raw json.RawMessage, path string) (Rule, error) {
 func fixedDuration(s, path string) (int64, error) {
 	d, err := segment.ParseDuration(s)
 	if err != nil {
-		return 0, bad(path, "must be an ISO 8601 duration such as P30D or PT12H")
+		return 0, badBecause(path, "score_duration", "must be an ISO 8601 duration such as P30D or PT12H")
 	}
 	if d.Years != 0 || d.Months != 0 {
-		return 0, bad(path, "must be in weeks, days, hours, minutes or seconds (P30D rather than P1M): months and years vary in length")
+		return 0, badBecause(path, "score_duration_fixed", "must be in weeks, days, hours, minutes or seconds (P30D rather than P1M): months and years vary in length")
 	}
 	ms := (int64(d.Weeks*7+d.Days)*86400 + int64(d.Hours)*3600 + int64(d.Minutes)*60 + int64(d.Seconds)) * 1000
 	if ms <= 0 {

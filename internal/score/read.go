@@ -97,3 +97,46 @@ func (s *Service) EraseSubject(ctx context.Context, tx *sql.Tx, e dsr.Erasure) e
 	}
 	return nil
 }
+
+// Reached returns, per model id, how many people are at each of its thresholds (by name) as last
+// announced: the highest threshold each has reached.
+func (s *Service) Reached(ctx context.Context, p accounts.Principal) (map[string]map[string]int64, error) {
+	if err := accounts.Authorize(p, permRead); err != nil {
+		return nil, err
+	}
+	models, err := s.models(ctx, s.db.R, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT model_id, level, COUNT(*) FROM score_levels GROUP BY model_id, level`)
+	if err != nil {
+		return nil, fmt.Errorf("counting score levels: %w", err)
+	}
+	defer rows.Close()
+	byID := map[string]*Model{}
+	for i := range models {
+		byID[models[i].ID] = &models[i]
+	}
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var mid string
+		var level float64
+		var n int64
+		if err := rows.Scan(&mid, &level, &n); err != nil {
+			return nil, err
+		}
+		m := byID[mid]
+		if m == nil {
+			continue
+		}
+		t, ok := m.Level(level)
+		if !ok {
+			continue
+		}
+		if out[mid] == nil {
+			out[mid] = map[string]int64{}
+		}
+		out[mid][t.Name] += n
+	}
+	return out, rows.Err()
+}

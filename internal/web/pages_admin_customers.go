@@ -75,6 +75,7 @@ type customerData struct {
 	Contracts  []contractRow
 	Consent    *consentData     // nil when the web shell has no consent ledger
 	Privacy    *customerPrivacy // nil when the web shell has no privacy part
+	Scores     []scoreCard      // under every score model; nil without the score part or models
 	CanUnmerge bool
 	Now        time.Time
 }
@@ -181,6 +182,12 @@ func (s *Web) adminCustomer(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if s.cns != nil {
 		if d.Consent, err = s.consentData(r, p, root); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
+	if s.scores != nil {
+		if d.Scores, err = s.scoreCards(r, p, root); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}

@@ -56,6 +56,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -101,6 +102,9 @@ type Deps struct {
 	// Consent adds the consents and the records of third-party provision to the customer 360;
 	// nil leaves those sections out.
 	Consent *consent.Ledger
+	// Scores serves the score models' staff pages (/admin/scores) and adds scores to the customer
+	// 360; nil leaves them out.
+	Scores *score.Service
 	// Privacy serves the member's privacy centre (/settings/privacy: consents, linked
 	// identities, data download, account deletion) and the staff's data-subject requests
 	// (/admin/privacy, and export and erasure on the customer 360); nil leaves them out.
@@ -128,6 +132,7 @@ type Web struct {
 	crm          *crm.Service
 	cns          *consent.Ledger  // nil: no consent sections on the 360
 	priv         *privacy.Service // nil: no privacy centre, no data-subject requests
+	scores       *score.Service   // nil: no score pages
 	unlink       UnlinkFunc       // nil: no unlink buttons
 	baseURL      string           // the public origin, without a trailing slash; "" when not configured
 	log          *slog.Logger
@@ -167,7 +172,7 @@ func New(d Deps) (*Web, error) {
 		s.mtp, s.kbs, s.bdg, s.srv, s.onb = d.Meetup, d.KB, d.Badges, d.Survey, d.Onboarding
 	}
 	s.med = d.Media
-	s.priv, s.unlink = d.Privacy, d.Unlink
+	s.priv, s.unlink, s.scores = d.Privacy, d.Unlink, d.Scores
 	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
 	if d.Profiles != nil && d.Identity != nil && d.CRM != nil {
 		s.prf, s.idg, s.crm, s.cns = d.Profiles, d.Identity, d.CRM, d.Consent
@@ -304,6 +309,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	}
 	if s.onb != nil {
 		s.onboardingRoutes(handle)
+	}
+	if s.scores != nil {
+		s.scoreRoutes(handle)
 	}
 	if s.priv != nil {
 		s.privacyRoutes(handle)
