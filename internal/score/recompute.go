@@ -10,6 +10,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
 // recomputeChunk is how many profiles one transaction of a recomputation rebuilds.
@@ -23,25 +24,48 @@ const keepApplied = 8 * 24 * time.Hour
 // transaction, each chunk resuming after the last one committed (score_models.recompute_from),
 // so a rebuild cut short by a crash or a shutdown resumes where it stopped, on any node. When
 // every profile is done, the thresholds of everyone are checked and their crossings announced.
-// It returns at once when no rebuild is pending.
+// The segments that compare the model's scores are then recomputed in full, so they follow the
+// rebuilt scores at once rather than at their next scheduled recomputation. It returns at once
+// when no rebuild is pending.
 func (s *Service) Recompute(ctx context.Context, modelID string) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		done, err := s.recomputeChunk(ctx, modelID)
-		if err != nil || done {
+		done, finished, err := s.recomputeChunk(ctx, modelID)
+		if err != nil {
 			return err
+		}
+		if finished && s.segments != nil {
+			s.recomputeSegments(ctx, modelID)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// recomputeSegments recomputes the segments that use model modelID. A failure is logged: the
+// scheduled recomputation of segments catches up.
+func (s *Service) recomputeSegments(ctx context.Context, modelID string) {
+	users, err := segment.UsingScore(ctx, s.db.R, modelID)
+	if err != nil {
+		s.log.Warn("score: finding the segments of a model failed", "model", modelID, "err", err)
+		return
+	}
+	for _, sid := range users {
+		if _, _, err := s.segments.Recompute(ctx, sid); err != nil {
+			s.log.Warn("score: recomputing a segment after a rebuild failed", "model", modelID, "segment", sid, "err", err)
 		}
 	}
 }
 
 // recomputeChunk rebuilds the next chunk of profiles, or finishes the rebuild; done is true when
-// no rebuild is pending any more.
-func (s *Service) recomputeChunk(ctx context.Context, modelID string) (done bool, err error) {
+// no rebuild is pending any more, finished when this call finished it.
+func (s *Service) recomputeChunk(ctx context.Context, modelID string) (done, finished bool, err error) {
 	now := s.now()
 	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
-		done = false
+		done, finished = false, false
 		lock := ""
 		if s.db.Engine == db.Postgres {
 			// The consumer locks every model: a chunk and a batch of events never interleave.
@@ -80,7 +104,7 @@ func (s *Service) recomputeChunk(ctx context.Context, modelID string) (done bool
 			if err != nil {
 				return err
 			}
-			done = true
+			done, finished = true, true
 			return s.outbox.Emit(ctx, tx, evs...)
 		}
 		if err := s.rebuild(ctx, tx, &m, ids, now); err != nil {
@@ -89,7 +113,7 @@ func (s *Service) recomputeChunk(ctx context.Context, modelID string) (done bool
 		_, err = tx.ExecContext(ctx, `UPDATE score_models SET recompute_from = $1 WHERE id = $2`, ids[len(ids)-1], modelID)
 		return err
 	})
-	return done, err
+	return done, finished, err
 }
 
 // rebuild replaces the scores of profiles ids under m with the ones their logged events give,

@@ -2,6 +2,7 @@ package score
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -18,6 +19,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/crm"
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
+	"github.com/kizuna-community/kizuna/internal/dsr"
 	"github.com/kizuna-community/kizuna/internal/errs"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/identity"
@@ -441,7 +443,7 @@ func TestRecomputeEqualsIncremental(t *testing.T) {
 		if _, err := f.d.W.Exec(`UPDATE score_models SET recompute_from = '' WHERE id = $1`, later.ID); err != nil {
 			t.Fatal(err)
 		}
-		if done, err := f.s.recomputeChunk(ctx, later.ID); err != nil || done {
+		if done, _, err := f.s.recomputeChunk(ctx, later.ID); err != nil || done {
 			t.Fatalf("first chunk: %v %v", done, err)
 		}
 		if m, err := f.s.Get(ctx, accounts.System(), later.ID); err != nil || !m.Recomputing {
@@ -554,6 +556,17 @@ func TestSegmentsFollowScores(t *testing.T) {
 		if got := f.score(t, a, m.ID); got.Value != 30 {
 			t.Fatalf("score after a Segment Entered event: %+v", got)
 		}
+		// An edit that lowers the score rebuilds it, and the segment follows at once; so does
+		// one that raises it again.
+		for _, c := range []struct{ points, want string }{{"1", "Segment Exited"}, {"10", "Segment Entered"}} {
+			if _, err := f.s.Update(ctx, accounts.System(), m.ID, Input{Name: "Engagement", Rules: json.RawMessage(`[{"type":"track","points":` + c.points + `}]`),
+				HalfLife: "P1D"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := entered(); fmt.Sprint(got) != "["+c.want+" "+a+"]" {
+				t.Fatalf("segment events after the edit to %s points: %v", c.points, got)
+			}
+		}
 		f.advance(36 * time.Hour) // 30 · 2^-1.5 ≈ 10.6
 		if err := f.seg.RecomputeDue(ctx); err != nil {
 			t.Fatal(err)
@@ -581,6 +594,74 @@ func TestSegmentsFollowScores(t *testing.T) {
 		var n int
 		if err := f.d.R.QueryRow(`SELECT COUNT(*) FROM score_values`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("%d scores left, %v", n, err)
+		}
+	})
+}
+
+// TestErasureRemovesScores: an erased person's scores, cap windows, counted events and levels
+// are gone, and exported before.
+func TestErasureRemovesScores(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		f.create(t, `{"name":"Fit","rules":[{"event":"Demo Requested","points":20,"cap":{"points":40,"per":"P1D"}}],"thresholds":[{"name":"Hot","value":10}]}`)
+		f.deliver(t, f.track("u1", "Demo Requested", nil), f.track("u2", "Demo Requested", nil))
+		a := f.profileOf(t, "u1")
+		sub := dsr.Subject{Root: a, ProfileIDs: []string{a}}
+		tables, err := f.s.ExportSubject(ctx, sub)
+		if err != nil || len(tables) != 1 || len(tables[0].Rows.([]scoreRow)) != 1 || tables[0].Rows.([]scoreRow)[0].Value != 20 {
+			t.Fatalf("export %+v %v", tables, err)
+		}
+		if err := f.d.Tx(ctx, func(tx *sql.Tx) error { return f.s.EraseSubject(ctx, tx, dsr.Erasure{Subject: sub}) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"score_values", "score_windows", "score_applied", "score_levels"} {
+			var mine, others int
+			if err := f.d.R.QueryRow(`SELECT COUNT(CASE WHEN profile_id = $1 THEN 1 END), COUNT(CASE WHEN profile_id <> $1 THEN 1 END) FROM `+table, a).
+				Scan(&mine, &others); err != nil {
+				t.Fatal(err)
+			}
+			if mine != 0 || others != 1 {
+				t.Errorf("%s after the erasure: %d rows of the subject, %d of others", table, mine, others)
+			}
+		}
+	})
+}
+
+// FuzzParse: no input makes Parse panic, and a model it accepts reads back the same from the
+// form it is stored in.
+func FuzzParse(f *testing.F) {
+	f.Add(`{"name":"Lead","rules":[{"event":"Pricing","type":"page","where":[{"property":"path","op":"contains","value":"/pricing"}],"points":5,
+		"cap":{"points":20,"per":"P1D"}},{"event":"Unsubscribed","points":-10}],"cap":100,"half_life":"P14D","thresholds":[{"name":"MQL","value":40}]}`)
+	f.Add(`{"name":"x","rules":[{"type":"track","points":1,"cap":{"points":1}}],"thresholds":[]}`)
+	f.Add(`{"name":"x","rules":[{"event":"A","points":1e300}]}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		var in Input
+		if json.Unmarshal([]byte(raw), &in) != nil {
+			return
+		}
+		m, err := Parse(in)
+		if err != nil {
+			if _, ok := errs.As(err); !ok {
+				t.Fatalf("Parse(%s): an error without a field: %v", raw, err)
+			}
+			return
+		}
+		rules, thresholds, err := m.stored()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := Input{Name: m.Name, Description: m.Description, Rules: json.RawMessage(rules), HalfLife: m.HalfLife, Thresholds: json.RawMessage(thresholds)}
+		if m.Cap != nil {
+			again.Cap, _ = json.Marshal(*m.Cap)
+		}
+		m2, err := Parse(again)
+		if err != nil {
+			t.Fatalf("the stored form of %s does not parse: %v", raw, err)
+		}
+		r2, t2, _ := m2.stored()
+		if r2 != rules || t2 != thresholds {
+			t.Fatalf("stored form changed:\n%s\n%s", rules, r2)
 		}
 	})
 }
