@@ -435,6 +435,13 @@ func templateFuncs() template.FuncMap {
 			}
 			return *t
 		},
+		// number reads an optional number that the template already checked is set.
+		"number": func(f *float64) float64 {
+			if f == nil {
+				return 0
+			}
+			return *f
+		},
 		"seatsLeft": func(capacity, going int) int { return max(capacity-going, 0) },
 		"hasPrefix": strings.HasPrefix,
 		"inc":       func(n int) int { return n + 1 },
