@@ -113,14 +113,14 @@ func (s *Service) award(ctx context.Context, evs []loggedEvent, merged []string)
 			return err
 		}
 		var out []event.Event
+		props := make([]map[string]any, len(evs)) // decoded once, when some rule filters on them
 		for mi := range models {
 			m := &models[mi]
 			states := map[string]*state{}
 			var order []string
 			for i := range evs {
 				ev := &evs[i]
-				var props map[string]any
-				rules := m.matching(ev, &props)
+				rules := m.matching(ev, &props[i])
 				if len(rules) == 0 {
 					continue
 				}

@@ -89,14 +89,19 @@ func (s *Web) scoreForm(w http.ResponseWriter, r *http.Request, v *view, id stri
 	d := scoreFormData{ID: id, Rules: slots(max(rules+2, scoreRuleSlots)), Thresholds: slots(max(thresholds+1, scoreThresholdSlots)),
 		Types: []string{"track", "page", "screen", "identify", "group"},
 		Ops:   []segment.Op{segment.OpEq, segment.OpNeq, segment.OpContains, segment.OpIn, segment.OpGt, segment.OpGte, segment.OpLt, segment.OpLte, segment.OpExists},
-		Pers:  scorePers}
-	if per := v.Form.values["per"]; len(per) > 0 {
-		for _, p := range per {
+		Pers:  slices.Clone(scorePers)}
+	// A period the API set that the form does not offer stays selectable.
+	for k, vals := range v.Form.values {
+		if !strings.HasSuffix(k, "_per") {
+			continue
+		}
+		for _, p := range vals {
 			if p != "" && !slices.Contains(d.Pers, p) {
 				d.Pers = append(d.Pers, p)
 			}
 		}
 	}
+	slices.Sort(d.Pers[len(scorePers):])
 	v.Data = d
 	if e, ok := errAs(err); ok {
 		c := *e
@@ -278,7 +283,6 @@ func modelForm(m score.Model) *form {
 		if r.Cap != nil {
 			vals.Set(k("cap"), strconv.FormatFloat(r.Cap.Points, 'f', -1, 64))
 			vals.Set(k("per"), r.Cap.Per)
-			vals.Add("per", r.Cap.Per)
 		}
 	}
 	for i, t := range m.Thresholds {

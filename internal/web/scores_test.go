@@ -10,6 +10,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/backbone"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
@@ -89,6 +90,16 @@ func TestScoreModelsPages(t *testing.T) {
 	if !strings.Contains(admin.get("/admin/scores").Body, id[1]) {
 		t.Fatal("a model in use was deleted")
 	}
+
+	// A model the API made with a period the form does not offer and two filters: the edit form
+	// offers its period and keeps the second filter.
+	api, err := s.scores.Create(context.Background(), accounts.System(), score.Input{Name: "API", Rules: []byte(`[{"event":"Order Completed","points":5,
+		"where":[{"property":"total","op":"gte","value":1000},{"property":"currency","op":"eq","value":"JPY"}],"cap":{"points":20,"per":"P2D"}}]`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.get("/admin/scores/"+api.ID).expect(t, http.StatusOK, `<option value="P2D" selected>`, `value="total"`,
+		`value="[{&#34;op&#34;:&#34;eq&#34;,&#34;property&#34;:&#34;currency&#34;,&#34;value&#34;:&#34;JPY&#34;}]"`)
 
 	// A member sees none of it.
 	m := s.member("hana@example.com", "ja")
