@@ -238,8 +238,14 @@ func (s *Service) Delete(ctx context.Context, p accounts.Principal, modelID stri
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// The model's row lock first, as every writer of its scores takes it: deleting its scores
+		// before it could cross a batch of the consumer that is writing them.
+		lock := ""
+		if s.db.Engine == db.Postgres {
+			lock = ` FOR UPDATE`
+		}
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM score_models WHERE id = $1`, modelID).Scan(&one)
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM score_models WHERE id = $1`+lock, modelID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.NotFound("no score model %s", modelID)
 		}
