@@ -43,12 +43,14 @@ func (m *Model) crossedEvent(root string, t Threshold, value float64, direction 
 	ev.AnonymousID = anonymousID
 	ev.ProfileID = root
 	ev.Properties = map[string]any{"model_id": m.ID, "model_name": m.Name, "threshold": t.Name, "threshold_value": t.Value,
-		"value": round(value), "direction": direction}
+		"value": shown(value), "direction": direction}
 	return ev
 }
 
-// round gives a score to two decimals, as it is shown.
-func round(v float64) float64 { return math.Round(v*100) / 100 }
+// shown is a score as it is shown: to two decimals, rounded down, so that a score shown at a
+// threshold's value has reached it (39.9996 is shown 39.99, not 40, and is not MQL at 40). The
+// 10⁻⁷ keeps a value stored a hair under its decimal form (0.29 is 0.28999…) at it.
+func shown(v float64) float64 { return math.Floor(v*100+1e-7) / 100 }
 
 // setLevel records root's announced level under m.
 func setLevel(ctx context.Context, tx *sql.Tx, modelID, root string, level float64, has bool) error {

@@ -13,7 +13,7 @@ import (
 // ProfileScore is a person's score under one model, as of now.
 type ProfileScore struct {
 	Name  string  `json:"name"`  // the model's
-	Value float64 `json:"value"` // to two decimals
+	Value float64 `json:"value"` // to two decimals, rounded down
 	Level *string `json:"level"` // the highest threshold reached; null when none
 }
 
@@ -39,7 +39,7 @@ func (s *Service) Of(ctx context.Context, p accounts.Principal, profileID string
 		if err != nil {
 			return nil, err
 		}
-		ps := ProfileScore{Name: m.Name, Value: round(v)}
+		ps := ProfileScore{Name: m.Name, Value: shown(v)}
 		if t, ok := m.Level(v); ok {
 			ps.Level = &t.Name
 		}
