@@ -13,6 +13,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
 // ConsumerName is the durable name of the score consumer.
@@ -87,6 +88,9 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 		return err
 	}
 	if s.segments != nil && len(touched) > 0 {
+		if uses, err := segment.AnyUsesScores(ctx, s.db.R); err != nil || !uses {
+			return err
+		}
 		// After the commit, so that the segments read the new scores. The profile of every event
 		// a rule counts is re-evaluated, counted now or before (a redelivery after a crash
 		// between the commit and this call): a segment on a score so never misses a change.

@@ -231,6 +231,17 @@ func UsingScore(ctx context.Context, q db.Queryer, modelID string) ([]string, er
 	return out, rows.Err()
 }
 
+// AnyUsesScores reports whether some segment's definition may compare a score, read through q:
+// without one, a change of score cannot move any segment. (It may say yes for a definition that
+// only mentions "score" in a value; never no for one that compares a score.)
+func AnyUsesScores(ctx context.Context, q db.Queryer) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM segments WHERE definition LIKE '%"score":%'`).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading segments: %w", err)
+	}
+	return n > 0, nil
+}
+
 // definitions reads every segment's definition, as stored (not expanded). A definition that no
 // longer parses is logged and left out: it must not stop other segments being created or deleted.
 func (s *Service) definitions(ctx context.Context, q db.Queryer) (map[string]Node, error) {
