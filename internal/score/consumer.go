@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -64,6 +65,9 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 			return slices.ContainsFunc(m.Rules, func(r Rule) bool { return r.wants(ev.Type, name) })
 		}) {
 			continue
+		}
+		if ev.ProfileID == "" && ev.UserID == "" && (ev.AnonymousID == "" || strings.HasPrefix(ev.AnonymousID, "kizuna:")) {
+			continue // no person: it never lands on a profile (a system actor's community event)
 		}
 		if _, ok := pending[ev.MessageID]; !ok {
 			msgs = append(msgs, ev.MessageID)

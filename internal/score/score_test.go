@@ -665,3 +665,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestEventsOfNoPersonDoNotHoldTheConsumer: a community event done by the system lands on no
+// profile; a rule on every track event does not make the consumer wait for it.
+func TestEventsOfNoPersonDoNotHoldTheConsumer(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		f := newFixture(t, e)
+		f.create(t, `{"name":"Everything","rules":[{"type":"track","points":1}]}`)
+		start := time.Now()
+		f.deliver(t, event.Community("Space Created", "system", f.clock(), nil), f.track("u1", "Post Created", nil))
+		if waited := time.Since(start); waited > landWait {
+			t.Fatalf("the batch took %v", waited)
+		}
+		if got := f.score(t, f.profileOf(t, "u1"), f.s.mustOnlyModel(t)); got.Value != 1 {
+			t.Fatalf("score %+v", got)
+		}
+	})
+}
+
+// mustOnlyModel returns the id of the one model there is.
+func (s *Service) mustOnlyModel(t *testing.T) string {
+	t.Helper()
+	list, err := s.List(context.Background(), accounts.System())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("models %v %v", list, err)
+	}
+	return list[0].ID
+}
