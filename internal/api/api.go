@@ -25,6 +25,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
@@ -50,6 +51,7 @@ type Deps struct {
 	CRM       *crm.Service       // CRM accounts, purchases, contracts, tickets
 	Consent   *consent.Ledger    // consents, the suppression list, provision records
 	Segments  *segment.Service   // segments and their members
+	Scores    *score.Service     // score models; people's scores on their profiles
 	Imports   *imports.Importer  // file imports; needs CRM
 	Privacy   *privacy.Service   // data-subject requests: export, erasure, their deadlines
 	Log       *slog.Logger
@@ -70,6 +72,7 @@ type API struct {
 	crm       *crm.Service
 	consent   *consent.Ledger
 	segments  *segment.Service
+	scores    *score.Service
 	imports   *imports.Importer
 	privacy   *privacy.Service
 	log       *slog.Logger
@@ -92,7 +95,7 @@ const maxBody = 1 << 20
 // New returns the API.
 func New(d Deps) *API {
 	a := &API{acc: d.Accounts, community: d.Community, meetup: d.Meetup, kb: d.KB, badges: d.Badges, survey: d.Survey, media: d.Media,
-		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, consent: d.Consent, segments: d.Segments, imports: d.Imports,
+		sources: d.Sources, identity: d.Identity, profiles: d.Profiles, crm: d.CRM, consent: d.Consent, segments: d.Segments, scores: d.Scores, imports: d.Imports,
 		privacy: d.Privacy, log: d.Log, mux: http.NewServeMux()}
 	rts := a.routes()
 	// Go's mux has no wildcard with a literal ending ("{id}.ics"), so such a route is served by
@@ -190,6 +193,9 @@ func (a *API) routes() []route {
 	}
 	if a.segments != nil {
 		rts = append(rts, a.segmentRoutes()...)
+	}
+	if a.scores != nil {
+		rts = append(rts, a.scoreRoutes()...)
 	}
 	if a.privacy != nil {
 		rts = append(rts, a.privacyRoutes()...)

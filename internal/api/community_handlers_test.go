@@ -32,6 +32,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
@@ -53,6 +54,7 @@ type world struct {
 	consent  *consent.Ledger
 	identity *identity.Graph
 	segments *segment.Service
+	scores   *score.Service
 	privacy  *privacy.Service
 }
 
@@ -61,7 +63,7 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	d := dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
 		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(),
-		privacy.Migrations())
+		score.Migrations(), privacy.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -83,14 +85,15 @@ func newWorld(t *testing.T, e db.Engine) *world {
 	w.identity = g
 	w.consent = consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Now: clock})
 	w.segments = segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g, Accounts: w.acc, Log: log, Now: clock})
+	w.scores = score.New(score.Deps{DB: d, Outbox: ob, Identity: g, Segments: w.segments, Log: log, Now: clock})
 	// A backbone without a stream: its outbox and event log; erasures are completed by the test.
 	bb := backbone.New(backbone.Deps{DB: d, LogDB: dbtest.Open(t, e, backbone.LogMigrations()), Log: log})
 	src := ingest.NewSources(d, nil)
 	im := imports.New(imports.Deps{DB: d, Outbox: ob, Identity: g, CRM: w.crm, Consent: w.consent, Now: clock, TempDir: t.TempDir()})
 	w.privacy = privacy.New(privacy.Deps{DB: d, Backbone: bb, Accounts: w.acc, Identity: g, Consent: w.consent, Log: log, Now: clock,
-		Parts: []dsr.Part{c, w.dm(d, ob, nt, clock), m, sv, b, md, k, nt, search.New(d), src, im, w.crm, w.profiles, w.consent, g, bb, w.acc}})
+		Parts: []dsr.Part{c, w.dm(d, ob, nt, clock), m, sv, b, md, k, nt, search.New(d), src, im, w.crm, w.profiles, w.scores, w.consent, g, bb, w.acc}})
 	w.api = New(Deps{Accounts: w.acc, Community: c, Meetup: m, KB: k, Badges: b, Survey: sv, Media: md,
-		Sources: src, Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent, Segments: w.segments,
+		Sources: src, Identity: g, Profiles: w.profiles, CRM: w.crm, Consent: w.consent, Segments: w.segments, Scores: w.scores,
 		Imports: im, Privacy: w.privacy, Log: log})
 	mux := http.NewServeMux()
 	w.api.Routes(mux)

@@ -44,7 +44,11 @@ func (a *API) lookupProfile(w http.ResponseWriter, r *http.Request, p accounts.P
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, pr)
+	v, err := a.withScores(r, p, pr)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -53,7 +57,11 @@ func (a *API) getCustomerProfile(w http.ResponseWriter, r *http.Request, p accou
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, pr)
+	v, err := a.withScores(r, p, pr)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 

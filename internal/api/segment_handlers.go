@@ -12,8 +12,8 @@ import (
 	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
-// segmentRoutes are segments: reading them and their members needs the read scope, creating and
-// deleting them the write scope (marketers build them).
+// segmentRoutes are segments: reading them and their members needs the read scope; creating and
+// deleting them, and exporting members with their addresses, the write scope (marketers).
 func (a *API) segmentRoutes() []route {
 	const read, write = accounts.PermViewMembers, accounts.PermManageMarketing
 	return []route{
@@ -23,7 +23,7 @@ func (a *API) segmentRoutes() []route {
 		{method: "GET", path: "/segments/{id}", perm: read, handle: a.getSegment},
 		{method: "DELETE", path: "/segments/{id}", perm: write, handle: a.deleteSegment},
 		{method: "GET", path: "/segments/{id}/members", perm: read, handle: a.segmentMembers},
-		{method: "GET", path: "/segments/{id}/members.csv", perm: read, handle: a.segmentMembersCSV},
+		{method: "GET", path: "/segments/{id}/members.csv", perm: write, handle: a.segmentMembersCSV},
 		{method: "GET", path: "/segments/{id}/sizes", perm: read, handle: a.segmentSizes},
 	}
 }

@@ -107,8 +107,12 @@ func TestSegmentAPI(t *testing.T) {
 		}
 		// The CSV export: a header and one row per member in id order, traits filled; audited.
 		w.db.W.Exec(`INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES ($1, 'name', '"=HYPERLINK()"', 'test', 1)`, want[0])
-		req, _ := http.NewRequest("GET", reader.url+Prefix+"/segments/"+seg.ID+"/members.csv", nil)
-		req.Header.Set("Authorization", "Bearer "+reader.key)
+		// It needs the write scope: a reader may list the members, not take their addresses away.
+		if code, _ := reader.do("GET", "/segments/"+seg.ID+"/members.csv", "", nil); code != http.StatusForbidden {
+			t.Fatalf("members.csv with the read scope: %d", code)
+		}
+		req, _ := http.NewRequest("GET", writer.url+Prefix+"/segments/"+seg.ID+"/members.csv", nil)
+		req.Header.Set("Authorization", "Bearer "+writer.key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -38,6 +38,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/stream"
@@ -69,6 +70,7 @@ type App struct {
 	Profiles  *profile.Service
 	Consent   *consent.Ledger
 	Segments  *segment.Service
+	Scores    *score.Service
 	// Onboarding is the survey new members answer after sign-up; its answers become traits and
 	// rank the home feed.
 	Onboarding *onboarding.Service
@@ -161,6 +163,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	consents.to = a.Consent
 	a.Segments = segment.New(segment.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Accounts: a.Accounts, Log: log})
 	a.Backbone.Register(a.Segments.Consumer())
+	a.Scores = score.New(score.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, Segments: a.Segments, Log: log})
+	a.Backbone.Register(a.Scores.Consumer())
 	a.Onboarding = onboarding.New(onboarding.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Segments: a.Segments})
 	a.Imports = imports.New(imports.Deps{DB: a.DB, Outbox: a.Backbone.Outbox(), Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Log: log})
 	a.Privacy = privacy.New(privacy.Deps{DB: a.DB, Backbone: a.Backbone, Accounts: a.Accounts, Identity: a.Identity, Consent: a.Consent,
@@ -201,7 +205,7 @@ func loginProviders(l config.Login) []accounts.ProviderConfig {
 // rows to the tombstone account.
 func (a *App) personalData() []dsr.Part {
 	return []dsr.Part{a.Community, a.DM, a.Meetup, a.Survey, a.Onboarding, a.Badges, a.Media, a.KB, a.Notify, a.Search, a.Ingest.Sources(),
-		a.Imports, a.CRM, a.Profiles, a.Consent, a.Identity, a.Backbone, a.Accounts}
+		a.Imports, a.CRM, a.Profiles, a.Scores, a.Segments, a.Consent, a.Identity, a.Backbone, a.Accounts}
 }
 
 // forgotten lets the tracking API, built before the privacy part, ask it about erased people.
@@ -216,7 +220,7 @@ func migrations() []db.Migrations {
 	return []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), media.Migrations(), ingest.Migrations(), identity.Migrations(),
 		crm.Migrations(), profile.Migrations(), consent.Migrations(), imports.Migrations(), segment.Migrations(),
-		onboarding.Migrations(), privacy.Migrations()}
+		score.Migrations(), onboarding.Migrations(), privacy.Migrations()}
 }
 
 func (a *App) openDatabases(ctx context.Context) error {

@@ -20,7 +20,7 @@ var layers = map[string]int{
 	"errs": 0, "id": 0, "config": 0, "db": 0, "event": 0, "stream": 0, "markdown": 0, "dsr": 0,
 	// domain parts: own their data and SQL; never import HTTP code
 	"backbone": 1, "mail": 1, "accounts": 1, "demo": 1, "search": 1, "notify": 1, "dm": 1, "community": 1, "meetup": 1,
-	"kb": 1, "badges": 1, "survey": 1, "media": 1, "identity": 1, "imports": 1, "crm": 1, "profile": 1, "consent": 1, "segment": 1, "onboarding": 1, "privacy": 1, "testkit": 0,
+	"kb": 1, "badges": 1, "survey": 1, "media": 1, "identity": 1, "imports": 1, "crm": 1, "profile": 1, "consent": 1, "segment": 1, "score": 1, "onboarding": 1, "privacy": 1, "testkit": 0,
 	// edges: HTTP surfaces and the wording of what reaches people (account emails)
 	"httpx": 2, "api": 2, "web": 2, "accountmail": 2, "ingest": 2,
 	// composition root

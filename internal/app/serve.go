@@ -63,7 +63,7 @@ func (a *App) Serve(ctx context.Context, started time.Time, out io.Writer, ready
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	goWork := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -77,6 +77,7 @@ func (a *App) Serve(ctx context.Context, started time.Time, out io.Writer, ready
 		goWork("backbone", a.Backbone.Run)
 		goWork("sweeper", a.sweep)
 		goWork("segments", a.Segments.Run)
+		goWork("scores", a.Scores.Run)
 	}
 	if a.Config.PprofAddr != "" {
 		stopPprof, err := a.servePprof(a.Config.PprofAddr, errc)
@@ -184,6 +185,7 @@ func (a *App) Handler() (http.Handler, error) {
 			Community: a.Community, Notify: a.Notify, DM: a.DM, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(),
 			Profiles: a.Profiles, Identity: a.Identity, CRM: a.CRM, Consent: a.Consent, Privacy: a.Privacy, Onboarding: a.Onboarding, Segments: a.Segments,
+			Scores: a.Scores,
 			Unlink: func(ctx context.Context, p accounts.Principal, typ, _ string) error {
 				// A social identifier's type names the log-in provider ("social:line"), of which
 				// a member links one account.
@@ -195,7 +197,7 @@ func (a *App) Handler() (http.Handler, error) {
 		w.Routes(mux)
 		api.New(api.Deps{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
 			KB: a.KB, Badges: a.Badges, Survey: a.Survey, Media: a.Media, Sources: a.Ingest.Sources(), Identity: a.Identity,
-			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Segments: a.Segments, Imports: a.Imports, Privacy: a.Privacy, Log: a.Log}).Routes(mux)
+			Profiles: a.Profiles, CRM: a.CRM, Consent: a.Consent, Segments: a.Segments, Scores: a.Scores, Imports: a.Imports, Privacy: a.Privacy, Log: a.Log}).Routes(mux)
 	}
 	if a.Config.Has(config.RoleIngest) {
 		a.Ingest.Routes(mux)

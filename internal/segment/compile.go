@@ -230,6 +230,8 @@ func (c *compiler) node(n Node) (string, error) {
   ` + memberJoin("p.author_id") + c.where("i", where...) + `
   GROUP BY ` + memberRoot)
 		return c.count(name, n.Unanswered.Count), nil
+	case n.Score != nil:
+		return c.score(*n.Score), nil
 	case n.Segment != "":
 		if n.ref == nil {
 			return "", fmt.Errorf("segment %s: compiling a definition that was not expanded", n.Segment)
@@ -406,6 +408,32 @@ func (c *compiler) consent(cc ConsentCond) string {
 	return in(name, "status = "+c.arg(cc.Status), false)
 }
 
+// score compares the current score of each root under a model: the sum of its family's scores,
+// each decayed from its as_of to now as Decay does (value · 2^(−elapsed/half-life), nothing left
+// after 60 half-lives), then capped. Roots without a score have 0.
+func (c *compiler) score(sc ScoreCond) string {
+	now := c.arg(db.Now(c.now))
+	elapsed := "CAST(" + now + " - v.as_of AS REAL) / k.half_life_ms"
+	pow, num := "pow(2.0, -("+elapsed+"))", c.arg(sc.Value)
+	if c.e == db.Postgres {
+		elapsed = "(" + now + "::bigint - v.as_of)::float8 / k.half_life_ms"
+		pow, num = "power(2.0::float8, -("+elapsed+"))", num+"::float8"
+	}
+	name := c.cte(`SELECT root, CASE WHEN cap IS NOT NULL AND s > cap THEN cap ELSE s END AS n FROM (
+    SELECT COALESCE(m.root, v.profile_id) AS root, MAX(k.max_score) AS cap,
+      SUM(CASE WHEN k.half_life_ms <= 0 OR v.as_of >= ` + now + ` THEN v.value WHEN ` + elapsed + ` > ` + strconv.Itoa(maxHalfLives) + ` THEN 0.0
+        ELSE v.value * ` + pow + ` END) AS s
+    FROM score_values v JOIN score_models k ON k.id = v.model_id LEFT JOIN merged m ON m.id = v.profile_id` +
+		c.where("v", "v.model_id = "+c.arg(sc.Model)) + `
+    GROUP BY COALESCE(m.root, v.profile_id)
+  ) x`)
+	op := sqlOp(sc.Op)
+	if compareFloat(0, sc.Op, sc.Value) {
+		return in(name, "NOT (n "+op+" "+num+")", true)
+	}
+	return in(name, "n "+op+" "+num, false)
+}
+
 // jsonRef is a JSON value in SQL: the document doc (TEXT, without \u0000: see withoutNUL), or
 // its member key (a placeholder: the key on PostgreSQL, a JSON path on SQLite) when key is not "".
 type jsonRef struct {
@@ -567,6 +595,25 @@ func renewalWindow(d Duration, now time.Time) (string, string) {
 // startWindow is the first start date (YYYY-MM-DD) within the last d of now.
 func startWindow(d Duration, now time.Time) string {
 	return d.Before(now).UTC().Format(time.DateOnly)
+}
+
+// compareFloat reports whether a op b.
+func compareFloat(a float64, op Op, b float64) bool {
+	switch op {
+	case OpEq:
+		return a == b
+	case OpNeq:
+		return a != b
+	case OpGt:
+		return a > b
+	case OpGte:
+		return a >= b
+	case OpLt:
+		return a < b
+	case OpLte:
+		return a <= b
+	}
+	return false
 }
 
 // compareInt reports whether a op b.

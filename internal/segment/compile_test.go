@@ -37,6 +37,8 @@ var goldenDefinitions = []struct{ name, def string }{
 	{"community", `{"all":[{"space_member":"support"},{"attended":{"event":"01JMEETUP","within_last":"P90D"}},{"attended":{}},
 		{"accepted_answers":{"op":"gte","value":5}},{"not":{"unanswered_questions":{"op":"eq","value":0,"older_than":"P1D"}}},
 		{"computed":"last_login","op":"more_than_ago","value":"P60D"},{"contract":{"status":"any","started_within":"P90D"}}]}`},
+	{"score", `{"all":[{"score":"01JENGAGEMENT","op":"gte","value":50},{"not":{"score":"01JFIT","op":"gt","value":-2.5}},
+		{"score":"01JFIT","op":"lt","value":10}]}`},
 }
 
 func TestCompileGolden(t *testing.T) {

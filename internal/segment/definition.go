@@ -18,7 +18,7 @@ import (
 // Node is one node of a segment definition: exactly one of its fields is set. All, Any and Not
 // combine nodes; the others are conditions on a root profile (its whole merge family).
 //
-// A new kind of condition (scores are the next) is one more field here, a case in parser.node,
+// A new kind of condition is one more field here, a case in parser.node,
 // canonical, compiler.node and Eval, the facts it reads in loadFacts (and the wants that say
 // when to read them), a case in the property test's generator, and the events that change it
 // in the consumer.
@@ -32,6 +32,7 @@ type Node struct {
 	Contract *ContractCond // a CRM contract of the profile's accounts
 	Tickets  *CountCond    // open CRM tickets (status open or pending)
 	Consent  *ConsentCond  // the current consent status of a channel and purpose
+	Score    *ScoreCond    // the current score under a score model
 	Segment  string        // membership of another segment (its definition, evaluated inline)
 
 	// Community facts, read from the community's own tables through the member's user_id
@@ -125,6 +126,15 @@ type UnansweredCond struct {
 // (opted_in by default). No record is unknown.
 type ConsentCond struct {
 	Channel, Purpose, Status string
+}
+
+// ScoreCond compares the current score of a profile under score model Model (internal/score):
+// the sum over its merge family of each profile's decayed score, capped as the model says; 0
+// when it has none (or the model does not exist).
+type ScoreCond struct {
+	Model string
+	Op    Op
+	Value float64
 }
 
 // The computed attributes: times (Unix ms in profile_counts) and counters.
@@ -221,7 +231,7 @@ func str(m map[string]json.RawMessage, key, path string, required bool) (string,
 	return s, nil
 }
 
-var nodeKinds = []string{"all", "any", "not", "trait", "computed", "event", "contract", "open_tickets", "consent", "segment",
+var nodeKinds = []string{"all", "any", "not", "trait", "computed", "event", "contract", "open_tickets", "consent", "score", "segment",
 	"space_member", "attended", "accepted_answers", "unanswered_questions"}
 
 func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error) {
@@ -458,6 +468,27 @@ func (p *parser) node(raw json.RawMessage, path string, depth int) (Node, error)
 			return Node{}, err
 		}
 		return Node{Unanswered: c}, nil
+	case "score":
+		if _, err := object(raw, path, "score", "op", "value"); err != nil {
+			return Node{}, err
+		}
+		model, err := str(m, "score", path, true)
+		if err != nil {
+			return Node{}, err
+		}
+		op, err := opOf(m, path, countOps)
+		if err != nil {
+			return Node{}, err
+		}
+		r, ok := m["value"]
+		if !ok {
+			return Node{}, bad(path+".value", "is required")
+		}
+		var f float64
+		if err := json.Unmarshal(r, &f); err != nil || math.Abs(f) > 1e12 {
+			return Node{}, bad(path+".value", "must be a number")
+		}
+		return Node{Score: &ScoreCond{Model: model, Op: op, Value: f}}, nil
 	default: // segment
 		if _, err := object(raw, path, "segment"); err != nil {
 			return Node{}, err
@@ -670,6 +701,17 @@ func (n Node) Refs() []string {
 	return out
 }
 
+// Scores returns the ids of the score models n compares, directly.
+func (n Node) Scores() []string {
+	var out []string
+	n.walk(func(x *Node) {
+		if x.Score != nil && !slices.Contains(out, x.Score.Model) {
+			out = append(out, x.Score.Model)
+		}
+	})
+	return out
+}
+
 // walk calls fn on n and every node under it (not into expanded references).
 func (n *Node) walk(fn func(*Node)) {
 	fn(n)
@@ -829,6 +871,8 @@ func (n Node) canonical() map[string]any {
 			u["older_than"] = n.Unanswered.OlderThan.String()
 		}
 		return map[string]any{"unanswered_questions": u}
+	case n.Score != nil:
+		return map[string]any{"score": n.Score.Model, "op": n.Score.Op, "value": n.Score.Value}
 	}
 	return map[string]any{"segment": n.Segment}
 }

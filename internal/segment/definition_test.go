@@ -55,6 +55,11 @@ func TestParseNamesThePathOfTheBadNode(t *testing.T) {
 		{`{"unanswered_questions":{"op":"gte","value":1,"open_for":"P1D"}}`, "definition.unanswered_questions.open_for"},
 		{`{"computed":"last_login","op":"gte","value":1}`, "definition.op"},
 		{`{"contract":{"started_within":"soon"}}`, "definition.contract.started_within"},
+		{`{"any":[{"score":"01J","op":"gte"}]}`, "definition.any[0].value"},
+		{`{"score":"01J","op":"contains","value":1}`, "definition.op"},
+		{`{"score":"01J","op":"gte","value":"50"}`, "definition.value"},
+		{`{"score":"","op":"gte","value":50}`, "definition.score"},
+		{`{"score":"01J","op":"gte","value":50,"within_last":"P1D"}`, "definition.within_last"},
 	} {
 		_, err := Parse([]byte(tc.def))
 		e, ok := errs.As(err)
@@ -75,7 +80,8 @@ func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
 		{"trait":"signup","op":"after","value":"2026-04-01T10:30:00+09:00"},
 		{"space_member":" support "},{"attended":{"event":"01JM","within_last":"P90D"}},{"attended":{}},
 		{"accepted_answers":{"op":"gte","value":5}},{"unanswered_questions":{"older_than":"P1D","op":"gte","value":1}},
-		{"computed":"last_login","op":"within_last","value":"P60D"},{"contract":{"started_within":"P3M","status":"any"}}]}`
+		{"computed":"last_login","op":"within_last","value":"P60D"},{"contract":{"started_within":"P3M","status":"any"}},
+		{"score":"01JENG","op":"gte","value":50}]}`
 	n, err := Parse([]byte(def))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +99,8 @@ func TestParseTheIssueExampleAndWriteItCanonically(t *testing.T) {
 		`{"op":"after","trait":"signup","value":"2026-04-01T01:30:00Z"},` +
 		`{"space_member":"support"},{"attended":{"event":"01JM","within_last":"P90D"}},{"attended":{}},` +
 		`{"accepted_answers":{"op":"gte","value":5}},{"unanswered_questions":{"older_than":"P1D","op":"gte","value":1}},` +
-		`{"computed":"last_login","op":"within_last","value":"P60D"},{"contract":{"started_within":"P3M","status":"any"}}]}`
+		`{"computed":"last_login","op":"within_last","value":"P60D"},{"contract":{"started_within":"P3M","status":"any"}},` +
+		`{"op":"gte","score":"01JENG","value":50}]}`
 	if string(got) != want {
 		t.Errorf("canonical form\n got %s\nwant %s", got, want)
 	}

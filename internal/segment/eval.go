@@ -17,6 +17,7 @@ type Facts struct {
 	Contracts   []FactContract       // contracts of the accounts the family's profiles belong to
 	OpenTickets int64                // CRM tickets open or pending
 	Consents    map[[2]string]string // channel, purpose → current status
+	Scores      map[string]FactScore // score model id → the family's scores, for the models named
 
 	// Community facts of the members whose user_id is on the family's profiles; read only when a
 	// segment has a community condition.
@@ -47,6 +48,32 @@ type FactQuestion struct {
 	Hidden   bool
 	Accepted bool // it has an accepted answer
 	Replied  bool // someone other than the asker replied, visibly
+}
+
+// FactScore is what the family holds under one score model: each profile's stored score, and
+// the model's half-life (ms, 0 for none) and cap.
+type FactScore struct {
+	HalfLifeMs int64
+	Cap        *float64
+	States     []ScoreState
+}
+
+// ScoreState is one profile's stored score: Value as of AsOf (Unix ms).
+type ScoreState struct {
+	Value float64
+	AsOf  int64
+}
+
+// Value is the family's score at now (Unix ms): each state decayed, summed, then capped.
+func (fs FactScore) Value(now int64) float64 {
+	total := 0.0
+	for _, s := range fs.States {
+		total += Decay(s.Value, now-s.AsOf, fs.HalfLifeMs)
+	}
+	if fs.Cap != nil && total > *fs.Cap {
+		total = *fs.Cap
+	}
+	return total
 }
 
 // Counter is one profile_counts key summed over a family.
@@ -157,6 +184,8 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 			}
 		}
 		return compareInt(k, u.Count.Op, u.Count.Value)
+	case n.Score != nil:
+		return compareFloat(f.Scores[n.Score.Model].Value(db.Now(now)), n.Score.Op, n.Score.Value)
 	case n.ref != nil:
 		return Eval(*n.ref, f, now)
 	}

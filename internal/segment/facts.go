@@ -12,9 +12,10 @@ import (
 )
 
 // wants says which facts the segments being evaluated read beyond those always read: the track
-// events they name, and whether any has a community condition.
+// events they name, the score models they compare, and whether any has a community condition.
 type wants struct {
 	events    []string
+	scores    []string // the score models they compare
 	community bool
 }
 
@@ -36,7 +37,7 @@ func loadFactsMany(ctx context.Context, q db.Queryer, families [][]string, w wan
 	owner := map[string]int{} // profile id → its family's index
 	var ids []string
 	for i, family := range families {
-		out[i] = &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}}
+		out[i] = &Facts{Traits: map[string]any{}, Counters: map[string]Counter{}, Consents: map[[2]string]string{}, Scores: map[string]FactScore{}}
 		for _, pid := range family {
 			owner[pid] = i
 			ids = append(ids, pid)
@@ -196,6 +197,31 @@ func loadFactsMany(ctx context.Context, q db.Queryer, families [][]string, w wan
 	}); err != nil {
 		return nil, err
 	}
+	if len(w.scores) > 0 {
+		models, margs := db.InList(w.scores, len(args)+1)
+		sargs := append(append([]any(nil), args...), margs...)
+		if err := each("scores", `SELECT v.profile_id, v.model_id, v.value, v.as_of, k.half_life_ms, k.max_score FROM score_values v
+			JOIN score_models k ON k.id = v.model_id WHERE v.profile_id `+in+` AND v.model_id `+models, sargs, func(rows *sql.Rows) error {
+			var pid, mid string
+			var st ScoreState
+			var hl int64
+			var capv sql.NullFloat64
+			if err := rows.Scan(&pid, &mid, &st.Value, &st.AsOf, &hl, &capv); err != nil {
+				return err
+			}
+			f := out[owner[pid]]
+			fs := f.Scores[mid]
+			fs.HalfLifeMs = hl
+			if capv.Valid {
+				fs.Cap = &capv.Float64
+			}
+			fs.States = append(fs.States, st)
+			f.Scores[mid] = fs
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if w.community {
 		if err := loadCommunityFacts(out, owner, in, args, each); err != nil {
 			return nil, err
@@ -331,6 +357,25 @@ func scanIDs(rows *sql.Rows, err error) (map[string]bool, error) {
 		out[pid] = true
 	}
 	return out, rows.Err()
+}
+
+// scoreModels returns the score models the expanded definition n compares.
+func scoreModels(n Node, into map[string]bool) {
+	switch {
+	case n.Score != nil:
+		into[n.Score.Model] = true
+	case n.ref != nil:
+		scoreModels(*n.ref, into)
+	}
+	for _, x := range n.All {
+		scoreModels(x, into)
+	}
+	for _, x := range n.Any {
+		scoreModels(x, into)
+	}
+	if n.Not != nil {
+		scoreModels(*n.Not, into)
+	}
 }
 
 // wantsOf adds to into the track event names the expanded definition n counts, and reports in

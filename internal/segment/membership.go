@@ -44,32 +44,42 @@ func (s *Service) Reevaluate(ctx context.Context, profileIDs []string) error {
 // segment only when it is not "", and returns the events of the changes it made.
 func (s *Service) reevaluateIn(ctx context.Context, tx *sql.Tx, ids []string, segs []stored, only string, now time.Time) ([]event.Event, error) {
 	byID := map[string]stored{}
-	names := map[string]bool{}
+	names, models := map[string]bool{}, map[string]bool{}
 	var w wants
 	for _, sg := range segs {
 		byID[sg.id] = sg
 		if sg.err == nil && (only == "" || sg.id == only) {
 			wantsOf(sg.def, names, &w.community)
+			scoreModels(sg.def, models)
 		}
 	}
-	for n := range names {
-		w.events = append(w.events, n)
-	}
-	slices.Sort(w.events)
+	w.events, w.scores = sortedKeys(names), sortedKeys(models)
 	var evs []event.Event
 	for chunk := range slices.Chunk(ids, 200) {
 		rootOf, families, err := s.identity.RootFamilies(ctx, tx, chunk)
 		if err != nil {
 			return nil, err
 		}
+		var gone []string
 		for _, pid := range chunk {
-			if root, ok := rootOf[pid]; ok && root != pid {
+			root, ok := rootOf[pid]
+			if !ok {
+				gone = append(gone, pid)
+			} else if root != pid {
 				// pid is merged: it is in no segment any more.
 				out, err := s.leaveAll(ctx, tx, pid, byID, now)
 				if err != nil {
 					return nil, err
 				}
 				evs = append(evs, out...)
+			}
+		}
+		if len(gone) > 0 {
+			// A profile that no longer exists (erased) is in no segment; there is nobody to
+			// announce its exit about.
+			in, args := db.InList(gone, 1)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM segment_members WHERE profile_id `+in, args...); err != nil {
+				return nil, fmt.Errorf("removing profiles that are gone from segments: %w", err)
 			}
 		}
 		roots := make([]string, 0, len(families))
@@ -115,6 +125,16 @@ func (s *Service) reevaluateIn(ctx context.Context, tx *sql.Tx, ids []string, se
 		}
 	}
 	return evs, nil
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // membersOf returns the segments each of profileIDs is in.
@@ -200,9 +220,10 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 	err = s.outbox.Tx(ctx, func(tx *sql.Tx) error {
 		entered, exited = 0, 0
 		// The claim also takes the segment's row lock on PostgreSQL: the statement below then sees
-		// every membership change committed before it.
-		res, err := tx.ExecContext(ctx, `UPDATE segments SET recomputed_at = $1 WHERE id = $2 AND recomputed_at <= $1`,
-			db.Now(now), segmentID)
+		// every membership change committed before it. It is unconditional: a scheduled run that
+		// claimed the segment meanwhile (with the definition before an edit) must not make this
+		// one, which the edit asked for, a no-op.
+		res, err := tx.ExecContext(ctx, `UPDATE segments SET recomputed_at = $1 WHERE id = $2`, db.Now(now), segmentID)
 		if err != nil {
 			return fmt.Errorf("claiming segment %s: %w", segmentID, err)
 		}

@@ -461,3 +461,44 @@ func TestCreateWaitsForADeleteOfWhatItRefersTo(t *testing.T) {
 		}
 	})
 }
+
+// TestGoneProfilesLeaveAndEditsApply covers two ways membership could go stale: a profile erased
+// (its row gone) leaves every segment at the next scheduled recomputation, and an edit applies
+// even when a scheduled run claimed the segment just before it.
+func TestGoneProfilesLeaveAndEditsApply(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, e db.Engine) {
+		ctx := context.Background()
+		f := newFixture(t, e)
+		sys := accounts.System()
+		f.exec(t, `INSERT INTO identity_profiles (id, created_at) VALUES ('a', 0), ('b', 0), ('c', 0)`)
+		f.exec(t, `INSERT INTO profile_traits (profile_id, name, value, source, updated_at) VALUES
+			('a', 'plan', '"pro"', 't', 1), ('b', 'plan', '"pro"', 't', 1), ('c', 'plan', '"free"', 't', 1)`)
+		seg, err := f.s.Create(ctx, sys, "Pros", json.RawMessage(`{"trait":"plan","op":"eq","value":"pro"}`))
+		if err != nil || seg.Count != 2 {
+			t.Fatalf("create: %+v %v", seg, err)
+		}
+		f.events(t)
+		// a is erased as the identity part does it: its rows go.
+		f.exec(t, `DELETE FROM profile_traits WHERE profile_id = 'a'`)
+		f.exec(t, `DELETE FROM identity_profiles WHERE id = 'a'`)
+		f.exec(t, `UPDATE segments SET recomputed_at = 0`)
+		if err := f.s.RecomputeDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.members(t, seg.ID); fmt.Sprint(got) != "map[b:true]" {
+			t.Fatalf("after the erasure, members %v", got)
+		}
+		if evs := f.events(t); len(evs) != 0 {
+			t.Fatalf("an exit was announced about a profile that is gone: %v", evs)
+		}
+		// A scheduled run on another node claimed the segment a moment after this edit began.
+		f.exec(t, `UPDATE segments SET recomputed_at = $1`, db.Now(f.clock().Add(500*time.Millisecond)))
+		up, err := f.s.Update(ctx, sys, seg.ID, "Free", json.RawMessage(`{"trait":"plan","op":"eq","value":"free"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.members(t, seg.ID); up.Count != 1 || fmt.Sprint(got) != "map[c:true]" {
+			t.Fatalf("after the edit, count %d, members %v", up.Count, got)
+		}
+	})
+}

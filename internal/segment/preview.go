@@ -47,7 +47,7 @@ func (s *Service) Preview(ctx context.Context, p accounts.Principal, segmentID s
 // preview is Preview in tx.
 func (s *Service) preview(ctx context.Context, tx *sql.Tx, segmentID string, def Node, now time.Time) (Preview, error) {
 	out := Preview{Sample: []string{}}
-	if err := checkCommunityRefs(ctx, tx, def); err != nil {
+	if err := checkRefs(ctx, tx, def); err != nil {
 		return Preview{}, err
 	}
 	var err error

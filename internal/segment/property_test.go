@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -36,7 +38,13 @@ var (
 func openAll(t testing.TB, e db.Engine) *db.DB {
 	t.Helper()
 	return dbtest.Open(t, e, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(),
-		meetup.Migrations(), identity.Migrations(), profile.Migrations(), crm.Migrations(), consent.Migrations(), Migrations())
+		meetup.Migrations(), identity.Migrations(), profile.Migrations(), crm.Migrations(), consent.Migrations(), scoreMigrations(), Migrations())
+}
+
+// scoreMigrations are the score part's tables, which score conditions read. Read from its
+// directory: internal/score imports this package, so this package's tests cannot import it.
+func scoreMigrations() db.Migrations {
+	return db.Migrations{Part: "score", FS: os.DirFS(filepath.Join("..", "score", "migrations"))}
 }
 
 // TestEvaluatorsAgree is the property test: on random data (profiles with merges, traits,
@@ -52,7 +60,7 @@ func TestEvaluatorsAgree(t *testing.T) {
 		g := identity.New(identity.Deps{DB: d})
 		now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 		start := time.Now()
-		cases, mixed := 0, 0
+		cases, mixed, scoreMixed := 0, 0, 0
 		splitBy := map[string]int{} // a definition's top-level kind → cases it split the profiles
 		for w := range *worlds {
 			r := rand.New(rand.NewPCG(*seed, uint64(w)))
@@ -66,7 +74,7 @@ func TestEvaluatorsAgree(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if facts[root], err = loadFacts(ctx, d.W, family, wants{events: eventVocab, community: true}); err != nil {
+				if facts[root], err = loadFacts(ctx, d.W, family, wants{events: eventVocab, scores: scoreVocab, community: true}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -111,10 +119,16 @@ func TestEvaluatorsAgree(t *testing.T) {
 					for k := range raw {
 						splitBy[k]++
 					}
+					if len(x.Scores()) > 0 {
+						scoreMixed++
+					}
 				}
 			}
 		}
 		t.Logf("%d cases on %s in %v; %d split the profiles", cases, e, time.Since(start).Round(time.Millisecond), mixed)
+		if scoreMixed < cases/20 {
+			t.Errorf("only %d of %d cases with a score condition split the profiles", scoreMixed, cases)
+		}
 		if mixed < cases/4 {
 			t.Errorf("only %d of %d cases split the profiles: the random definitions say too little", mixed, cases)
 		}
@@ -145,6 +159,8 @@ var (
 	containsPool = []string{"a", "pro", "beta", "東", "x"}
 	timePool     = []string{"2026-12-01", "2026-11-20T10:00:00Z", "2026-12-03T23:59:59+09:00", "2025-06-01"}
 	durationPool = []string{"P1D", "P7D", "P30D", "PT12H", "P1M", "P2W"}
+	scoreVocab   = []string{"engagement", "fit"}
+	scorePool    = []float64{0, 5, 10, 12.5, 25, 50, -5, 100, 7.3}
 	channels     = []string{"email", "line"}
 	purposes     = []string{"marketing", "research"}
 	statuses     = []string{"opted_in", "opted_out", "unknown"}
@@ -174,6 +190,8 @@ type world struct {
 	posts       [][]any
 	comments    [][]any
 	accepted    [][]any // comment id, post id
+	models      [][]any // id, half_life_ms, max_score
+	scores      [][]any // model_id, profile_id, value, as_of
 }
 
 // The spaces and meetups of every world; a definition may name a space by id or slug, or one
@@ -247,6 +265,25 @@ func genWorld(r *rand.Rand, now time.Time) *world {
 			// Few distinct times and ids of mixed case: ties and their tie-break happen.
 			w.consents = append(w.consents, []any{fmt.Sprintf("%c%d-%s", "kQ"[r.IntN(2)], r.IntN(3), p.id), p.id, pick(r, channels), pick(r, purposes),
 				pick(r, statuses), ms(pick(r, []float64{1, 2})), fmt.Sprintf("src%d", k), "system", 0})
+		}
+	}
+	// Score models with and without decay and cap. Scores as of now, as of whole half-lives ago
+	// (the decayed value is then exact, and can meet a threshold exactly on both evaluators), as of
+	// times in between, and as of the future (a clock ahead: no decay).
+	day := int64(24 * time.Hour / time.Millisecond)
+	for _, mid := range scoreVocab {
+		var capv any
+		if r.IntN(2) == 0 {
+			capv = pick(r, []float64{50, 20})
+		}
+		hl := pick(r, []int64{0, day, 7 * day})
+		w.models = append(w.models, []any{mid, "model " + mid, "[]", capv, hl})
+		for _, p := range w.profiles {
+			if r.IntN(3) == 0 {
+				continue
+			}
+			asOf := db.Now(now) - pick(r, []int64{0, 0, day, 2 * day, 7 * day, 14 * day, day / 3, 5*day + 12345, 800 * day, -day})
+			w.scores = append(w.scores, []any{mid, p.id, pick(r, []float64{10, 20, 25, 50, 60, 100, 3, -10, 7.3}), asOf})
 		}
 	}
 	for a := range 3 {
@@ -337,7 +374,7 @@ func (w *world) genCommunity(r *rand.Rand, now time.Time, ms func(float64) int64
 // store replaces the tables' contents with the world's.
 func (w *world) store(ctx context.Context, d *db.DB) error {
 	return d.Tx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"segment_members", "segments", "profile_accounts", "crm_contracts", "crm_tickets", "crm_purchases", "crm_accounts",
+		for _, table := range []string{"score_values", "score_models", "segment_members", "segments", "profile_accounts", "crm_contracts", "crm_tickets", "crm_purchases", "crm_accounts",
 			"consent_records", "profile_events", "profile_counts", "profile_traits", "identity_identifiers", "identity_profiles",
 			"meetup_rsvps", "meetup_events", "comments", "posts", "space_members", "spaces", "members"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
@@ -416,6 +453,9 @@ func (w *world) store(ctx context.Context, d *db.DB) error {
 			{`INSERT INTO comments (id, post_id, author_id, body, body_html, hidden, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 				w.comments},
 			{`UPDATE posts SET accepted_comment_id = $1 WHERE id = $2`, w.accepted},
+			{`INSERT INTO score_models (id, name, rules, max_score, half_life_ms, created_by, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, 'test', 0, 0)`, w.models},
+			{`INSERT INTO score_values (model_id, profile_id, value, as_of) VALUES ($1, $2, $3, $4)`, w.scores},
 		} {
 			if err := ins(step.q, step.rows); err != nil {
 				return err
@@ -457,7 +497,9 @@ func genDefinition(r *rand.Rand, depth int, refs []string) map[string]any {
 			return map[string]any{pick(r, []string{"all", "any"}): list}
 		}
 	}
-	switch r.IntN(13) {
+	switch r.IntN(14) {
+	case 12:
+		return map[string]any{"score": pick(r, scoreVocab), "op": pick(r, countOps), "value": pick(r, scorePool)}
 	case 0, 1:
 		m := genValueCond(r, valueOps)
 		m["trait"] = pick(r, traitVocab)

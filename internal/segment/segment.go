@@ -146,7 +146,7 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	now := s.now()
 	seg := Segment{ID: id.New(now), Name: name, Definition: def, CreatedAt: db.Time(db.Now(now)), CreatedBy: p.Actor()}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := checkCommunityRefs(ctx, tx, def); err != nil {
+		if err := checkRefs(ctx, tx, def); err != nil {
 			return err
 		}
 		if refs := def.Refs(); len(refs) > 0 {
@@ -186,6 +186,15 @@ func (s *Service) Create(ctx context.Context, p accounts.Principal, name string,
 	return seg, err
 }
 
+// checkRefs refuses a definition that names a space, community event or score model that does
+// not exist, naming the path of the field.
+func checkRefs(ctx context.Context, q db.Queryer, def Node) error {
+	if err := checkCommunityRefs(ctx, q, def); err != nil {
+		return err
+	}
+	return checkScores(ctx, q, def)
+}
+
 // checkCommunityRefs refuses a space or community event that does not exist, naming the path of
 // its field: a typo would match nobody, or under not everybody. (A space or event deleted later
 // simply matches nobody, as a trait nobody has.)
@@ -212,6 +221,74 @@ func checkCommunityRefs(ctx context.Context, q db.Queryer, n Node) error {
 		}
 	})
 	return err
+}
+
+// checkScores refuses a score condition on a score model that does not exist (it would compare
+// a score of 0 for everyone), naming the path of the condition.
+func checkScores(ctx context.Context, q db.Queryer, def Node) error {
+	ids := def.Scores()
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := db.InList(ids, 1)
+	rows, err := q.QueryContext(ctx, `SELECT id FROM score_models WHERE id `+in, args...)
+	known, err := scanIDs(rows, err)
+	if err != nil {
+		return fmt.Errorf("reading score models: %w", err)
+	}
+	var visit func(n Node, path string) error
+	visit = func(n Node, path string) error {
+		for i, x := range n.All {
+			if err := visit(x, fmt.Sprintf("%s.all[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		for i, x := range n.Any {
+			if err := visit(x, fmt.Sprintf("%s.any[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		if n.Not != nil {
+			return visit(*n.Not, path+".not")
+		}
+		if n.Score != nil && !known[n.Score.Model] {
+			return errs.Invalid(path+".score", "no score model %s", n.Score.Model)
+		}
+		return nil
+	}
+	return visit(def, "definition")
+}
+
+// UsingScore returns the segments whose definitions compare a score under score model modelID,
+// in id order, read through q.
+func UsingScore(ctx context.Context, q db.Queryer, modelID string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, definition FROM segments ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading segments: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sid, def string
+		if err := rows.Scan(&sid, &def); err != nil {
+			return nil, err
+		}
+		if n, err := Parse([]byte(def)); err == nil && slices.Contains(n.Scores(), modelID) {
+			out = append(out, sid)
+		}
+	}
+	return out, rows.Err()
+}
+
+// AnyUsesScores reports whether some segment's definition may compare a score, read through q:
+// without one, a change of score cannot move any segment. (It may say yes for a definition that
+// only mentions "score" in a value; never no for one that compares a score.)
+func AnyUsesScores(ctx context.Context, q db.Queryer) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM segments WHERE definition LIKE '%"score":%'`).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading segments: %w", err)
+	}
+	return n > 0, nil
 }
 
 // definitions reads every segment's definition, as stored (not expanded). A definition that no

@@ -34,7 +34,7 @@ func (s *Service) Update(ctx context.Context, p accounts.Principal, segmentID, n
 	}
 	now := s.now()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := checkCommunityRefs(ctx, tx, def); err != nil {
+		if err := checkRefs(ctx, tx, def); err != nil {
 			return err
 		}
 		if s.db.Engine == db.Postgres {

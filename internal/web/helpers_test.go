@@ -40,6 +40,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/stream"
@@ -51,30 +52,31 @@ import (
 // dm, meetup, kb, badges, survey, media, identity, crm and profile services on SQLite (media in a
 // temporary directory), and the tracking API (/v1/*, /kizuna.js) on the same origin.
 type site struct {
-	t     testing.TB
-	acc   *accounts.Service
-	com   *community.Service
-	ntf   *notify.Service
-	dms   *dm.Service
-	mtp   *meetup.Service
-	kbs   *kb.Service
-	bdg   *badges.Service
-	svy   *survey.Service
-	med   *media.Service
-	src   *ingest.Sources
-	idg   *identity.Graph
-	crm   *crm.Service
-	prf   *profile.Service
-	cns   *consent.Ledger
-	onb   *onboarding.Service // with siteOptions.onboarding
-	seg   *segment.Service    // with siteOptions.segments or onboarding
-	priv  *privacy.Service
-	bb    *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
-	logDB *db.DB
-	db    *db.DB
-	mails *mail.Log
-	srv   *httptest.Server
-	URL   string
+	t      testing.TB
+	acc    *accounts.Service
+	com    *community.Service
+	ntf    *notify.Service
+	dms    *dm.Service
+	mtp    *meetup.Service
+	kbs    *kb.Service
+	bdg    *badges.Service
+	svy    *survey.Service
+	med    *media.Service
+	src    *ingest.Sources
+	idg    *identity.Graph
+	crm    *crm.Service
+	prf    *profile.Service
+	cns    *consent.Ledger
+	onb    *onboarding.Service // with siteOptions.onboarding
+	seg    *segment.Service    // with siteOptions.segments or onboarding
+	scores *score.Service
+	priv   *privacy.Service
+	bb     *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
+	logDB  *db.DB
+	db     *db.DB
+	mails  *mail.Log
+	srv    *httptest.Server
+	URL    string
 }
 
 func newSite(t testing.TB) *site {
@@ -132,10 +134,8 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	sets := []db.Migrations{backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(),
 		community.Migrations(), dm.Migrations(), meetup.Migrations(),
 		media.Migrations(), kb.Migrations(), badges.Migrations(), survey.Migrations(), ingest.Migrations(),
-		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations()}
-	if opts.onboarding || opts.segments {
-		sets = append(sets, segment.Migrations())
-	}
+		identity.Migrations(), crm.Migrations(), profile.Migrations(), consent.Migrations(), privacy.Migrations(),
+		segment.Migrations(), score.Migrations()}
 	if opts.onboarding {
 		sets = append(sets, onboarding.Migrations())
 	}
@@ -181,11 +181,13 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.crm = crm.New(crm.Deps{DB: d, Outbox: outbox, Identity: s.idg})
 	s.prf = profile.New(profile.Deps{DB: d, Outbox: outbox, Identity: s.idg, CRM: s.crm, Log: log})
 	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
+	sg := segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc, Log: log})
+	s.scores = score.New(score.Deps{DB: d, Outbox: outbox, Identity: s.idg, Segments: sg, Log: log})
 	if opts.onboarding || opts.segments {
-		s.seg = segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc, Log: log})
+		s.seg = sg
 	}
 	if opts.onboarding {
-		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: s.seg})
+		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: sg})
 	}
 	ledger.l = s.cns
 	s.bb = bb
@@ -195,7 +197,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	// in is made below; the privacy part asks it nothing, the tracking API asks privacy.
 	var in *ingest.Ingest
 	s.priv = privacy.New(privacy.Deps{DB: d, Backbone: s.bb, Accounts: s.acc, Identity: s.idg, Consent: s.cns, Log: log,
-		Parts: []dsr.Part{s.com, s.dms, s.mtp, s.svy, s.bdg, s.med, s.kbs, s.ntf, search.New(d), sourcesPart{&in}, s.crm, s.prf, s.cns, s.idg, s.bb, s.acc}})
+		Parts: []dsr.Part{s.com, s.dms, s.mtp, s.svy, s.bdg, s.med, s.kbs, s.ntf, search.New(d), sourcesPart{&in}, s.crm, s.prf, s.scores, s.cns, s.idg, s.bb, s.acc}})
 	var app ingest.Appender = new(eventSink)
 	if bb != nil {
 		bb.Register(s.prf.Consumer())
@@ -215,7 +217,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.src = in.Sources()
 	w, err := web.New(web.Deps{Accounts: s.acc, Log: log, BaseURL: base, Community: s.com, Notify: s.ntf, DM: s.dms, Meetup: s.mtp,
 		KB: s.kbs, Badges: s.bdg, Survey: s.svy, Media: s.med, Sources: s.src, Profiles: s.prf, Identity: s.idg, CRM: s.crm, Consent: s.cns,
-		Privacy: s.priv, Unlink: opts.unlink, Onboarding: s.onb, Segments: s.seg})
+		Privacy: s.priv, Unlink: opts.unlink, Onboarding: s.onb, Segments: s.seg, Scores: s.scores})
 	if err != nil {
 		t.Fatal(err)
 	}

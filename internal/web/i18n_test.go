@@ -224,9 +224,9 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		}
 	}
 	// Every reason the parts behind the pages give their errors has a message (Web.message).
-	reason := regexp.MustCompile(`errs\.Because\(.*\), "([a-z_]+)"`)
+	reason := regexp.MustCompile(`(?:errs\.Because\(.*\)|badBecause\([^,]+), "([a-z_]+)"`)
 	var srcs []string
-	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup", "media", "kb", "badges", "survey", "privacy"} {
+	for _, part := range []string{"accounts", "community", "notify", "search", "dm", "meetup", "media", "kb", "badges", "survey", "privacy", "score"} {
 		ps, _ := filepath.Glob("../" + part + "/*.go")
 		srcs = append(srcs, ps...)
 	}

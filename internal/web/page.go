@@ -320,6 +320,7 @@ func (s *Web) nav(v *view) []navItem {
 		{"members", "/admin/members", accounts.PermViewMembers},
 		{"customers", "/admin/customers", accounts.PermViewMembers},
 		{"segments", "/admin/segments", accounts.PermViewMembers},
+		{"scores", "/admin/scores", accounts.PermViewMembers},
 		{"privacy", "/admin/privacy", accounts.PermViewMembers},
 		{"api_keys", "/admin/api-keys", accounts.PermManageAPIKeys},
 		{"sources", "/admin/sources", accounts.PermManageSettings},
@@ -335,7 +336,8 @@ func (s *Web) nav(v *view) []navItem {
 	for _, it := range all {
 		switch {
 		case (it.key == "moderation" || it.key == "spaces") && s.com == nil, it.key == "badges" && s.bdg == nil, it.key == "surveys" && s.srv == nil, it.key == "onboarding" && s.onb == nil,
-			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil, it.key == "segments" && s.seg == nil, it.key == "privacy" && s.priv == nil:
+			it.key == "sources" && s.sources == nil, it.key == "customers" && s.prf == nil, it.key == "segments" && s.seg == nil, it.key == "scores" && s.scores == nil,
+			it.key == "privacy" && s.priv == nil:
 			continue
 		}
 		allowed := accounts.Allowed(v.principal(), it.perm)

@@ -77,7 +77,8 @@ type customerData struct {
 	Consent    *consentData     // nil when the web shell has no consent ledger
 	Privacy    *customerPrivacy // nil when the web shell has no privacy part
 	Segments   []segment.Membership
-	HasSegs    bool // the web shell has segments
+	HasSegs    bool        // the web shell has segments
+	Scores     []scoreCard // under every score model; nil without the score part or models
 	CanUnmerge bool
 	Now        time.Time
 }
@@ -184,6 +185,12 @@ func (s *Web) adminCustomer(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if s.cns != nil {
 		if d.Consent, err = s.consentData(r, p, root); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
+	if s.scores != nil {
+		if d.Scores, err = s.scoreCards(r, p, root); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/accounts"
 	"github.com/kizuna-community/kizuna/internal/errs"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
@@ -39,7 +40,7 @@ func (s *Web) segmentRoutes(handle func(string, pageHandler)) {
 	handle("GET /admin/segments/{id}/edit", s.staff(write, s.segmentBuilder))
 	handle("POST /admin/segments/{id}/edit", s.staff(write, s.segmentBuilder))
 	handle("POST /admin/segments/{id}/delete", s.staff(write, s.deleteSegment))
-	handle("GET /admin/segments/{id}/members.csv", s.staff(read, s.segmentCSV))
+	handle("GET /admin/segments/{id}/members.csv", s.staff(write, s.segmentCSV))
 }
 
 // segmentsData is the list of segments.
@@ -337,14 +338,20 @@ func (s *Web) renderBuilder(w http.ResponseWriter, r *http.Request, v *view, d *
 			}
 		}
 	}
-	// The segments a condition may refer to, listed once for every segment row.
-	others, err := s.seg.List(r.Context(), v.principal())
-	if err != nil {
+	// The segments and score models a condition may refer to, listed once for every row.
+	var refs builderRefs
+	if refs.segments, err = s.seg.List(r.Context(), v.principal()); err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
+	if s.scores != nil {
+		if refs.scores, err = s.scores.List(r.Context(), v.principal()); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+	}
 	d.Bare = b.bare
-	d.Root = s.builderTree(v, b, b.rows[0], rowErr, others, 0)
+	d.Root = s.builderTree(v, b, b.rows[0], rowErr, refs, 0)
 	v.Data = d
 	if isHTMX(r) {
 		s.fragment(w, r, status, "admin-segment-edit", "segment-builder", d)
@@ -380,8 +387,14 @@ func kindOptions(v *view, selected string) []option {
 	return out
 }
 
+// builderRefs are what conditions may refer to: other segments and score models.
+type builderRefs struct {
+	segments []segment.Segment
+	scores   []score.Model
+}
+
 // builderTree turns the rows under r into the template's tree.
-func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMessage, others []segment.Segment, depth int) *builderNode {
+func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMessage, refs builderRefs, depth int) *builderNode {
 	n := &builderNode{V: v, N: r.N, Parent: r.Parent, Kind: r.Kind, Not: r.Not, Group: r.group(), JSONRow: r.Kind == rowJSON, JSON: r.JSON, Depth: depth}
 	if m, ok := rowErr[r.N]; ok {
 		n.Err, n.ErrPath = m.Msg, m.Path
@@ -390,7 +403,7 @@ func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMes
 	case n.Group:
 		n.Kinds = kindOptions(v, "trait")
 		for _, c := range b.children(r.N) {
-			n.Children = append(n.Children, s.builderTree(v, b, c, rowErr, others, depth+1))
+			n.Children = append(n.Children, s.builderTree(v, b, c, rowErr, refs, depth+1))
 		}
 	case n.JSONRow:
 		n.KindLabel = v.T("segments.kind.json")
@@ -409,7 +422,7 @@ func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMes
 				n.Filters = append(append([]filterRow(nil), r.Filters...), filterRow{Op: "eq"})
 				continue
 			}
-			n.Fields = append(n.Fields, builderInput(v, r, k, f, op, others))
+			n.Fields = append(n.Fields, builderInput(v, r, k, f, op, refs))
 		}
 	}
 	return n
@@ -417,9 +430,9 @@ func (s *Web) builderTree(v *view, b *builder, r *condRow, rowErr map[int]rowMes
 
 var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 
-// builderInput is the input of field f of condition row r; others are the segments a segment
+// builderInput is the input of field f of condition row r; refs are what a segment or score
 // condition may pick.
-func builderInput(v *view, r *condRow, k condKind, f condField, op string, others []segment.Segment) builderField {
+func builderInput(v *view, r *condRow, k condKind, f condField, op string, refs builderRefs) builderField {
 	name := fmt.Sprintf("c%d.f.%s", r.N, f.Key)
 	bf := builderField{Name: name, ID: idUnsafe.ReplaceAllString(name, "-"), Label: v.T("segments.field." + k.Key + "." + f.Key), Value: r.Values[f.Key], Type: "text"}
 	choices := func(selected string) []option {
@@ -454,9 +467,14 @@ func builderInput(v *view, r *condRow, k condKind, f condField, op string, other
 	case fieldValue:
 		bf.Hidden = op == "exists" || op == "not_exists"
 		bf.Hint = valueHint(v, op)
+	case fieldNumber:
+		bf.Type = "number"
 	case fieldSegment:
 		bf.Type = "select"
-		bf.Options = segmentChoices(v, others, r.Values[f.Key])
+		bf.Options = refChoices(v, "segments.pick_segment", refs.segments, func(x segment.Segment) (string, string) { return x.ID, x.Name }, r.Values[f.Key])
+	case fieldScore:
+		bf.Type = "select"
+		bf.Options = refChoices(v, "segments.pick_score", refs.scores, func(x score.Model) (string, string) { return x.ID, x.Name }, r.Values[f.Key])
 	}
 	return bf
 }
@@ -474,14 +492,15 @@ func valueHint(v *view, op string) string {
 	return ""
 }
 
-// segmentChoices lists the segments a condition may refer to, by name; a selected id not among
-// them (a segment since deleted) stays, so the error names it.
-func segmentChoices(v *view, others []segment.Segment, selected string) []option {
-	out := []option{{Value: "", Label: v.T("segments.pick_segment"), Selected: selected == ""}}
+// refChoices lists what a condition may refer to (segments or score models), by name, after a
+// "pick one" prompt; a selected id not among them (since deleted) stays, so the error names it.
+func refChoices[T any](v *view, prompt string, list []T, idName func(T) (string, string), selected string) []option {
+	out := []option{{Value: "", Label: v.T(prompt), Selected: selected == ""}}
 	found := selected == ""
-	for _, sg := range others {
-		found = found || sg.ID == selected
-		out = append(out, option{Value: sg.ID, Label: sg.Name, Selected: sg.ID == selected})
+	for _, x := range list {
+		id, name := idName(x)
+		found = found || id == selected
+		out = append(out, option{Value: id, Label: name, Selected: id == selected})
 	}
 	if !found {
 		out = append(out, option{Value: selected, Label: selected, Selected: true})
@@ -600,7 +619,17 @@ func (s *Web) adminSegment(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
-	names := map[string]string{}
+	names := map[string]string{} // segment and score model ids → names, for the definition in words
+	if s.scores != nil {
+		models, err := s.scores.List(ctx, p)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		for _, m := range models {
+			names[m.ID] = m.Name
+		}
+	}
 	for _, x := range all {
 		names[x.ID] = x.Name
 		for _, ref := range x.Definition.Refs() {
@@ -772,6 +801,12 @@ func describeCondition(v *view, r *condRow, names map[string]string) string {
 			name = x["segment"]
 		}
 		return v.T("segments.say.segment", name)
+	case "score":
+		name := names[x["score"]]
+		if name == "" {
+			name = x["score"]
+		}
+		return v.T("segments.say.score", name, sayValue(v, x["op"], x["value"]))
 	}
 	// A kind the table knows but this switch does not word yet: its fields as they are.
 	k, _ := kindOf(r.Kind)

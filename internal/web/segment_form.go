@@ -32,6 +32,8 @@ const (
 	fieldCount                     // a whole number
 	fieldDuration                  // an ISO 8601 duration such as P30D
 	fieldSegment                   // another segment's id, picked by name
+	fieldScore                     // a score model's id, picked by name
+	fieldNumber                    // a number, whole or not
 	fieldFilters                   // an event's property filters: property, op, value
 )
 
@@ -69,7 +71,7 @@ var condKinds = []condKind{
 	{Key: "computed", Fields: []condField{
 		{Key: "computed", Type: fieldChoice, Labels: "segments.computed.", Default: segment.ComputedLastSeen, Options: []string{
 			segment.ComputedLastSeen, segment.ComputedFirstSeen, segment.ComputedLastCommunityActivity,
-			segment.ComputedEvents, segment.ComputedPageViews, segment.ComputedPurchases}},
+			segment.ComputedLastLogin, segment.ComputedEvents, segment.ComputedPageViews, segment.ComputedPurchases}},
 		{Key: "op", Type: fieldOp, Options: computedOps, Default: "within_last"},
 		{Key: "value", Type: fieldValue, Default: "P30D"},
 	}},
@@ -96,6 +98,11 @@ var condKinds = []condKind{
 	}},
 	{Key: "segment", Fields: []condField{
 		{Key: "segment", Type: fieldSegment},
+	}},
+	{Key: "score", Fields: []condField{
+		{Key: "score", Type: fieldScore},
+		{Key: "op", Type: fieldOp, Options: countOps, Default: "gte"},
+		{Key: "value", Type: fieldNumber, Default: "50"},
 	}},
 	{Key: "space_member", Fields: []condField{
 		{Key: "space_member", Type: fieldText},
@@ -424,6 +431,12 @@ func (k condKind) toJSON(r *condRow) map[string]any {
 			} else {
 				setPath(m, f.Key, text) // segment.Parse names the field
 			}
+		case fieldNumber:
+			if x, err := strconv.ParseFloat(text, 64); err == nil {
+				setPath(m, f.Key, x)
+			} else {
+				setPath(m, f.Key, text) // segment.Parse names the field
+			}
 		default:
 			if text == "" && f.Optional {
 				continue
@@ -649,7 +662,7 @@ func (k condKind) fromJSON(m map[string]any, r *condRow) bool {
 			if text, ok = valueText(op, v); !ok {
 				return false
 			}
-		case fieldCount:
+		case fieldCount, fieldNumber:
 			n, isNum := v.(json.Number)
 			if !isNum {
 				return false

@@ -63,6 +63,10 @@ func TestSegmentFormToJSON(t *testing.T) {
 			"c2.kind=contract", "c2.parent=0", "c2.f.contract.product=", "c2.f.contract.status=active", "c2.f.contract.renews_within=P30D")...),
 			`{"all":[{"count":{"op":"gte","value":3},"event":"Post Created","where":[{"op":"eq","property":"space","value":"support"}],"within_last":"P30D"},` +
 				`{"contract":{"renews_within":"P30D","status":"active"}}]}`},
+		{"a score with a fractional threshold, and the last log-in", formOf(append(root,
+			"c1.kind=score", "c1.parent=0", "c1.f.score=01JENG", "c1.f.op=gte", "c1.f.value=12.5",
+			"c2.kind=computed", "c2.parent=0", "c2.f.computed=last_login", "c2.f.op=more_than_ago", "c2.f.value=P60D")...),
+			`{"all":[{"op":"gte","score":"01JENG","value":12.5},{"computed":"last_login","op":"more_than_ago","value":"P60D"}]}`},
 		{"a JSON row is kept as it is", formOf(append(root, "c1.kind=json", "c1.parent=0", "c1.not=1", `c1.json={"score":"engagement","op":"gte","value":50}`,
 			"c2.kind=computed", "c2.parent=0", "c2.f.computed=last_seen", "c2.f.op=within_last", "c2.f.value=P7D")...),
 			`{"all":[{"not":{"op":"gte","score":"engagement","value":50}},{"computed":"last_seen","op":"within_last","value":"P7D"}]}`},
@@ -122,7 +126,7 @@ func TestSegmentJSONRoundTrips(t *testing.T) {
 		}
 	}
 	// A kind the form does not know, and a known kind with a field it has no input for.
-	def := `{"all":[{"score":"engagement","op":"gte","value":50},{"trait":"plan","op":"eq","value":"pro","weight":2},{"lifecycle_stage":"advocate"}]}`
+	def := `{"all":[{"churn_risk":{"op":"gte","value":70}},{"trait":"plan","op":"eq","value":"pro","weight":2},{"lifecycle_stage":"advocate"}]}`
 	b, err := builderFromJSON([]byte(def))
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +137,7 @@ func TestSegmentJSONRoundTrips(t *testing.T) {
 			kept = append(kept, r.JSON)
 		}
 	}
-	want := []string{`{"op":"gte","score":"engagement","value":50}`, `{"op":"eq","trait":"plan","value":"pro","weight":2}`, `{"lifecycle_stage":"advocate"}`}
+	want := []string{`{"churn_risk":{"op":"gte","value":70}}`, `{"op":"eq","trait":"plan","value":"pro","weight":2}`, `{"lifecycle_stage":"advocate"}`}
 	if strings.Join(kept, " ") != strings.Join(want, " ") {
 		t.Fatalf("JSON rows %q, want %q", kept, want)
 	}

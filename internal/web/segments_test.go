@@ -151,10 +151,10 @@ func TestSegmentPages(t *testing.T) {
 		admin.get("/admin/segments/"+id+"?notice=updated").expect(t, http.StatusOK, "メンバーを再計算しました", `id="segment-count">1<`, "plan が pro に等しい")
 
 		// A condition the form cannot show stays a JSON row; Parse's error is shown beside it.
-		unknown := url.Values{"name": {"x"}, "definition": {`{"all":[{"trait":"plan","op":"exists"},{"score":"engagement","op":"gte","value":50}]}`},
+		unknown := url.Values{"name": {"x"}, "definition": {`{"all":[{"trait":"plan","op":"exists"},{"churn_risk":{"op":"gte","value":70}}]}`},
 			"c0.kind": {"all"}, "c0.parent": {"-1"}, "do": {"json"}}
 		p = admin.post("/admin/segments/new", unknown)
-		p.expect(t, http.StatusOK, `name="c2.json"`, "&#34;score&#34;:&#34;engagement&#34;")
+		p.expect(t, http.StatusOK, `name="c2.json"`, "&#34;churn_risk&#34;")
 		unknown.Set("do", "save")
 		admin.post("/admin/segments/new", unknown).expect(t, http.StatusUnprocessableEntity, `has-error" id="row-2"`, "definition.all[1]")
 		unknown.Set("definition", `{"all":[`)
@@ -170,7 +170,12 @@ func TestSegmentPages(t *testing.T) {
 		if strings.Contains(p.Body, "/admin/segments/new") {
 			t.Fatal("a read-only role is offered the builder")
 		}
-		cs.get("/admin/segments/"+id).expect(t, http.StatusOK, "Size over time", "Export CSV")
+		pg := cs.get("/admin/segments/" + id)
+		pg.expect(t, http.StatusOK, "Size over time")
+		if strings.Contains(pg.Body, "Export CSV") {
+			t.Fatal("a read-only role is offered the CSV export")
+		}
+		cs.get("/admin/segments/"+id+"/members.csv").expect(t, http.StatusForbidden)
 		cs.get("/admin/segments/new").expect(t, http.StatusForbidden)
 		cs.htmx("/admin/segments/preview", draft).expect(t, http.StatusForbidden)
 		member := s.member("plain@example.com", "en")

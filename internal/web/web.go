@@ -57,6 +57,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/privacy"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
@@ -103,6 +104,9 @@ type Deps struct {
 	// Consent adds the consents and the records of third-party provision to the customer 360;
 	// nil leaves those sections out.
 	Consent *consent.Ledger
+	// Scores serves the score models' staff pages (/admin/scores) and adds scores to the customer
+	// 360; nil leaves them out.
+	Scores *score.Service
 	// Privacy serves the member's privacy centre (/settings/privacy: consents, linked
 	// identities, data download, account deletion) and the staff's data-subject requests
 	// (/admin/privacy, and export and erasure on the customer 360); nil leaves them out.
@@ -133,6 +137,7 @@ type Web struct {
 	crm          *crm.Service
 	cns          *consent.Ledger  // nil: no consent sections on the 360
 	priv         *privacy.Service // nil: no privacy centre, no data-subject requests
+	scores       *score.Service   // nil: no score pages
 	unlink       UnlinkFunc       // nil: no unlink buttons
 	seg          *segment.Service // nil: no segment pages
 	baseURL      string           // the public origin, without a trailing slash; "" when not configured
@@ -173,7 +178,7 @@ func New(d Deps) (*Web, error) {
 		s.mtp, s.kbs, s.bdg, s.srv, s.onb = d.Meetup, d.KB, d.Badges, d.Survey, d.Onboarding
 	}
 	s.med = d.Media
-	s.priv, s.unlink, s.seg = d.Privacy, d.Unlink, d.Segments
+	s.priv, s.unlink, s.seg, s.scores = d.Privacy, d.Unlink, d.Segments, d.Scores
 	s.sources, s.baseURL = d.Sources, trimBase(d.BaseURL)
 	if d.Profiles != nil && d.Identity != nil && d.CRM != nil {
 		s.prf, s.idg, s.crm, s.cns = d.Profiles, d.Identity, d.CRM, d.Consent
@@ -314,6 +319,9 @@ func (s *Web) Routes(mux *http.ServeMux) {
 	if s.onb != nil {
 		s.onboardingRoutes(handle)
 	}
+	if s.scores != nil {
+		s.scoreRoutes(handle)
+	}
 	if s.priv != nil {
 		s.privacyRoutes(handle)
 		s.adminPrivacyRoutes(handle)
@@ -435,6 +443,13 @@ func templateFuncs() template.FuncMap {
 				return time.Time{}
 			}
 			return *t
+		},
+		// number reads an optional number that the template already checked is set.
+		"number": func(f *float64) float64 {
+			if f == nil {
+				return 0
+			}
+			return *f
 		},
 		"seatsLeft": func(capacity, going int) int { return max(capacity-going, 0) },
 		"hasPrefix": strings.HasPrefix,
