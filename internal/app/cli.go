@@ -251,7 +251,8 @@ func (c *CLI) demo(ctx context.Context, args []string) error {
 	}
 	defer a.Close()
 	res, err := demo.Seed(ctx, demo.Parts{Accounts: a.Accounts, Community: a.Community, Meetup: a.Meetup,
-		KB: a.KB, Badges: a.Badges, Survey: a.Survey, CRM: a.CRM, Consent: a.Consent, Onboarding: a.Onboarding}, a.Log)
+		KB: a.KB, Badges: a.Badges, Survey: a.Survey, CRM: a.CRM, Consent: a.Consent, Onboarding: a.Onboarding,
+		Segments: a.Segments, Scores: a.Scores}, a.Log)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/kizuna-community/kizuna/internal/kb"
 	"github.com/kizuna-community/kizuna/internal/meetup"
 	"github.com/kizuna-community/kizuna/internal/onboarding"
+	"github.com/kizuna-community/kizuna/internal/score"
+	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
 )
 
@@ -69,6 +71,10 @@ type Parts struct {
 	Consent   *consent.Ledger // the customers' consents and provision records; left out when nil
 	// Onboarding gets the demo's onboarding survey (with automatic segments); left out when nil.
 	Onboarding *onboarding.Service
+	// Segments gets segments from the playbook's templates, and Scores an engagement model with a
+	// segment on it; each left out when nil.
+	Segments *segment.Service
+	Scores   *score.Service
 }
 
 // Seed creates the demo accounts that do not exist yet, with their roles, and, the first time,
@@ -105,14 +111,21 @@ func Seed(ctx context.Context, parts Parts, log *slog.Logger) (Result, error) {
 			return res, err
 		}
 	}
-	if res.Community, err = seedCommunity(ctx, acc, parts.Community); err != nil || !res.Community {
+	if res.Community, err = seedCommunity(ctx, acc, parts.Community); err != nil {
 		return res, err
 	}
-	if err := seedEvents(ctx, acc, parts.Meetup, time.Now()); err != nil {
-		return res, err
+	if res.Community {
+		if err := seedEvents(ctx, acc, parts.Meetup, time.Now()); err != nil {
+			return res, err
+		}
+		if err := seedExtras(ctx, acc, parts.Community, parts.KB, parts.Badges, parts.Survey); err != nil {
+			return res, err
+		}
 	}
-	if err := seedExtras(ctx, acc, parts.Community, parts.KB, parts.Badges, parts.Survey); err != nil {
-		return res, err
+	if parts.Segments != nil {
+		if err := seedSegments(ctx, parts.Segments, parts.Scores); err != nil {
+			return res, err
+		}
 	}
 
 	log.Info("demo community ready", "created", res.Created, "existing", res.Existing, "community", res.Community)

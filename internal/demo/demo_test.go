@@ -21,6 +21,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/notify"
 	"github.com/kizuna-community/kizuna/internal/onboarding"
 	"github.com/kizuna-community/kizuna/internal/profile"
+	"github.com/kizuna-community/kizuna/internal/score"
 	"github.com/kizuna-community/kizuna/internal/search"
 	"github.com/kizuna-community/kizuna/internal/segment"
 	"github.com/kizuna-community/kizuna/internal/survey"
@@ -30,7 +31,7 @@ func TestSeedIsRepeatable(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t, db.SQLite, backbone.Migrations(), accounts.Migrations(), notify.Migrations(), search.Migrations(), community.Migrations(), meetup.Migrations(),
 		kb.Migrations(), badges.Migrations(), survey.Migrations(), identity.Migrations(), crm.Migrations(), consent.Migrations(),
-		profile.Migrations(), segment.Migrations(), onboarding.Migrations())
+		profile.Migrations(), segment.Migrations(), score.Migrations(), onboarding.Migrations())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ob := backbone.NewOutbox(d)
 	acc := accounts.New(accounts.Deps{DB: d, Outbox: ob, Log: log, HashParams: accounts.TestHashParams()})
@@ -43,8 +44,11 @@ func TestSeedIsRepeatable(t *testing.T) {
 	g := identity.New(identity.Deps{DB: d, Outbox: ob})
 	cr := crm.New(crm.Deps{DB: d, Outbox: ob, Identity: g})
 	cl := consent.New(consent.Deps{DB: d, Outbox: ob, Identity: g})
-	onb := onboarding.New(onboarding.Deps{DB: d, Outbox: ob, Segments: segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g})})
-	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr, Consent: cl, Onboarding: onb}
+	sg := segment.New(segment.Deps{DB: d, Outbox: ob, Identity: g})
+	sc := score.New(score.Deps{DB: d, Outbox: ob, Identity: g, Segments: sg, Log: log})
+	onb := onboarding.New(onboarding.Deps{DB: d, Outbox: ob, Segments: sg})
+	parts := demo.Parts{Accounts: acc, Community: c, Meetup: m, KB: k, Badges: bd, Survey: sv, CRM: cr, Consent: cl, Onboarding: onb,
+		Segments: sg, Scores: sc}
 	res, err := demo.Seed(ctx, parts, log)
 	if err != nil || res.Created != len(demo.People) || res.Existing != 0 || !res.Community {
 		t.Fatalf("first seed: %+v %v", res, err)
@@ -55,6 +59,24 @@ func TestSeedIsRepeatable(t *testing.T) {
 	}
 	if qs, err := onb.Questions(ctx); err != nil || len(qs) != 4 || qs[0].Choices[0].SegmentID == "" || qs[0].Choices[0].InterestRef != "product-qa" {
 		t.Fatalf("the demo's onboarding survey after two seeds: %+v, %v", qs, err)
+	}
+	// The playbook's segments and the engagement model, once each.
+	segs, err := sg.List(ctx, accounts.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, x := range segs {
+		names[x.Name]++
+	}
+	for _, want := range []string{"エンゲージの高い顧客 / Engaged customers", "休眠メンバー / Dormant members", "エキスパート / Experts",
+		"回答待ちの質問者 / Unanswered askers", "アクティブなメンバー / Active members (engagement ≥ 20)"} {
+		if names[want] != 1 {
+			t.Errorf("segment %q: %d of them after two seeds", want, names[want])
+		}
+	}
+	if models, err := sc.List(ctx, accounts.System()); err != nil || len(models) != 1 || len(models[0].Thresholds) != 2 {
+		t.Fatalf("score models after two seeds: %+v %v", models, err)
 	}
 	for _, p := range demo.People {
 		m, err := acc.MemberByEmail(ctx, p.Email)

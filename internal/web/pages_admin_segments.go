@@ -830,6 +830,9 @@ func sayValue(v *view, op, value string) string {
 var durationRE = regexp.MustCompile(`^P(?:([0-9]+)([YMWD]))$|^PT([0-9]+)([HMS])$`)
 
 // durationText words a one-unit ISO 8601 duration ("P30D" → "30 日"), or gives it as it is.
+// Duration words an ISO 8601 duration for templates: "P30D" → "30 日" / "30 days".
+func (v *view) Duration(d string) string { return durationText(v, d) }
+
 func durationText(v *view, d string) string {
 	m := durationRE.FindStringSubmatch(d)
 	if m == nil {
