@@ -52,7 +52,7 @@ func TestScoreModelsPages(t *testing.T) {
 
 	admin.post("/admin/scores", form).redirectsTo(t, "/admin/scores?notice=created")
 	list := admin.get("/admin/scores?notice=created")
-	list.expect(t, http.StatusOK, "エンゲージメント", "+10", "Post Created", "1 日あたり最大 30", "P30D", "Active ≥ 12", "1 人", "Champion ≥ 50")
+	list.expect(t, http.StatusOK, "エンゲージメント", "+10", "Post Created", "1 日あたり最大 30", "半減期 30 日", "Active ≥ 12", "1 人", "Champion ≥ 50")
 	id := regexp.MustCompile(`id="model-([0-9A-Z]+)"`).FindStringSubmatch(list.Body)
 	if id == nil {
 		t.Fatal("no model in the list")
