@@ -167,7 +167,13 @@ func (b *Backbone) fetch(ctx context.Context, c Consumer, it jetstream.MessagesC
 		}
 		good := bt.msgs[:0]
 		for _, m := range bt.msgs {
-			if err := bt.decode(m.Data(), c); err != nil {
+			shared, seq := b.shared, uint64(0)
+			if meta, err := m.Metadata(); err == nil {
+				seq = meta.Sequence.Stream
+			} else {
+				shared = nil // without its sequence, the message is decoded for this consumer alone
+			}
+			if err := bt.decode(seq, m.Data(), c, shared); err != nil {
 				// A message that is not a batch of events can never succeed: keep it out of the way.
 				b.log.Error("dropping malformed stream message", "consumer", name, "err", err)
 				m.Term()
@@ -184,33 +190,39 @@ func (b *Backbone) fetch(ctx context.Context, c Consumer, it jetstream.MessagesC
 
 // decode appends the events of one stream message (a JSON array of events) in the form c takes.
 // Stream messages are JSON that Append or the relay wrote, so they are decoded with go-json, which
-// takes a third of the time encoding/json does (BenchmarkDecode).
-func (bt *batch) decode(data []byte, c Consumer) error {
-	// The elements alias data, which the message owns; each is validated as it is decoded below.
-	raws, err := splitArray(data)
-	if err != nil {
-		return err
-	}
+// takes a third of the time encoding/json does (BenchmarkDecode). The scalar fields, which
+// HandleLean and Want consumers read, are decoded once for all the consumers of the process
+// (shared); the full events a Handle consumer wants are decoded by each.
+func (bt *batch) decode(seq uint64, data []byte, c Consumer, shared *sharedDecoding) error {
 	// Nothing of a message joins the batch unless all of it decodes: a malformed message is
 	// dropped whole.
 	var evs []event.Event
 	var leans []Lean
-	var last time.Time
-	for i, r := range raws {
-		if c.Want == nil && c.HandleLean == nil {
+	if c.Want == nil && c.HandleLean == nil {
+		raws, err := splitArray(data)
+		if err != nil {
+			return err
+		}
+		for i, r := range raws {
 			var ev event.Event
 			if err := gojson.Unmarshal(r, &ev); err != nil {
 				return fmt.Errorf("event %d: %w", i, err)
 			}
 			evs = append(evs, ev)
-			last = ev.ReceivedAt
-			continue
 		}
-		var l leanWire
-		if err := gojson.Unmarshal(r, &l); err != nil {
-			return fmt.Errorf("event %d: %w", i, err)
+		bt.evs = append(bt.evs, evs...)
+		bt.n += len(raws)
+		if len(evs) > 0 {
+			bt.last = evs[len(evs)-1].ReceivedAt
 		}
-		last = l.ReceivedAt
+		return nil
+	}
+	raws, wires, err := shared.wires(seq, data)
+	if err != nil {
+		return err
+	}
+	for i, r := range raws {
+		l := &wires[i]
 		switch {
 		case c.HandleLean != nil:
 			leans = append(leans, l.lean(r))
@@ -224,8 +236,8 @@ func (bt *batch) decode(data []byte, c Consumer) error {
 	}
 	bt.evs, bt.leans = append(bt.evs, evs...), append(bt.leans, leans...)
 	bt.n += len(raws)
-	if len(raws) > 0 {
-		bt.last = last
+	if len(wires) > 0 {
+		bt.last = wires[len(wires)-1].ReceivedAt
 	}
 	return nil
 }

@@ -61,14 +61,14 @@ func TestGoJSONAgreesWithEncodingJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		var bt batch
-		if err := bt.decode(append(append([]byte("["), fast...), ']'), Consumer{Handle: func(ctx context.Context, evs []event.Event) error { return nil }}); err != nil {
+		if err := bt.decode(0, append(append([]byte("["), fast...), ']'), Consumer{Handle: func(ctx context.Context, evs []event.Event) error { return nil }}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if d := cmp.Diff(want, bt.evs[0]); d != "" {
 			t.Errorf("full decoding differs (-encoding/json +consumer):\n%s", d)
 		}
 		var lean batch
-		if err := lean.decode(append(append([]byte("["), fast...), ']'), Consumer{HandleLean: func(ctx context.Context, evs []Lean) error { return nil }}); err != nil {
+		if err := lean.decode(0, append(append([]byte("["), fast...), ']'), Consumer{HandleLean: func(ctx context.Context, evs []Lean) error { return nil }}, nil); err != nil {
 			t.Fatal(err)
 		}
 		l := lean.leans[0]
@@ -105,7 +105,7 @@ func TestMalformedMessageIsDroppedWhole(t *testing.T) {
 		"want": {Want: func(*event.Event) bool { return true }},
 	} {
 		var bt batch
-		if err := bt.decode(data, c); err == nil {
+		if err := bt.decode(0, data, c, nil); err == nil {
 			t.Fatalf("%s: a message with a malformed event decoded", name)
 		}
 		if bt.n != 0 || len(bt.evs) != 0 || len(bt.leans) != 0 {

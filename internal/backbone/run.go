@@ -48,6 +48,7 @@ type Backbone struct {
 	mu        sync.Mutex
 	consumers []Consumer
 	running   bool
+	shared    *sharedDecoding // set by Run: the consumers' decoding of stream messages, done once
 
 	// afterPublish, when set by a test, runs after the relay published a batch and before it
 	// deletes the rows from the outbox: the place a crash would cause a redelivery.
@@ -100,6 +101,13 @@ func (b *Backbone) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.running = true
 	consumers := append([]Consumer(nil), b.consumers...)
+	lean := 0
+	for _, c := range consumers {
+		if c.Want != nil || c.HandleLean != nil {
+			lean++
+		}
+	}
+	b.shared = newSharedDecoding(lean)
 	b.mu.Unlock()
 
 	var wg sync.WaitGroup

@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -25,22 +26,27 @@ func splitArray(data []byte) ([]json.RawMessage, error) {
 		return out, nil
 	}
 	for {
-		start, depth, inString := i, 0, false
+		start, depth := i, 0
 	scan:
 		for ; i < len(data); i++ {
-			c := data[i]
-			if inString {
-				switch c {
-				case '\\':
-					i++
-				case '"':
-					inString = false
-				}
-				continue
-			}
-			switch c {
+			switch data[i] {
 			case '"':
-				inString = true
+				// Most of a message is string text: jump to the string's closing quote, one not
+				// escaped by an odd number of backslashes, with the vectorised IndexByte.
+				for {
+					j := bytes.IndexByte(data[i+1:], '"')
+					if j < 0 {
+						return nil, errNotArray
+					}
+					i += 1 + j
+					k := i - 1
+					for k >= start && data[k] == '\\' {
+						k--
+					}
+					if (i-1-k)%2 == 0 {
+						break
+					}
+				}
 			case '{', '[':
 				depth++
 			case '}', ']':

@@ -76,7 +76,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				var bt batch
-				if err := bt.decode(data, f.c); err != nil {
+				if err := bt.decode(0, data, f.c, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
