@@ -14,6 +14,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/event"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/profile"
 	"github.com/kizuna-community/kizuna/internal/segment"
 )
 
@@ -26,14 +27,6 @@ const ConsumerName = "scores"
 func (s *Service) Consumer() backbone.Consumer {
 	return backbone.Consumer{Name: ConsumerName, HandleLean: s.handleLean}
 }
-
-// landWait bounds how long one batch waits for its events to land on profiles (the profile
-// consumer runs beside this one); landGiveUp is the age after which an event that never landed
-// (it carried no identifier the graph could place) is given up on. As in the segment consumer.
-const (
-	landWait   = 3 * time.Second
-	landGiveUp = 2 * time.Minute
-)
 
 func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 	models, err := s.models(ctx, s.db.R, false)
@@ -77,8 +70,13 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 	if len(msgs) == 0 && len(merged) == 0 {
 		return nil
 	}
-	landed, err := s.awaitLanding(ctx, pending)
-	if err != nil {
+	landed := map[string]loggedEvent{}
+	if err := profile.AwaitLanded(ctx, s.db, s.now, pending, "message_id, profile_id, type, name, at, properties", func(rows *sql.Rows) (string, error) {
+		var e loggedEvent
+		err := rows.Scan(&e.messageID, &e.profileID, &e.typ, &e.name, &e.at, &e.properties)
+		landed[e.messageID] = e
+		return e.messageID, err
+	}); err != nil {
 		return err
 	}
 	var evs []loggedEvent
@@ -178,56 +176,4 @@ func (s *Service) award(ctx context.Context, evs []loggedEvent, merged []string)
 	})
 	slices.Sort(touched)
 	return slices.Compact(touched), err
-}
-
-// awaitLanding returns the events pending (message id → received at) as the profile event log
-// holds them, waiting up to landWait for the profile consumer. Events older than landGiveUp are
-// not waited for; younger ones still missing then fail the batch, which the backbone retries.
-func (s *Service) awaitLanding(ctx context.Context, pending map[string]time.Time) (map[string]loggedEvent, error) {
-	out := map[string]loggedEvent{}
-	deadline := time.Now().Add(landWait)
-	for len(pending) > 0 {
-		msgs := make([]string, 0, len(pending))
-		for m := range pending {
-			msgs = append(msgs, m)
-		}
-		for chunk := range slices.Chunk(msgs, 500) {
-			in, args := db.InList(chunk, 1)
-			rows, err := s.db.R.QueryContext(ctx, `SELECT message_id, profile_id, type, name, at, properties FROM profile_events WHERE message_id `+in, args...)
-			if err != nil {
-				return nil, fmt.Errorf("reading events for scores: %w", err)
-			}
-			for rows.Next() {
-				var e loggedEvent
-				if err := rows.Scan(&e.messageID, &e.profileID, &e.typ, &e.name, &e.at, &e.properties); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				delete(pending, e.messageID)
-				out[e.messageID] = e
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-		}
-		now := s.now()
-		for m, at := range pending {
-			if now.Sub(at) > landGiveUp {
-				delete(pending, m)
-			}
-		}
-		if len(pending) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%d events are not on profiles yet", len(pending))
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return out, nil
 }

@@ -674,7 +674,7 @@ func TestEventsOfNoPersonDoNotHoldTheConsumer(t *testing.T) {
 		f.create(t, `{"name":"Everything","rules":[{"type":"track","points":1}]}`)
 		start := time.Now()
 		f.deliver(t, event.Community("Space Created", "system", f.clock(), nil), f.track("u1", "Post Created", nil))
-		if waited := time.Since(start); waited > landWait {
+		if waited := time.Since(start); waited > profile.LandWait {
 			t.Fatalf("the batch took %v", waited)
 		}
 		if got := f.score(t, f.profileOf(t, "u1"), f.s.mustOnlyModel(t)); got.Value != 1 {

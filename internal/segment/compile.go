@@ -266,7 +266,7 @@ func in(name, where string, negate bool) string {
 func (c *compiler) count(name string, cc CountCond) string {
 	op := sqlOp(cc.Op)
 	v := c.arg(cc.Value)
-	if compareInt(0, cc.Op, cc.Value) {
+	if compare(0, cc.Op, cc.Value) {
 		return in(name, "NOT (n "+op+" "+v+")", true)
 	}
 	return in(name, "n "+op+" "+v, false)
@@ -428,7 +428,7 @@ func (c *compiler) score(sc ScoreCond) string {
     GROUP BY COALESCE(m.root, v.profile_id)
   ) x`)
 	op := sqlOp(sc.Op)
-	if compareFloat(0, sc.Op, sc.Value) {
+	if compare(0, sc.Op, sc.Value) {
 		return in(name, "NOT (n "+op+" "+num+")", true)
 	}
 	return in(name, "n "+op+" "+num, false)
@@ -597,27 +597,8 @@ func startWindow(d Duration, now time.Time) string {
 	return d.Before(now).UTC().Format(time.DateOnly)
 }
 
-// compareFloat reports whether a op b.
-func compareFloat(a float64, op Op, b float64) bool {
-	switch op {
-	case OpEq:
-		return a == b
-	case OpNeq:
-		return a != b
-	case OpGt:
-		return a > b
-	case OpGte:
-		return a >= b
-	case OpLt:
-		return a < b
-	case OpLte:
-		return a <= b
-	}
-	return false
-}
-
-// compareInt reports whether a op b.
-func compareInt(a int64, op Op, b int64) bool {
+// compare reports whether a op b.
+func compare[T int64 | float64](a T, op Op, b T) bool {
 	switch op {
 	case OpEq:
 		return a == b

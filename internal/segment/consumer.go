@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kizuna-community/kizuna/internal/backbone"
 	"github.com/kizuna-community/kizuna/internal/identity"
+	"github.com/kizuna-community/kizuna/internal/profile"
 )
 
 // ConsumerName is the durable name of the segment consumer.
@@ -24,14 +26,6 @@ const ConsumerName = "segments"
 func (s *Service) Consumer() backbone.Consumer {
 	return backbone.Consumer{Name: ConsumerName, HandleLean: s.handleLean}
 }
-
-// landWait bounds how long one batch waits for its events to land on profiles (the profile
-// consumer runs beside this one); landGiveUp is the age after which an event that never landed
-// (it carried no identifier the graph could place) is left to the scheduled recomputation.
-const (
-	landWait   = 3 * time.Second
-	landGiveUp = 2 * time.Minute
-)
 
 func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 	var n int
@@ -94,11 +88,14 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 		return err
 	}
 	ids = append(ids, more...)
-	landed, err := s.awaitLanding(ctx, pending)
-	if err != nil {
+	if err := profile.AwaitLanded(ctx, s.db, s.now, pending, "message_id, profile_id", func(rows *sql.Rows) (string, error) {
+		var m, pid string
+		err := rows.Scan(&m, &pid)
+		ids = append(ids, pid)
+		return m, err
+	}); err != nil {
 		return err
 	}
-	ids = append(ids, landed...)
 	ids = slices.DeleteFunc(ids, func(x string) bool { return x == "" })
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -108,58 +105,6 @@ func (s *Service) handleLean(ctx context.Context, leans []backbone.Lean) error {
 		}
 	}
 	return nil
-}
-
-// awaitLanding returns the profiles the events pending landed on, waiting up to landWait for the
-// profile consumer. Events older than landGiveUp are not waited for; younger ones still missing
-// then fail the batch, which the backbone retries.
-func (s *Service) awaitLanding(ctx context.Context, pending map[string]time.Time) ([]string, error) {
-	var out []string
-	deadline := time.Now().Add(landWait)
-	for len(pending) > 0 {
-		msgs := make([]string, 0, len(pending))
-		for m := range pending {
-			msgs = append(msgs, m)
-		}
-		for chunk := range slices.Chunk(msgs, 500) {
-			rows, err := s.db.R.QueryContext(ctx, `SELECT message_id, profile_id FROM profile_events WHERE message_id `+
-				s.db.Engine.In(len(chunk), 1), s.db.Engine.InArgs(chunk)...)
-			if err != nil {
-				return nil, fmt.Errorf("finding the profiles of events: %w", err)
-			}
-			for rows.Next() {
-				var m, pid string
-				if err := rows.Scan(&m, &pid); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				delete(pending, m)
-				out = append(out, pid)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-		}
-		now := s.now()
-		for m, at := range pending {
-			if now.Sub(at) > landGiveUp {
-				delete(pending, m)
-			}
-		}
-		if len(pending) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%d events are not on profiles yet", len(pending))
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return out, nil
 }
 
 // contractProfiles returns the profiles of the account that holds contract externalID.

@@ -12,6 +12,7 @@ import (
 	"github.com/kizuna-community/kizuna/internal/db"
 	"github.com/kizuna-community/kizuna/internal/db/dbtest"
 	"github.com/kizuna-community/kizuna/internal/event"
+	"github.com/kizuna-community/kizuna/internal/profile"
 )
 
 func TestConsumerReevaluatesTheProfilesEventsTouch(t *testing.T) {
@@ -32,7 +33,7 @@ func TestConsumerReevaluatesTheProfilesEventsTouch(t *testing.T) {
 		if err := f.s.handleLean(ctx, []backbone.Lean{lean("m1", "u1", f.clock())}); err == nil {
 			t.Fatal("a batch whose events are not on profiles passed")
 		}
-		if waited := time.Since(start); waited < landWait {
+		if waited := time.Since(start); waited < profile.LandWait {
 			t.Fatalf("gave up after %v", waited)
 		}
 		// Once the profile consumer put it on a, a enters.

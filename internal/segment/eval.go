@@ -137,7 +137,7 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 		}
 		return false
 	case n.Tickets != nil:
-		return compareInt(f.OpenTickets, n.Tickets.Op, n.Tickets.Value)
+		return compare(f.OpenTickets, n.Tickets.Op, n.Tickets.Value)
 	case n.Consent != nil:
 		st, ok := f.Consents[[2]string{n.Consent.Channel, n.Consent.Purpose}]
 		if !ok {
@@ -170,7 +170,7 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 				k++
 			}
 		}
-		return compareInt(k, n.AcceptedAnswers.Op, n.AcceptedAnswers.Value)
+		return compare(k, n.AcceptedAnswers.Op, n.AcceptedAnswers.Value)
 	case n.Unanswered != nil:
 		u := n.Unanswered
 		var before int64
@@ -183,9 +183,9 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 				k++
 			}
 		}
-		return compareInt(k, u.Count.Op, u.Count.Value)
+		return compare(k, u.Count.Op, u.Count.Value)
 	case n.Score != nil:
-		return compareFloat(f.Scores[n.Score.Model].Value(db.Now(now)), n.Score.Op, n.Score.Value)
+		return compare(f.Scores[n.Score.Model].Value(db.Now(now)), n.Score.Op, n.Score.Value)
 	case n.ref != nil:
 		return Eval(*n.ref, f, now)
 	}
@@ -194,7 +194,7 @@ func Eval(n Node, f *Facts, now time.Time) bool {
 
 func evalComputed(vc ValueCond, f *Facts, now time.Time) bool {
 	if vc.Name == ComputedPurchases {
-		return compareInt(f.Purchases, vc.Op, int64(vc.Value.(float64)))
+		return compare(f.Purchases, vc.Op, int64(vc.Value.(float64)))
 	}
 	var c Counter
 	ok := false
@@ -209,7 +209,7 @@ func evalComputed(vc ValueCond, f *Facts, now time.Time) bool {
 		}
 	}
 	if !computedIsTime(vc.Name) {
-		return compareInt(c.N, vc.Op, int64(vc.Value.(float64)))
+		return compare(c.N, vc.Op, int64(vc.Value.(float64)))
 	}
 	switch vc.Op {
 	case OpExists:
@@ -224,7 +224,7 @@ func evalComputed(vc ValueCond, f *Facts, now time.Time) bool {
 	if vc.Name == ComputedFirstSeen {
 		t = c.FirstAt
 	}
-	return compareInt(t, sqlCompare(vc.Op), db.Now(timeBound(vc, now)))
+	return compare(t, sqlCompare(vc.Op), db.Now(timeBound(vc, now)))
 }
 
 // sqlCompare is the count comparison a time comparison amounts to (see sqlOp).
@@ -259,7 +259,7 @@ events:
 		}
 		n++
 	}
-	return compareInt(n, ec.Count.Op, ec.Count.Value)
+	return compare(n, ec.Count.Op, ec.Count.Value)
 }
 
 // matchValue decides vc on a decoded JSON value v (present is false when there is none).
