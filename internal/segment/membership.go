@@ -1,12 +1,12 @@
 package segment
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kizuna-community/kizuna/internal/db"
@@ -300,12 +300,12 @@ func (s *Service) recompute(ctx context.Context, segmentID string, now time.Time
 }
 
 // recheck is a scheduled recomputation that holds the segment only to apply it (see recompute).
-// done is false when it left the work to a recomputation under the lock: the definition changed
-// after the snapshot, or the snapshot differs from the stored members in more than recheckMax
-// profiles.
+// done is false when it left the work to a recomputation under the lock: a definition (this
+// segment's or another's, which it may refer to) changed after the snapshot, or the snapshot
+// differs from the stored members in more than recheckMax profiles.
 func (s *Service) recheck(ctx context.Context, segmentID string, now time.Time) (entered, exited int, done bool, err error) {
 	var want map[string]bool
-	var def []byte
+	var defs string
 	err = s.snapshot(ctx, func(tx *sql.Tx) error {
 		segs, err := s.segments(ctx, tx, false)
 		if err != nil {
@@ -322,8 +322,8 @@ func (s *Service) recheck(ctx context.Context, segmentID string, now time.Time) 
 		if want, err = Members(ctx, tx, s.db.Engine, q); err != nil {
 			return fmt.Errorf("computing segment %s: %w", segmentID, err)
 		}
-		def, err = sg.def.MarshalJSON()
-		return err
+		defs = definitionsOf(segs)
+		return nil
 	})
 	if err != nil {
 		return 0, 0, false, err
@@ -333,12 +333,11 @@ func (s *Service) recheck(ctx context.Context, segmentID string, now time.Time) 
 		if err != nil {
 			return err
 		}
-		sg, err := find(segs, segmentID)
-		if err != nil {
+		if _, err := find(segs, segmentID); err != nil {
 			return err
 		}
-		if cur, err := sg.def.MarshalJSON(); err != nil || !bytes.Equal(cur, def) {
-			return err
+		if definitionsOf(segs) != defs {
+			return nil // a definition changed, this one or one it refers to: recompute under the lock
 		}
 		have, err := scanIDs(tx.QueryContext(ctx, `SELECT profile_id FROM segment_members WHERE segment_id = $1`, segmentID))
 		if err != nil {
@@ -381,6 +380,19 @@ func (s *Service) recheck(ctx context.Context, segmentID string, now time.Time) 
 		return s.outbox.Emit(ctx, tx, evs...)
 	})
 	return entered, exited, done, err
+}
+
+// definitionsOf is every stored definition of segs, with its segment's id: an edit of any of them
+// (of one that a segment refers to, too) changes it.
+func definitionsOf(segs []stored) string {
+	var b strings.Builder
+	for _, sg := range segs {
+		b.WriteString(sg.id)
+		b.WriteByte(0)
+		b.WriteString(sg.text)
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 // find returns segment id of segs, or why it cannot be evaluated.

@@ -123,6 +123,7 @@ type stored struct {
 	id, name string
 	def      Node
 	err      error
+	text     string // the definition as stored
 }
 
 // Create stores a segment, computes its members at once and returns it. A bad definition is an
@@ -337,6 +338,7 @@ func (s *Service) segments(ctx context.Context, tx *sql.Tx, lock bool) ([]stored
 		if err := rows.Scan(&st.id, &st.name, &def); err != nil {
 			return nil, err
 		}
+		st.text = def
 		if st.def, err = Parse([]byte(def)); err != nil {
 			st.err = fmt.Errorf("segment %s has a definition that no longer parses: %w", st.id, err)
 		} else {
