@@ -207,7 +207,7 @@ func (s *Web) segmentBuilder(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	d.Name = strings.TrimSpace(r.PostForm.Get("name"))
 	do := r.PostForm.Get("do")
-	b, _, jsonErr := builderFromPost(r.PostForm, do == "json")
+	b, _, jsonErr := builderFromPost(r.PostForm, do == "json", r.PostForm.Get("last_edit") == "rows")
 	if jsonErr {
 		d.JSONBox.Err, d.JSONBox.JSON = v.T("segments.json_invalid"), r.PostForm.Get("definition")
 	}
@@ -240,10 +240,12 @@ func (s *Web) segmentBuilder(w http.ResponseWriter, r *http.Request, v *view) {
 
 // builderFromPost reads the builder's rows from a post: from the advanced JSON when asked to
 // (force) or when its text was edited since it was shown (fromJSON), else from the form's rows.
-// bad reports JSON that cannot be read; the rows are then the form's.
-func builderFromPost(f url.Values, force bool) (b *builder, fromJSON, bad bool) {
+// rowsEdited says a row was changed after the JSON (the page's script keeps last_edit): the rows
+// then win over JSON edited and not applied, as the staff member's latest change. bad reports
+// JSON that cannot be read; the rows are then the form's.
+func builderFromPost(f url.Values, force, rowsEdited bool) (b *builder, fromJSON, bad bool) {
 	text, base := f.Get("definition"), f.Get("definition_base")
-	if force || (strings.TrimSpace(text) != "" && normalizeJSON(text) != normalizeJSON(base)) {
+	if force || (!rowsEdited && strings.TrimSpace(text) != "" && normalizeJSON(text) != normalizeJSON(base)) {
 		if b, err := builderFromJSON([]byte(text)); err == nil {
 			return b, true, false
 		}
@@ -529,7 +531,7 @@ func (s *Web) segmentPreview(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, errs.Invalid("form", "the form could not be read"))
 		return
 	}
-	b, fromJSON, bad := builderFromPost(r.PostForm, false)
+	b, fromJSON, bad := builderFromPost(r.PostForm, false, r.PostForm.Get("last_edit") == "rows")
 	var d *previewData
 	if bad {
 		d = &previewData{V: v, Err: v.T("segments.json_invalid")}

@@ -65,6 +65,14 @@ func TestSegmentPages(t *testing.T) {
 		if strings.Contains(p.Body, "hx-swap-oob") {
 			t.Fatal("a preview of edited JSON replaces the JSON")
 		}
+		// A row changed after JSON was typed and not applied: the row is the latest change, so the
+		// rows decide and the JSON follows them.
+		both := builderForm("", "c1.kind=trait", "c1.parent=0", "c1.f.trait=plan", "c1.f.op=in", "c1.f.value=enterprise, pro")
+		both.Set("definition", `{"trait":"plan","op":"eq","value":"pro"}`)
+		both.Set("definition_base", `{}`)
+		both.Set("last_edit", "rows")
+		p = admin.htmx("/admin/segments/preview", both)
+		p.expect(t, http.StatusOK, `id="preview-count">2<`, `id="segment-json-box" hx-swap-oob="true"`, "&#34;enterprise&#34;")
 		admin.htmx("/admin/segments/preview", builderForm("", "c1.kind=trait", "c1.parent=0", "c1.f.trait=plan", "c1.f.op=gt", "c1.f.value=abc")).
 			expect(t, http.StatusOK, "定義を確認してください", "definition.value")
 

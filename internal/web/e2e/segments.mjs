@@ -83,6 +83,14 @@ try {
   await page.waitForFunction(() => document.querySelector("#segment-json").value.includes('"value": "pro"'));
   await shot(page, "admin-segment-builder-en.png", true);
 
+  step("JSON typed and not applied, then a row changed: the row, the latest change, decides");
+  await page.fill("#segment-json", JSON.stringify({ trait: "plan", op: "eq", value: "free" }));
+  await page.fill("#c1-f-value", "enterprise");
+  await page.waitForFunction(() => document.querySelector("#segment-json").value.includes('"value": "enterprise"'));
+  check(await page.inputValue("#c1-f-value") === "enterprise", "the row keeps its change");
+  await page.fill("#c1-f-value", "pro");
+  await page.waitForFunction(() => document.querySelector("#preview-count")?.textContent.trim() === "9");
+
   step("a condition the form cannot show stays as JSON");
   await page.fill("#segment-json", JSON.stringify({ all: [{ trait: "plan", op: "eq", value: "pro" },
     { not: { churn_risk: { op: "gte", value: 70 } } }] }, null, 2));

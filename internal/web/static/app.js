@@ -157,6 +157,18 @@
     root.querySelectorAll(".segment-preview-btn").forEach(function (el) { el.hidden = true; });
   });
 
+  // The segment builder remembers whether the rows or the advanced JSON changed last, so that a
+  // row changed after JSON was typed (and not applied) is what the preview and Save go by.
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (ev) {
+      var t = ev.target;
+      var form = t && t.form;
+      if (!form || form.id !== "segment-form" || !form.elements.last_edit) return;
+      if (t.name === "definition") form.elements.last_edit.value = "json";
+      else if (/^c[0-9]+\./.test(t.name || "")) form.elements.last_edit.value = "rows";
+    });
+  });
+
   // After htmx shows a new API key, move focus to it so keyboard and screen-reader users find it.
   document.addEventListener("htmx:afterSettle", function (ev) {
     var secret = ev.detail.target && ev.detail.target.querySelector && ev.detail.target.querySelector(".secret-panel");
