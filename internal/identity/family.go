@@ -174,12 +174,15 @@ func (g *Graph) RootFamilies(ctx context.Context, q db.Queryer, ids []string) (r
 		if _, known := parent[id]; !known {
 			continue
 		}
-		cur := id
-		for range MaxMerges + 2 {
-			if parent[cur] == "" {
-				break
+		cur, steps := id, 0
+		for parent[cur] != "" {
+			if steps++; steps > MaxMerges+1 {
+				return nil, nil, fmt.Errorf("profile %s: merge chain longer than %d", id, MaxMerges+1)
 			}
 			cur = parent[cur]
+		}
+		if _, known := parent[cur]; !known {
+			continue // merged into a profile that is gone: as unknown as the profile itself
 		}
 		roots[id] = cur
 		families[cur] = []string{cur}

@@ -16,8 +16,8 @@ func TestRootFamiliesAgreesWithRootFamily(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
 		v := newEnv(t, e)
 		ctx := context.Background()
-		// r ← a ← b (a chain), r ← c, s alone, t ← u.
-		for _, p := range [][2]string{{"r", ""}, {"a", "r"}, {"b", "a"}, {"c", "r"}, {"s", ""}, {"t", ""}, {"u", "t"}} {
+		// r ← a ← b (a chain), r ← c, s alone, t ← u, and d merged into a profile that is gone.
+		for _, p := range [][2]string{{"r", ""}, {"a", "r"}, {"b", "a"}, {"c", "r"}, {"s", ""}, {"t", ""}, {"u", "t"}, {"d", "gone"}} {
 			var into any
 			if p[1] != "" {
 				into = p[1]
@@ -26,13 +26,19 @@ func TestRootFamiliesAgreesWithRootFamily(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ids := []string{"b", "s", "u", "c", "nobody", "r"}
+		ids := []string{"b", "s", "u", "c", "nobody", "r", "d"}
 		roots, families, err := v.g.RootFamilies(ctx, v.db.R, ids)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, id := range ids {
 			root, family, err := v.g.RootFamily(ctx, v.db.R, id)
+			if id == "d" {
+				if _, ok := roots[id]; ok {
+					t.Fatalf("a profile merged into one that is gone has root %q", roots[id])
+				}
+				continue
+			}
 			if id == "nobody" {
 				if _, ok := roots[id]; ok || err == nil {
 					t.Fatalf("unknown id: root %q, error %v", roots[id], err)
