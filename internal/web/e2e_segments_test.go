@@ -19,7 +19,7 @@ import (
 // and the customer 360's segments. KIZUNA_SCREENSHOTS=DIR writes its PNGs.
 func TestBrowserSegments(t *testing.T) {
 	br := e2e.Need(t)
-	s := newSiteOpts(t, siteOptions{segments: true})
+	s := newSiteOpts(t, siteOptions{})
 	c := s.seedCustomer()
 	s.seedProCustomer()
 	ctx := context.Background()

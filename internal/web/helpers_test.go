@@ -68,7 +68,7 @@ type site struct {
 	prf    *profile.Service
 	cns    *consent.Ledger
 	onb    *onboarding.Service // with siteOptions.onboarding
-	seg    *segment.Service    // with siteOptions.segments or onboarding
+	seg    *segment.Service
 	scores *score.Service
 	priv   *privacy.Service
 	bb     *backbone.Backbone // the real backbone with siteOptions.backbone, else one without a stream
@@ -111,11 +111,8 @@ type siteOptions struct {
 	// permission screen's choices (none when nil, as in the app until the consent ledger lands).
 	providers []accounts.ProviderConfig
 	consents  accounts.ConsentRecorder
-	// onboarding adds the onboarding survey (and segments, for its automatic ones): new members
-	// are sent to it after sign-up.
+	// onboarding adds the onboarding survey: new members are sent to it after sign-up.
 	onboarding bool
-	// segments adds the segment pages (/admin/segments) and the segments on the customer 360.
-	segments bool
 	// unlink is the privacy centre's social unlink hook; nil leaves the buttons out.
 	unlink web.UnlinkFunc
 	// ledger has the consent ledger record the permission screen's choices, as the app does
@@ -183,9 +180,7 @@ func newSiteOpts(t testing.TB, opts siteOptions) *site {
 	s.cns = consent.New(consent.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc})
 	sg := segment.New(segment.Deps{DB: d, Outbox: outbox, Identity: s.idg, Accounts: s.acc, Log: log})
 	s.scores = score.New(score.Deps{DB: d, Outbox: outbox, Identity: s.idg, Segments: sg, Log: log})
-	if opts.onboarding || opts.segments {
-		s.seg = sg
-	}
+	s.seg = sg
 	if opts.onboarding {
 		s.onb = onboarding.New(onboarding.Deps{DB: d, Outbox: outbox, Segments: sg})
 	}

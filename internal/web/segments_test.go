@@ -42,7 +42,7 @@ func builderForm(name string, pairs ...string) url.Values {
 // customer 360; then edits it through the advanced JSON and deletes it.
 func TestSegmentPages(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
-		s := newSiteOpts(t, siteOptions{engine: e, segments: true})
+		s := newSiteOpts(t, siteOptions{engine: e})
 		c := s.seedCustomer()
 		s.seedProCustomer()
 		admin := s.admin("ja")

@@ -28,7 +28,7 @@ try {
   await page.fill("#password", "a long admin password");
   await Promise.all([page.waitForURL(base + "/admin"), page.click("form.form button[type=submit]")]);
   const nav = await page.locator(".sidebar-link").allTextContents();
-  check(nav.length === 13, "sidebar has thirteen sections (customers, scores, data requests, tracking sources, log-in providers, moderation, spaces, badges and surveys too), got " + JSON.stringify(nav));
+  check(nav.length === 14, "sidebar has fourteen sections (customers, segments, scores, data requests, tracking sources, log-in providers, moderation, spaces, badges and surveys too), got " + JSON.stringify(nav));
 
   step("create an API key through htmx and revoke it");
   await page.click(".sidebar-api_keys");
