@@ -217,7 +217,7 @@ func (bt *batch) decode(seq uint64, data []byte, c Consumer, shared *sharedDecod
 		}
 		return nil
 	}
-	raws, wires, err := shared.wires(seq, data)
+	raws, wires, err := shared.wires(c.Name, seq, data)
 	if err != nil {
 		return err
 	}

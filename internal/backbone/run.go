@@ -101,10 +101,10 @@ func (b *Backbone) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.running = true
 	consumers := append([]Consumer(nil), b.consumers...)
-	lean := 0
+	var lean []string
 	for _, c := range consumers {
 		if c.Want != nil || c.HandleLean != nil {
-			lean++
+			lean = append(lean, c.Name)
 		}
 	}
 	b.shared = newSharedDecoding(lean)

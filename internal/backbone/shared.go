@@ -3,6 +3,7 @@ package backbone
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"sync"
 
 	gojson "github.com/goccy/go-json"
@@ -12,57 +13,96 @@ import (
 // once between them, instead of once each: every consumer reads the same messages at about the
 // same time, and decoding them is most of what a consumer that wants few events costs.
 //
-// An entry is dropped when every consumer has taken it; since a consumer may never take one (it
-// stopped, or another node took the message), at most maxShared entries are kept, the oldest
-// dropped first. A consumer that finds no entry decodes the message itself, so the cache changes
-// nothing but the work.
+// An entry is dropped when every consumer has taken it (a redelivery to one that took it already
+// does not count again). Since a consumer may never take one (it stopped, it lags, or another node
+// took the message), at most maxShared entries and maxSharedBytes of messages are kept, the
+// oldest dropped first. A consumer that finds no entry decodes the message itself, so the cache
+// changes nothing but the work.
 type sharedDecoding struct {
-	users int // consumers that decode lean wires
+	index map[string]uint // consumer name → its bit in sharedEntry.taken
 
 	mu      sync.Mutex
 	entries map[uint64]*sharedEntry // by stream sequence
-	order   []uint64                // sequences in the order they were added
+	order   []*sharedEntry          // in the order they were added; some may be gone from entries
+	bytes   int                     // the size of the messages entries holds
 }
 
-// maxShared bounds the messages held: a few seconds of a heavy load.
-const maxShared = 2048
+// The bounds of what is held: a few seconds of a heavy load.
+const (
+	maxShared      = 2048
+	maxSharedBytes = 32 << 20
+)
 
 // sharedEntry is one message's elements and their scalar fields, decoded once.
 type sharedEntry struct {
+	seq   uint64
+	size  int
 	once  sync.Once
 	raws  []json.RawMessage
 	wires []leanWire
 	err   error
-	left  int // consumers that have not taken it yet
+	taken uint64 // the bits of the consumers that took it
+	held  bool   // still in entries, its size counted in bytes
 }
 
-func newSharedDecoding(users int) *sharedDecoding {
-	return &sharedDecoding{users: users, entries: map[uint64]*sharedEntry{}}
+// newSharedDecoding shares the decoding between the consumers named; with fewer than two (or
+// more than 64) each decodes alone.
+func newSharedDecoding(names []string) *sharedDecoding {
+	if len(names) < 2 || len(names) > 64 {
+		return nil
+	}
+	s := &sharedDecoding{index: map[string]uint{}, entries: map[uint64]*sharedEntry{}}
+	for i, n := range names {
+		s.index[n] = uint(i)
+	}
+	return s
 }
 
 // wires returns the elements of the message with stream sequence seq and data, and their scalar
-// fields. The wires are shared: a caller reads them and copies what it keeps, never changes them.
-func (s *sharedDecoding) wires(seq uint64, data []byte) ([]json.RawMessage, []leanWire, error) {
-	if s == nil || s.users < 2 {
+// fields, for consumer name. The wires are shared: a caller reads them and copies what it keeps,
+// never changes them.
+func (s *sharedDecoding) wires(name string, seq uint64, data []byte) ([]json.RawMessage, []leanWire, error) {
+	bit, ok := uint(0), false
+	if s != nil {
+		bit, ok = s.index[name]
+	}
+	if !ok {
 		return decodeWires(data)
 	}
 	s.mu.Lock()
 	e := s.entries[seq]
-	if e == nil {
-		e = &sharedEntry{left: s.users}
+	if e == nil || len(data) != e.size { // (a different size: not the message it was made for)
+		e = &sharedEntry{seq: seq, size: len(data), held: true}
+		if old := s.entries[seq]; old != nil {
+			s.drop(old)
+		}
 		s.entries[seq] = e
-		s.order = append(s.order, seq)
-		for len(s.order) > maxShared {
-			delete(s.entries, s.order[0])
+		s.order = append(s.order, e)
+		s.bytes += e.size
+		for len(s.order) > maxShared || s.bytes > maxSharedBytes {
+			s.drop(s.order[0])
 			s.order = s.order[1:]
 		}
 	}
-	if e.left--; e.left == 0 {
-		delete(s.entries, seq) // its place in order goes when it comes to the front
+	e.taken |= 1 << bit
+	if bits.OnesCount64(e.taken) == len(s.index) {
+		s.drop(e) // its place in order goes when it comes to the front
 	}
 	s.mu.Unlock()
 	e.once.Do(func() { e.raws, e.wires, e.err = decodeWires(data) })
 	return e.raws, e.wires, e.err
+}
+
+// drop takes e out of entries if it is still there; s.mu is held.
+func (s *sharedDecoding) drop(e *sharedEntry) {
+	if !e.held {
+		return
+	}
+	e.held = false
+	s.bytes -= e.size
+	if s.entries[e.seq] == e {
+		delete(s.entries, e.seq)
+	}
 }
 
 // decodeWires splits a stream message into its events and decodes each one's scalar fields.
