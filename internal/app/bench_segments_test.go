@@ -21,8 +21,7 @@ func TestBenchSegmentsBuildsThenReuses(t *testing.T) {
 			t.Fatalf("first run: %d\n%s\n%s", code, out, errOut)
 		}
 		members := regexp.MustCompile(`over 2000 profiles: ([0-9]+) members`)
-		first := members.FindStringSubmatch(out)
-		if !strings.Contains(out, "building a data set of 2000 profiles") || !strings.Contains(out, "built it in") || first == nil ||
+		if !strings.Contains(out, "building a data set of 2000 profiles") || !strings.Contains(out, "built it in") || members.FindStringSubmatch(out) == nil ||
 			!strings.Contains(out, "created the segment") || !strings.Contains(out, "incremental re-evaluation of one profile against 1 segment(s), 20 profiles") {
 			t.Fatalf("first run:\n%s", out)
 		}

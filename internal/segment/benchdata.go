@@ -138,7 +138,7 @@ func SeedBench(ctx context.Context, d *db.DB, size BenchData, now time.Time, w i
 			if n == 0 {
 				continue
 			}
-			// The last active day: within a week for a third of people, an exponential tail after.
+			// The last active day: exponential with a mean of 45 days ago (within a week for one in seven).
 			last := nowMS - int64(r.ExpFloat64()*45*float64(day))
 			span := int64(r.IntN(180)) * day
 			type counter struct{ n, first, last int64 }
