@@ -63,6 +63,38 @@ func run(t *testing.T, env map[string]string, args ...string) (int, string, stri
 	return code, out.String(), errOut.String()
 }
 
+// created runs a command that creates a key (source create, apikey create …) and returns the
+// key: the last line it prints.
+func created(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	code, out, errOut := run(t, env, args...)
+	if code != 0 {
+		t.Fatalf("%s = %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	out = strings.TrimSpace(out)
+	return out[strings.LastIndex(out, "\n")+1:]
+}
+
+// call sends body to the running server with key, a source's write key as Basic auth (basic) or
+// an API key as a Bearer token, and returns the answer's status and body.
+func (s *server) call(t *testing.T, method, path, body, key string, basic bool) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if basic {
+		req.SetBasicAuth(key, "")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -232,24 +264,8 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
 		env := testEnv(t, e)
 		s := startServer(t, env)
-		code, out, errOut := run(t, env, "source", "create", "--name", "website")
-		if code != 0 {
-			t.Fatalf("source create = %d: %s", code, errOut)
-		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		key := lines[len(lines)-1]
-		post := func(key, body string) (int, string) {
-			req, _ := http.NewRequest("POST", s.url+"/v1/batch", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.SetBasicAuth(key, "")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
+		key := created(t, env, "source", "create", "--name", "website")
+		post := func(key, body string) (int, string) { return s.call(t, "POST", "/v1/batch", body, key, true) }
 		batch := `{"batch":[{"type":"page","name":"料金","anonymousId":"anon-1","messageId":"m-1"},
 			{"type":"track","event":"Signed Up","userId":"u-1","messageId":"m-2","properties":{"plan":"pro"}}]}`
 		if code, body := post(key, batch); code != 200 || !strings.Contains(body, "success") {
@@ -289,8 +305,7 @@ func TestTrackingThroughTheRunningServer(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		// The profile consumer puts the tracked user on a profile, found by the REST API.
-		_, out, _ = run(t, env, "apikey", "create", "--name", "crm", "--scopes", "read")
-		apiKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+		apiKey := created(t, env, "apikey", "create", "--name", "crm", "--scopes", "read")
 		for {
 			code, _, body := get(t, s.url+"/api/v1/profiles/lookup?type=user_id&value=u-1", "Authorization", "Bearer "+apiKey)
 			if code == 200 && strings.Contains(body, `"u-1"`) {

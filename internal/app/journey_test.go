@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,11 +26,7 @@ func TestVisitorSignsUpAndIsImportedAsOneProfile(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
 		env := testEnv(t, e)
 		s := startServer(t, env)
-		code, out, errOut := run(t, env, "source", "create", "--name", "website")
-		if code != 0 {
-			t.Fatalf("source create = %d: %s", code, errOut)
-		}
-		key := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+		key := created(t, env, "source", "create", "--name", "website")
 		a, err := Open(context.Background(), mustConfig(t, env), discard(), Options{HashParams: cheapHash()})
 		if err != nil {
 			t.Fatal(err)

@@ -60,11 +60,7 @@ func newActiveMember(t *testing.T, e db.Engine) *activeMember {
 	t.Helper()
 	env := testEnv(t, e)
 	s := startServer(t, env)
-	code, out, errOut := run(t, env, "source", "create", "--name", "website")
-	if code != 0 {
-		t.Fatalf("source create = %d: %s", code, errOut)
-	}
-	key := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+	key := created(t, env, "source", "create", "--name", "website")
 	a, err := Open(context.Background(), mustConfig(t, env), discard(), Options{HashParams: cheapHash()})
 	if err != nil {
 		t.Fatal(err)
@@ -286,11 +282,7 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 			t.Fatalf("completed request: %+v", done)
 		}
 		// The browser still sending her ids is ignored.
-		code, out, _ := run(t, am.s.env, "source", "create", "--name", "late")
-		if code != 0 {
-			t.Fatal(out)
-		}
-		key := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+		key := created(t, am.s.env, "source", "create", "--name", "late")
 		track(t, am.s.url, key, []map[string]any{{"type": "page", "userId": am.member.ID, "anonymousId": erasedAnon}})
 		// Someone else's page view, sent after hers, on its profile: what came before it has been
 		// handled.

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -22,34 +20,16 @@ func TestTrackedEventsMoveScores(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
 		env := testEnv(t, e)
 		s := startServer(t, env)
-		_, out, _ := run(t, env, "source", "create", "--name", "website")
-		writeKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
-		_, out, _ = run(t, env, "apikey", "create", "--name", "marketing", "--scopes", "write")
-		apiKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
-		do := func(method, path, body, key string, basic bool) (int, string) {
-			req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			if basic {
-				req.SetBasicAuth(key, "")
-			} else {
-				req.Header.Set("Authorization", "Bearer "+key)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
-		code, body := do("POST", "/api/v1/scores", `{"name":"Lead","rules":[{"event":"Demo Requested","points":30},
+		writeKey := created(t, env, "source", "create", "--name", "website")
+		apiKey := created(t, env, "apikey", "create", "--name", "marketing", "--scopes", "write")
+		code, body := s.call(t, "POST", "/api/v1/scores", `{"name":"Lead","rules":[{"event":"Demo Requested","points":30},
 			{"event":"Pricing Viewed","points":5,"where":[{"property":"plan","op":"eq","value":"pro"}]}],
 			"half_life":"P30D","thresholds":[{"name":"MQL","value":38}]}`, apiKey, false)
 		var m struct{ ID string }
 		if err := json.Unmarshal([]byte(body), &m); code != 201 || err != nil || m.ID == "" {
 			t.Fatalf("create model = %d %s", code, body)
 		}
-		code, body = do("POST", "/api/v1/segments", `{"name":"Warm leads","definition":{"score":"`+m.ID+`","op":"gte","value":32}}`, apiKey, false)
+		code, body = s.call(t, "POST", "/api/v1/segments", `{"name":"Warm leads","definition":{"score":"`+m.ID+`","op":"gte","value":32}}`, apiKey, false)
 		var seg struct{ ID string }
 		if err := json.Unmarshal([]byte(body), &seg); code != 201 || err != nil {
 			t.Fatalf("create segment = %d %s", code, body)
@@ -59,7 +39,7 @@ func TestTrackedEventsMoveScores(t *testing.T) {
 			{"type":"track","event":"Pricing Viewed","userId":"u-7","messageId":"sc-3","properties":{"plan":"free"}},
 			{"type":"track","event":"Pricing Viewed","userId":"u-7","messageId":"sc-4","properties":{"plan":"pro"}}]}`
 		for range 2 {
-			if code, body := do("POST", "/v1/batch", batch, writeKey, true); code != 200 {
+			if code, body := s.call(t, "POST", "/v1/batch", batch, writeKey, true); code != 200 {
 				t.Fatalf("batch = %d %s", code, body)
 			}
 		}
@@ -71,7 +51,7 @@ func TestTrackedEventsMoveScores(t *testing.T) {
 			}
 		}
 		for {
-			code, body := do("GET", "/api/v1/profiles/lookup?type=user_id&value=u-7", "", apiKey, false)
+			code, body := s.call(t, "GET", "/api/v1/profiles/lookup?type=user_id&value=u-7", "", apiKey, false)
 			pv.Scores = nil
 			_ = json.Unmarshal([]byte(body), &pv)
 			if sc := pv.Scores[m.ID]; code == 200 && sc.Level != nil && *sc.Level == "MQL" {
@@ -86,7 +66,7 @@ func TestTrackedEventsMoveScores(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		for {
-			code, body := do("GET", "/api/v1/segments/"+seg.ID+"/members", "", apiKey, false)
+			code, body := s.call(t, "GET", "/api/v1/segments/"+seg.ID+"/members", "", apiKey, false)
 			if code == 200 && strings.Count(body, `"entered_at"`) == 1 {
 				break
 			}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,12 +47,7 @@ func TestOfficialSegmentClientsLandOnProfiles(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
 		env := testEnv(t, e)
 		s := startServer(t, env)
-		code, out, errOut := run(t, env, "source", "create", "--name", "official clients")
-		if code != 0 {
-			t.Fatalf("source create = %d: %s", code, errOut)
-		}
-		key := out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]
-		key = strings.TrimSpace(key)
+		key := created(t, env, "source", "create", "--name", "official clients")
 		a, err := Open(context.Background(), mustConfig(t, env), discard(), Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,27 +18,9 @@ func TestTrackedEventMovesSegmentMembership(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, e db.Engine) {
 		env := testEnv(t, e)
 		s := startServer(t, env)
-		_, out, _ := run(t, env, "source", "create", "--name", "website")
-		writeKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
-		_, out, _ = run(t, env, "apikey", "create", "--name", "marketing", "--scopes", "write")
-		apiKey := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
-		do := func(method, path, body, key string, basic bool) (int, string) {
-			req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			if basic {
-				req.SetBasicAuth(key, "")
-			} else {
-				req.Header.Set("Authorization", "Bearer "+key)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
-		code, body := do("POST", "/api/v1/segments", `{"name":"Pro sign-ups","definition":{"event":"Signed Up",
+		writeKey := created(t, env, "source", "create", "--name", "website")
+		apiKey := created(t, env, "apikey", "create", "--name", "marketing", "--scopes", "write")
+		code, body := s.call(t, "POST", "/api/v1/segments", `{"name":"Pro sign-ups","definition":{"event":"Signed Up",
 			"where":[{"property":"plan","op":"eq","value":"pro"}],"within_last":"P30D"}}`, apiKey, false)
 		var seg struct {
 			ID    string `json:"id"`
@@ -49,13 +29,13 @@ func TestTrackedEventMovesSegmentMembership(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &seg); code != 201 || err != nil || seg.Count != 0 {
 			t.Fatalf("create segment = %d %s", code, body)
 		}
-		if code, body := do("POST", "/v1/batch", `{"batch":[{"type":"track","event":"Signed Up","userId":"u-7","messageId":"s-1","properties":{"plan":"pro"}},
+		if code, body := s.call(t, "POST", "/v1/batch", `{"batch":[{"type":"track","event":"Signed Up","userId":"u-7","messageId":"s-1","properties":{"plan":"pro"}},
 			{"type":"track","event":"Signed Up","userId":"u-8","messageId":"s-2","properties":{"plan":"free"}}]}`, writeKey, true); code != 200 {
 			t.Fatalf("batch = %d %s", code, body)
 		}
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			code, body := do("GET", "/api/v1/segments/"+seg.ID+"/members", "", apiKey, false)
+			code, body := s.call(t, "GET", "/api/v1/segments/"+seg.ID+"/members", "", apiKey, false)
 			if code == 200 && strings.Count(body, `"entered_at"`) == 1 {
 				break
 			}
