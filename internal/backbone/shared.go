@@ -81,6 +81,7 @@ func (s *sharedDecoding) wires(name string, seq uint64, data []byte) ([]json.Raw
 		s.bytes += e.size
 		for len(s.order) > maxShared || s.bytes > maxSharedBytes {
 			s.drop(s.order[0])
+			s.order[0] = nil // the array keeps its front until append moves it: let the message go
 			s.order = s.order[1:]
 		}
 	}
